@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# mcprouter: one entry point. `make` builds everything into build/ (programs in build/bin/);
+# `make test` installs what it needs, builds, and runs every test tier; `make demo` shows the
+# router working. `make help` lists the targets.
+
+BUILD    ?= build
+SAN      ?=
+CC       := gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PROTOC_C ?= protoc-c
+FUZZ_SECONDS ?= 60
+
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -dumpmachine)
+
+OBJ := $(BUILD)/obj
+BIN := $(BUILD)/bin
+GEN := $(BUILD)/gen
+
+PKGS     := libbpf libxdp libprotobuf-c inih json-c libmicrohttpd
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	   -Iinclude -Iuser -I$(GEN) -MMD -MP
+LDFLAGS :=
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
+	      -Iinclude -I/usr/include/$(MULTIARCH) -MMD -MP
+
+# ---- sources --------------------------------------------------------------------------------
+
+LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c
+PROTOS   := $(wildcard proto/*.proto)
+PB_SRCS  := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
+PB_HDRS  := $(PB_SRCS:.c=.h)
+LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS)) $(patsubst $(GEN)/%.c,$(OBJ)/gen/%.o,$(PB_SRCS))
+LIB      := $(BUILD)/libmcp.a
+
+# Every BPF program (bpf/ for the product, tests/bpf/ for programs only tests load).
+BPF_SRCS := $(wildcard bpf/*.bpf.c tests/bpf/*.bpf.c)
+BPF_OBJS := $(patsubst %.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS    := $(foreach s,$(BPF_SRCS),$(GEN)/$(notdir $(s:.bpf.c=.skel.h)))
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRCS))
+BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BIN)/tests/%,$(BPFT_SRCS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+GENERATED := $(PB_HDRS) $(SKELS)
+
+.PHONY: all deps test demo bench fuzz unit clean help format install uninstall
+.DEFAULT_GOAL := all
+# Generated files (protobuf C, skeletons, objects) are kept, never treated as intermediate.
+.SECONDARY:
+
+all: $(LIB) $(BPF_OBJS) $(SKELS) $(UNIT_BINS) $(BPFT_BINS)
+
+help:
+	@echo "make            build everything into $(BUILD)/ (programs in $(BIN)/)"
+	@echo "make deps       install the Debian packages the build, tests, demo and bench need"
+	@echo "make test       deps + build + every test tier, with a summary (CI=true: skips fail)"
+	@echo "make demo       deps + build + the router working on loopback"
+	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)"
+	@echo "make format     clang-format the sources"
+	@echo "make clean      remove $(BUILD)/"
+
+deps:
+	@tools/scripts/deps.sh
+
+# ---- protobuf ---------------------------------------------------------------------------------
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
+	@mkdir -p $(GEN)
+	$(PROTOC_C) --c_out=$(GEN) -Iproto $<
+
+# ---- BPF: object with BTF, then skeleton ------------------------------------------------------
+
+$(BUILD)/%.bpf.o: %.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+define skel_rule
+$(GEN)/$(notdir $(1:.bpf.c=.skel.h)): $(BUILD)/$(1:.bpf.c=.bpf.o)
+	@mkdir -p $(GEN)
+	$(BPFTOOL) gen skeleton $$< name $(subst -,_,$(notdir $(1:.bpf.c=))) > $$@.tmp && mv $$@.tmp $$@
+endef
+$(foreach s,$(BPF_SRCS),$(eval $(call skel_rule,$(s))))
+
+# ---- userspace --------------------------------------------------------------------------------
+
+$(OBJ)/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OBJ)/%.o: %.c | $(GENERATED)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
+
+$(BIN)/tests/test_%: $(OBJ)/tests/bpf/test_%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
+
+# ---- fuzzing (clang libFuzzer, with ASan and UBSan) -------------------------------------------
+
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser -I$(GEN) -D_GNU_SOURCE
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(PB_SRCS) $(PB_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $< $(LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh $(BUILD)/fuzz
+
+# ---- tests ------------------------------------------------------------------------------------
+
+unit: $(UNIT_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san SAN=1 unit
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@BUILD=$(BUILD) tests/run-tests.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/scripts/demo.sh
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

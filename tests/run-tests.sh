@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Run every test tier and print a summary. A test that exits 77 was SKIPPED (it says why);
+# with CI=true a skip is a failure, because CI runs as root on a kernel that has everything.
+set -u
+BUILD=${BUILD:-build}
+export BUILD
+pass=0 fail=0 skip=0
+failed=()
+
+run() { # run NAME CMD...
+	local name=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		pass=$((pass + 1))
+		echo "PASS    $name"
+	elif [ $rc -eq 77 ]; then
+		echo "SKIPPED $name: $(echo "$out" | grep -m1 SKIPPED | sed 's/.*SKIPPED:* *//')"
+		if [ "${CI:-}" = true ]; then
+			fail=$((fail + 1))
+			failed+=("$name (skipped under CI)")
+		else
+			skip=$((skip + 1))
+		fi
+	else
+		fail=$((fail + 1))
+		failed+=("$name")
+		echo "FAIL    $name (exit $rc)"
+		echo "$out" | tail -40 | sed 's/^/    | /'
+	fi
+}
+
+echo "== unit tests (cmocka)"
+for t in "$BUILD"/bin/tests/test_*; do
+	case $(basename "$t") in *_bpf) continue ;; esac
+	run "unit $(basename "$t")" "$t"
+done
+
+echo "== unit tests under ASan+UBSan"
+for t in "$BUILD"/san/bin/tests/test_*; do
+	run "asan $(basename "$t")" "$t"
+done
+
+echo "== BPF program tests (prog-test-run in the running kernel)"
+for t in "$BUILD"/bin/tests/test_*_bpf; do
+	run "bpf $(basename "$t")" "$t"
+done
+
+echo "== fuzz targets (${FUZZ_SECONDS_TEST:-10}s each, seeds in tests/fuzz/corpus)"
+for t in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	work="$BUILD/fuzz/corpus-$name" # libFuzzer writes new inputs to the first directory
+	mkdir -p "$work"
+	run "fuzz $name" "$t" -max_total_time="${FUZZ_SECONDS_TEST:-10}" -timeout=10 \
+		-rss_limit_mb=2048 -artifact_prefix="$BUILD/fuzz/$name-" "$work" \
+		"tests/fuzz/corpus/$name"
+done
+
+for s in tests/e2e/*.sh; do
+	[ -e "$s" ] || continue
+	[ "$s" = tests/e2e/lib.sh ] && continue
+	echo "== end-to-end $(basename "$s" .sh)"
+	run "e2e $(basename "$s" .sh)" "$s"
+done
+
+echo
+echo "== summary: $pass passed, $fail failed, $skip skipped${CI:+ (CI=$CI)}"
+for f in "${failed[@]}"; do echo "   failed: $f"; done
+[ $fail -eq 0 ]
