@@ -22,8 +22,9 @@ GEN := $(BUILD)/gen
 PKGS     := libbpf libxdp libprotobuf-c inih json-c libmicrohttpd
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+LIBXDP_VERSION := $(shell pkg-config --modversion libxdp 2>/dev/null)
 CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
-	   -Iinclude -Iuser -I$(GEN) -MMD -MP
+	   -Iinclude -Iuser -I$(GEN) -MMD -MP -DMCP_LIBXDP_VERSION='"$(LIBXDP_VERSION)"'
 LDFLAGS :=
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -35,7 +36,10 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 
 # ---- sources --------------------------------------------------------------------------------
 
-LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c
+LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c
+PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c
+MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c
+TOOLS    := mcp-echo mcpbench
 PROTOS   := $(wildcard proto/*.proto)
 PB_SRCS  := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
 PB_HDRS  := $(PB_SRCS:.c=.h)
@@ -61,7 +65,9 @@ GENERATED := $(PB_HDRS) $(SKELS)
 # Generated files (protobuf C, skeletons, objects) are kept, never treated as intermediate.
 .SECONDARY:
 
-all: $(LIB) $(BPF_OBJS) $(SKELS) $(UNIT_BINS) $(BPFT_BINS)
+PROGS := $(BIN)/mcpd $(addprefix $(BIN)/,$(TOOLS))
+
+all: $(LIB) $(BPF_OBJS) $(SKELS) $(PROGS) $(UNIT_BINS) $(BPFT_BINS)
 
 help:
 	@echo "make            build everything into $(BUILD)/ (programs in $(BIN)/)"
@@ -108,6 +114,14 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(BIN)/mcpd: $(patsubst %.c,$(OBJ)/%.o,$(MCPD_SRCS)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/%: $(OBJ)/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lm
+
 $(BIN)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
@@ -120,9 +134,9 @@ $(BIN)/tests/test_%: $(OBJ)/tests/bpf/test_%.o $(LIB)
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser -I$(GEN) -D_GNU_SOURCE
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(PB_SRCS) $(PB_HDRS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_LIB_SRCS) $(PB_SRCS) $(PB_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c
+	$(CLANG) $(FUZZ_CFLAGS) $< $(PROTO_LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c -linih
 
 fuzz: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh $(BUILD)/fuzz

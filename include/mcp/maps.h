@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Keys and values of the BPF maps, shared by the BPF programs and mcpd. One definition for
+ * both sides; padding is spelled out and sizes are asserted.
+ *
+ * The TCP fast path (bpf/mcp_sockmap.bpf.c) keeps these maps, pinned under /sys/fs/bpf/mcp/:
+ *
+ *   mcp_socks       SOCKHASH  mcp_sock_key -> socket         every fast-path socket
+ *   mcp_sock_state  HASH      socket cookie -> mcp_sock_state the verdict's per-socket state
+ *   mcp_sock_fwd    HASH      socket cookie -> __u64          bytes of passed data the daemon
+ *                                                             has forwarded (only mcpd writes)
+ *   mcp_sock_redir  HASH      mcp_sock_key -> __u64           bytes the kernel redirected into
+ *                                                             this socket's send path
+ *   mcp_routes      ARRAY     opcode -> slot                  0: no route
+ *   mcp_op_stats    PERCPU_ARRAY dir * 256 + opcode -> mcp_counter
+ *   mcp_dp_stats    PERCPU_ARRAY enum mcp_dp_reason -> mcp_counter
+ */
+#ifndef MCP_MAPS_H
+#define MCP_MAPS_H
+
+#include <linux/types.h>
+#include "mcp/wire.h"
+
+#define MCP_PIN_DIR	   "/sys/fs/bpf/mcp"
+#define MCP_MAX_POOLS	   16
+#define MCP_SLOT_CLIENT	   0	      /* slot of the client socket; pool p has slot p + 1 */
+#define MCP_DEST_DAEMON	   0xFFFFFFFFu /* a frame the daemon must handle */
+#define MCP_DEST_NONE	   0xFFFFFFFEu /* no frame seen yet */
+#define MCP_DEST_SELF	   0xFFFFFFFDu /* a PING: answered back to the socket it came from */
+#define MCP_MAX_SOCKS	   65536 * 2
+#define MCP_FRAMES_PER_SKB 4096 /* more frames than this in one skb go to the daemon */
+
+struct mcp_sock_key {
+	__u32 session;
+	__u32 slot;
+};
+
+enum mcp_sock_mode {
+	MCP_MODE_FAST = 0, /* the verdict redirects whole skbs */
+	MCP_MODE_SLOW = 1, /* the verdict passes skbs to the daemon, until it has caught up */
+};
+
+struct mcp_sock_state {
+	struct mcp_sock_key key; /* this socket in mcp_socks */
+	__u8 role;		 /* enum mcp_peer: who sends what this socket receives */
+	__u8 version;		 /* negotiated header version */
+	__u8 mode;		 /* enum mcp_sock_mode, written only by the verdict */
+	__u8 hdr_have;		 /* bytes of a partial header kept in hdr[] */
+	__u32 max_frame;
+	__u8 hdr[MCP_HDR_MAX_LEN];
+	__u32 skip;	   /* bytes of the current frame still to come */
+	__u32 cur_dest;	   /* slot of the frame in progress, or MCP_DEST_DAEMON */
+	__u64 passed;	   /* bytes passed up to the daemon */
+	__u32 episode;	   /* number of FAST -> SLOW switches */
+	__u32 ep_skip;	   /* at the switch: bytes of a frame in progress ... */
+	__u32 ep_dest;	   /* ... and where they go */
+	__u32 _pad;
+	__u64 frames;	   /* frames received on this socket */
+	__u64 bytes;	   /* bytes received on this socket */
+	__u64 last_ns;	   /* bpf_ktime_get_ns() of the last skb */
+};
+
+MCP_STATIC_ASSERT(sizeof(struct mcp_sock_key) == 8, "mcp_sock_key");
+MCP_STATIC_ASSERT(sizeof(struct mcp_sock_state) == 88, "mcp_sock_state");
+
+/* Direction of a frame, for per-opcode counters. */
+enum mcp_dir {
+	MCP_DIR_TO_BACKEND = 0, /* client -> router -> backend */
+	MCP_DIR_TO_CLIENT = 1,	/* backend -> router -> client */
+	MCP_DIR__COUNT,
+};
+
+struct mcp_counter {
+	__u64 count; /* frames for mcp_op_stats, skbs for mcp_dp_stats */
+	__u64 bytes;
+};
+
+/* What the verdict did with an skb, and why. */
+enum mcp_dp_reason {
+	MCP_DP_REDIRECT = 0,   /* every frame to one peer socket */
+	MCP_DP_PONG,	       /* only PINGs: answered in the kernel */
+	MCP_DP_PASS_CONTROL,   /* a control frame for the daemon */
+	MCP_DP_PASS_MIXED,     /* frames for different places */
+	MCP_DP_PASS_PARTIAL,   /* ends inside a header: destination not known yet */
+	MCP_DP_PASS_CATCHUP,   /* daemon still forwarding earlier passed bytes */
+	MCP_DP_PASS_NO_ROUTE,  /* an opcode without a route */
+	MCP_DP_PASS_INVALID,   /* a frame breaks a rule: the daemon ends the session */
+	MCP_DP_PASS_MANY,      /* more than MCP_FRAMES_PER_SKB frames */
+	MCP_DP_PASS_UNKNOWN,   /* a socket without state */
+	MCP_DP_REDIRECT_FAIL,  /* redirect refused (peer gone): passed instead */
+	MCP_DP__COUNT,
+};
+
+#define MCP_OP_STATS_ENTRIES (MCP_DIR__COUNT * 256)
+
+#endif /* MCP_MAPS_H */

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcp-echo: the reference MCP backend. Answers HELLO with HELLO_ACK, PING with PONG, CLOSE
+ * with CLOSE, and each request with its response opcode (op | 0x80) and the same payload,
+ * stream id and session. One epoll loop; each readable socket is read in large chunks and
+ * its answers written with one send per loop iteration.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "messages.h"
+#include "stream_decoder.h"
+#include "version.h"
+
+struct echo_conn {
+	int fd;
+	uint32_t id;
+	struct mcp_decoder dec;
+	struct buf out;
+	int closing; /* close once out is written */
+	int dirty;
+	struct echo_conn *next_dirty;
+};
+
+static uint32_t versions[4] = { 1, 2 };
+static size_t n_versions = 2;
+static int delay_ms;
+static int epfd, timer_fd = -1;
+static struct echo_conn *dirty;
+static uint32_t next_id;
+static int quiet;
+
+static void mark(struct echo_conn *c)
+{
+	if (!c->dirty) {
+		c->dirty = 1;
+		c->next_dirty = dirty;
+		dirty = c;
+	}
+}
+
+static void drop(struct echo_conn *c)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	mcp_decoder_free(&c->dec);
+	buf_free(&c->out);
+	if (!c->dirty)
+		free(c);
+}
+
+static void queue(struct echo_conn *c, const void *p, ssize_t n)
+{
+	if (n > 0 && buf_append(&c->out, p, (size_t)n) == 0)
+		mark(c);
+}
+
+static void reply_error(struct echo_conn *c, int code, const char *msg)
+{
+	uint8_t buf[MCP_HDR_MAX_LEN + MCP_ERROR_MSG_MAX + 64];
+	struct mcp_error e = { .code = (uint32_t)code };
+
+	snprintf(e.message, sizeof(e.message), "%s", msg);
+	if (code == MCP_ERR_UNSUPPORTED_VERSION) {
+		memcpy(e.versions, versions, n_versions * sizeof(versions[0]));
+		e.n_versions = (uint32_t)n_versions;
+	}
+	queue(c, buf, mcp_build_error(buf, sizeof(buf), c->dec.version ? c->dec.version : 1, 0, &e));
+	c->closing = 1;
+}
+
+static int on_frame(void *ctx, const struct mcp_frame *f)
+{
+	struct echo_conn *c = ctx;
+	uint8_t small[MCP_HDR_MAX_LEN + 256];
+
+	if (c->closing)
+		return 1;
+	if (f->opcode == MCP_OP_HELLO) {
+		struct mcp_hello h;
+		struct mcp_hello_ack ack = { .session_id = c->id };
+
+		if (c->dec.version || mcp_parse_hello(f->payload, f->length, &h)) {
+			reply_error(c, MCP_ERR_PROTOCOL_VIOLATION, "bad or second HELLO");
+			return 1;
+		}
+		ack.version = mcp_pick_version(versions, n_versions, h.versions, h.n_versions);
+		if (!ack.version) {
+			reply_error(c, MCP_ERR_UNSUPPORTED_VERSION, "no common version");
+			return 1;
+		}
+		ack.max_frame = h.max_frame ? h.max_frame : MCP_MAX_FRAME_DEFAULT;
+		ack.heartbeat_ms = h.heartbeat_ms;
+		queue(c, small, mcp_build_hello_ack(small, sizeof(small), &ack));
+		c->dec.version = (uint8_t)ack.version;
+		return 0;
+	}
+	if (!c->dec.version) {
+		reply_error(c, MCP_ERR_NOT_NEGOTIATED, "HELLO first");
+		return 1;
+	}
+	if (mcp_opcode_class(f->opcode) == MCP_OPC_REQUEST || f->opcode == MCP_OP_PING) {
+		struct mcp_frame r = *f;
+		uint8_t *t = buf_reserve(&c->out, mcp_hdr_len(f->version) + f->length);
+		size_t hlen;
+
+		if (!t)
+			return 1;
+		r.opcode = f->opcode == MCP_OP_PING ? MCP_OP_PONG : mcp_response_opcode(f->opcode);
+		hlen = mcp_frame_encode_header(t, &r);
+		memcpy(t + hlen, f->payload, f->length);
+		c->out.len += hlen + f->length;
+		mark(c);
+		return 0;
+	}
+	if (f->opcode == MCP_OP_CLOSE) {
+		queue(c, small, mcp_build_close(small, sizeof(small), f->version, f->session));
+		c->closing = 1;
+		return 1;
+	}
+	if (f->opcode == MCP_OP_ERROR) {
+		c->closing = 1;
+		return 1;
+	}
+	return 0; /* PONG */
+}
+
+static void on_readable(struct echo_conn *c)
+{
+	static uint8_t buf[256 * 1024];
+
+	for (int i = 0; i < 4; i++) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0), off = 0;
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			drop(c);
+			return;
+		}
+		while (off < n && !c->closing) {
+			ssize_t used = mcp_decoder_feed(&c->dec, buf + off, (size_t)(n - off), on_frame, c);
+
+			if (used < 0) {
+				int code = mcp_check_error_code(-(int)used);
+
+				reply_error(c, code, mcp_check_name(-(int)used));
+				break;
+			}
+			off += used;
+		}
+		if (n < (ssize_t)sizeof(buf))
+			return;
+	}
+}
+
+/* Returns 0 when everything is written, 1 when the socket is full, -1 when c is gone. */
+static int flush(struct echo_conn *c)
+{
+	while (c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + c->out.head, c->out.len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
+
+			epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			return 1;
+		}
+		if (n < 0) {
+			drop(c);
+			return -1;
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+	if (c->closing) {
+		drop(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void flush_all(void)
+{
+	struct echo_conn *c;
+
+	while ((c = dirty)) {
+		dirty = c->next_dirty;
+		c->dirty = 0;
+		if (c->fd < 0) {
+			free(c);
+			continue;
+		}
+		flush(c);
+	}
+}
+
+static int parse_versions(const char *s)
+{
+	char copy[64], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", s);
+	n_versions = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		long v = strtol(t, NULL, 10);
+
+		if ((v != 1 && v != 2) || n_versions == 4)
+			return -1;
+		versions[n_versions++] = (uint32_t)v;
+	}
+	return n_versions ? 0 : -1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: mcp-echo --listen HOST:PORT [--versions 1,2] [--delay-ms N] [-q]\n"
+		   "\n"
+		   "The reference MCP backend: HELLO -> HELLO_ACK, PING -> PONG, CLOSE -> CLOSE,\n"
+		   "request op -> response op|0x80 with the same payload, stream id and session.\n"
+		   "  -l, --listen ADDR      where to listen (IPv4 or [IPv6]:port)\n"
+		   "      --versions LIST    header versions spoken (default 1,2)\n"
+		   "      --delay-ms N       a slow backend: answer in batches every N ms\n"
+		   "  -q, --quiet            no log but errors\n"
+		   "  -h, --help, -V, --version\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "versions", required_argument, NULL, 'W' },
+		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct mcp_addr addr;
+	const char *listen_at = NULL;
+	int lfd, one = 1, c;
+
+	while ((c = getopt_long(argc, argv, "l:qhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen_at = optarg;
+			break;
+		case 'W':
+			if (parse_versions(optarg)) {
+				fprintf(stderr, "mcp-echo: --versions: '%s' is not a list of 1 and 2\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			delay_ms = atoi(optarg);
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mcp-echo %s\n", MCP_VERSION_STRING);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	mcp_log_init("mcp-echo", quiet ? MCP_LOG_ERROR : MCP_LOG_INFO);
+	if (!listen_at || mcp_parse_addr(listen_at, &addr)) {
+		fprintf(stderr, "mcp-echo: --listen HOST:PORT is required\n");
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lfd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr.ss, addr.len) || listen(lfd, 4096)) {
+		fprintf(stderr, "mcp-echo: cannot listen on %s: %s\n", listen_at, strerror(errno));
+		return 1;
+	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+	if (delay_ms > 0) {
+		struct itimerspec its = { .it_interval = { delay_ms / 1000, (delay_ms % 1000) * 1000000L },
+					  .it_value = { delay_ms / 1000, (delay_ms % 1000) * 1000000L } };
+
+		timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		timerfd_settime(timer_fd, 0, &its, NULL);
+		ev.data.ptr = &timer_fd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, timer_fd, &ev);
+	}
+	pr_info("listening on %s (versions %s%s)", listen_at, n_versions == 2 ? "1,2" :
+		versions[0] == 1 ? "1" : "2", delay_ms ? ", slow" : "");
+
+	for (;;) {
+		struct epoll_event evs[256];
+		int n = epoll_wait(epfd, evs, 256, -1);
+
+		for (int i = 0; i < n; i++) {
+			if (!evs[i].data.ptr) {
+				int fd;
+
+				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+					struct echo_conn *ec = calloc(1, sizeof(*ec));
+					struct epoll_event cev = { .events = EPOLLIN, .data.ptr = ec };
+
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					ec->fd = fd;
+					ec->id = ++next_id;
+					mcp_decoder_init(&ec->dec, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
+					epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &cev);
+				}
+				continue;
+			}
+			if (evs[i].data.ptr == &timer_fd) {
+				uint64_t x;
+
+				if (read(timer_fd, &x, sizeof(x)) < 0)
+					continue;
+				/* The slow backend releases what it has, once per tick. */
+				flush_all();
+				continue;
+			}
+			struct echo_conn *ec = evs[i].data.ptr;
+
+			if (evs[i].events & EPOLLOUT) {
+				struct epoll_event cev = { .events = EPOLLIN, .data.ptr = ec };
+
+				if (flush(ec) == 0)
+					epoll_ctl(epfd, EPOLL_CTL_MOD, ec->fd, &cev);
+				continue;
+			}
+			on_readable(ec);
+		}
+		if (!delay_ms)
+			flush_all();
+	}
+}

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcpbench: a closed-loop MCP load generator that checks every answer.
+ *
+ * Each connection says HELLO, then keeps `depth` requests in flight. A request's payload is
+ * fully determined by (connection, sequence): it starts with the connection id, the sequence
+ * number and the send time when it is large enough, and continues with bytes derived from
+ * both. Every response must come back in order, with the response opcode and exactly the
+ * payload sent; anything else is counted as reordered or corrupt, and requests never
+ * answered are lost.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "buf.h"
+#include "config.h"
+#include "messages.h"
+#include "stream_decoder.h"
+#include "version.h"
+
+#define STAMP_LEN 20 /* conn u32, seq u64, send time u64 */
+#define HIST_SUB  16
+#define HIST_LEN  (64 * HIST_SUB)
+
+enum { C_CONNECTING, C_HELLO, C_RUNNING, C_DONE };
+
+struct bconn {
+	int fd;
+	uint32_t id;
+	int state;
+	struct mcp_decoder dec;
+	struct buf out;
+	uint64_t next_send, next_recv;
+	uint64_t pings_sent, pongs_received; /* PINGs: answered by the router, in their own order */
+	uint64_t *sent_ns; /* ring of send times, by seq % depth */
+};
+
+static struct {
+	struct mcp_addr target;
+	int connections, depth, size_lo, size_hi, version, json, chunk, ping_every;
+	double duration;
+	uint64_t frames; /* per connection, 0 = until the duration ends */
+	uint8_t ops[64];
+	int n_ops;
+} opt = { .connections = 1, .depth = 1, .size_lo = 64, .size_hi = 64, .version = 1,
+	  .duration = 5, .ops = { MCP_OP_GET }, .n_ops = 1 };
+
+static struct {
+	uint64_t sent, received, reordered, corrupt, errors, closed_early;
+	uint64_t hist[HIST_LEN];
+	char last_error[512];
+} st;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A small deterministic mix of (conn, seq), for sizes and payload bytes. */
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+	uint64_t x = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull);
+
+	x ^= x >> 31;
+	x *= 0xBF58476D1CE4E5B9ull;
+	return x ^ (x >> 29);
+}
+
+static int frame_size(uint32_t conn, uint64_t seq)
+{
+	if (opt.size_hi == opt.size_lo)
+		return opt.size_lo;
+	return opt.size_lo + (int)(mix(conn, seq) % (uint64_t)(opt.size_hi - opt.size_lo + 1));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint8_t frame_op(uint64_t seq)
+{
+	return opt.ops[seq % (uint64_t)opt.n_ops];
+}
+
+/* A PING carries the connection id and its own sequence number; its PONG must echo them. */
+static void queue_ping(struct bconn *c)
+{
+	uint8_t payload[12], *t = buf_reserve(&c->out, MCP_HDR_MAX_LEN + sizeof(payload));
+	ssize_t n;
+
+	if (!t)
+		abort();
+	payload[0] = (uint8_t)(c->id >> 24);
+	payload[1] = (uint8_t)(c->id >> 16);
+	payload[2] = (uint8_t)(c->id >> 8);
+	payload[3] = (uint8_t)c->id;
+	put64(payload + 4, c->pings_sent++);
+	n = mcp_build_ping(t, MCP_HDR_MAX_LEN + sizeof(payload), (uint8_t)opt.version, 0, payload,
+			   sizeof(payload));
+	c->out.len += (size_t)n;
+	st.sent++;
+}
+
+static void check_pong(struct bconn *c, const struct mcp_frame *f)
+{
+	st.received++;
+	if (f->length != 12 || get64(f->payload + 4) != c->pongs_received ||
+	    ((uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
+	     (uint32_t)f->payload[2] << 8 | f->payload[3]) != c->id)
+		st.corrupt++;
+	c->pongs_received++;
+}
+
+static uint8_t fill_byte(uint32_t conn, uint64_t seq, size_t i)
+{
+	return (uint8_t)(mix(conn, seq) >> ((i % 8) * 8)) ^ (uint8_t)i;
+}
+
+static void hist_add(uint64_t ns)
+{
+	int msb = 63 - __builtin_clzll(ns | 1), idx;
+
+	if (msb < 4)
+		idx = (int)ns;
+	else
+		idx = msb * HIST_SUB + (int)((ns >> (msb - 4)) & (HIST_SUB - 1));
+	if (idx >= HIST_LEN)
+		idx = HIST_LEN - 1;
+	st.hist[idx]++;
+}
+
+static double hist_value(int idx)
+{
+	int msb = idx / HIST_SUB, sub = idx % HIST_SUB;
+
+	if (msb < 4)
+		return idx;
+	return ldexp(1.0 + (sub + 0.5) / HIST_SUB, msb);
+}
+
+static double percentile(double p)
+{
+	uint64_t total = 0, want, seen = 0;
+
+	for (int i = 0; i < HIST_LEN; i++)
+		total += st.hist[i];
+	if (!total)
+		return 0;
+	want = (uint64_t)ceil(p / 100.0 * (double)total);
+	for (int i = 0; i < HIST_LEN; i++) {
+		seen += st.hist[i];
+		if (seen >= want)
+			return hist_value(i);
+	}
+	return 0;
+}
+
+static void queue_request(struct bconn *c)
+{
+	uint64_t seq = c->next_send++;
+	int size = frame_size(c->id, seq);
+	struct mcp_frame f = { .version = (uint8_t)opt.version, .opcode = frame_op(seq),
+			       .length = (uint16_t)size, .stream_id = (uint32_t)seq };
+	size_t hlen = mcp_hdr_len(f.version);
+	uint8_t *t = buf_reserve(&c->out, hlen + (size_t)size), *p;
+	uint64_t now = now_ns();
+
+	if (!t)
+		abort();
+	mcp_frame_encode_header(t, &f);
+	p = t + hlen;
+	for (int i = 0; i < size; i++)
+		p[i] = fill_byte(c->id, seq, (size_t)i);
+	if (size >= STAMP_LEN) {
+		p[0] = (uint8_t)(c->id >> 24);
+		p[1] = (uint8_t)(c->id >> 16);
+		p[2] = (uint8_t)(c->id >> 8);
+		p[3] = (uint8_t)c->id;
+		put64(p + 4, seq);
+		put64(p + 12, now);
+	}
+	c->out.len += hlen + (size_t)size;
+	c->sent_ns[seq % (uint64_t)opt.depth] = now;
+	st.sent++;
+}
+
+static void fail_conn(struct bconn *c, const char *why)
+{
+	if (c->state == C_DONE)
+		return;
+	snprintf(st.last_error, sizeof(st.last_error), "connection %u: %s", c->id, why);
+	st.errors++;
+	c->state = C_DONE;
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+static int check_response(struct bconn *c, const struct mcp_frame *f)
+{
+	uint64_t seq = c->next_recv, at;
+	uint8_t want_op = frame_op(seq);
+	int size = frame_size(c->id, seq), good = 1;
+
+	want_op = mcp_response_opcode(want_op);
+	if (f->length >= STAMP_LEN && f->length == size) {
+		uint32_t id = (uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
+			      (uint32_t)f->payload[2] << 8 | f->payload[3];
+		uint64_t got = get64(f->payload + 4);
+
+		if (id != c->id) {
+			st.corrupt++;
+			good = 0;
+		} else if (got != seq) {
+			st.reordered++;
+			seq = got; /* resynchronise on what came */
+			size = frame_size(c->id, seq);
+			want_op = mcp_response_opcode(frame_op(seq));
+		}
+	}
+	if (good && (f->opcode != want_op || f->length != size)) {
+		st.corrupt++;
+		good = 0;
+	}
+	for (int i = STAMP_LEN; good && i < f->length; i++)
+		if (f->payload[i] != fill_byte(c->id, seq, (size_t)i)) {
+			st.corrupt++;
+			good = 0;
+		}
+	for (int i = 0; good && i < f->length && i < STAMP_LEN && f->length < STAMP_LEN; i++)
+		if (f->payload[i] != fill_byte(c->id, seq, (size_t)i)) {
+			st.corrupt++;
+			good = 0;
+		}
+	if (opt.version == 2 && good && f->stream_id != (uint32_t)seq) {
+		st.corrupt++;
+		good = 0;
+	}
+	at = now_ns();
+	if (good)
+		hist_add(at - c->sent_ns[seq % (uint64_t)opt.depth]);
+	st.received++;
+	c->next_recv = seq + 1;
+	return 0;
+}
+
+static int on_frame(void *ctx, const struct mcp_frame *f)
+{
+	struct bconn *c = ctx;
+
+	if (f->opcode == MCP_OP_HELLO_ACK && c->state == C_HELLO) {
+		struct mcp_hello_ack ack;
+
+		if (mcp_parse_hello_ack(f->payload, f->length, &ack) || ack.version != (uint32_t)opt.version) {
+			fail_conn(c, "bad HELLO_ACK");
+			return 1;
+		}
+		c->dec.version = (uint8_t)opt.version;
+		c->state = C_RUNNING;
+		return 0;
+	}
+	if (f->opcode == MCP_OP_ERROR) {
+		struct mcp_error e = { 0 };
+		char why[400];
+
+		mcp_parse_error(f->payload, f->length, &e);
+		snprintf(why, sizeof(why), "ERROR %s: %s", mcp_error_code_name(e.code), e.message);
+		fail_conn(c, why);
+		return 1;
+	}
+	if (f->opcode == MCP_OP_CLOSE) {
+		c->state = C_DONE;
+		return 1;
+	}
+	if (c->state != C_RUNNING) {
+		fail_conn(c, "frame before HELLO_ACK");
+		return 1;
+	}
+	if (f->opcode == MCP_OP_PONG) {
+		check_pong(c, f);
+		return 0;
+	}
+	return check_response(c, f);
+}
+
+static int flush(struct bconn *c)
+{
+	while (c->out.len) {
+		size_t n = opt.chunk && (size_t)opt.chunk < c->out.len ? (size_t)opt.chunk : c->out.len;
+		ssize_t w = send(c->fd, c->out.data + c->out.head, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EAGAIN)
+			return 1;
+		if (w < 0) {
+			fail_conn(c, strerror(errno));
+			return -1;
+		}
+		buf_consume(&c->out, (size_t)w);
+	}
+	return 0;
+}
+
+static void top_up(struct bconn *c, int sending)
+{
+	while (sending && c->state == C_RUNNING && c->next_send - c->next_recv < (uint64_t)opt.depth &&
+	       (!opt.frames || c->next_send < opt.frames)) {
+		queue_request(c);
+		if (opt.ping_every && c->next_send % (uint64_t)opt.ping_every == 0)
+			queue_ping(c);
+	}
+}
+
+static int start(struct bconn *c, int epfd)
+{
+	struct mcp_hello h = { .versions = { (uint32_t)opt.version }, .n_versions = 1 };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
+	uint8_t buf[256];
+	int one = 1;
+
+	c->fd = socket(opt.target.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (struct sockaddr *)&opt.target.ss, opt.target.len) && errno != EINPROGRESS)
+		return -1;
+	snprintf(h.client_id, sizeof(h.client_id), "mcpbench-%u", c->id);
+	buf_append(&c->out, buf, (size_t)mcp_build_hello(buf, sizeof(buf), &h));
+	mcp_decoder_init(&c->dec, 1, MCP_PEER_BACKEND, MCP_MAX_FRAME_LIMIT);
+	c->sent_ns = calloc((size_t)opt.depth, sizeof(uint64_t));
+	c->state = C_HELLO;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
+}
+
+static int parse_ops(const char *s)
+{
+	char copy[256], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", s);
+	opt.n_ops = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int op = mcp_parse_request_opcode(t);
+
+		if (op < 0 || opt.n_ops == 64)
+			return -1;
+		opt.ops[opt.n_ops++] = (uint8_t)op;
+	}
+	return opt.n_ops ? 0 : -1;
+}
+
+static void report(double secs)
+{
+	uint64_t lost = st.sent > st.received ? st.sent - st.received : 0;
+	double mps = secs > 0 ? (double)st.received / secs : 0;
+
+	if (opt.json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "connections", json_object_new_int(opt.connections));
+		json_object_object_add(o, "depth", json_object_new_int(opt.depth));
+		json_object_object_add(o, "size_min", json_object_new_int(opt.size_lo));
+		json_object_object_add(o, "size_max", json_object_new_int(opt.size_hi));
+		json_object_object_add(o, "version", json_object_new_int(opt.version));
+		json_object_object_add(o, "seconds", json_object_new_double(secs));
+		json_object_object_add(o, "messages_per_sec", json_object_new_double(mps));
+		json_object_object_add(o, "p50_us", json_object_new_double(percentile(50) / 1e3));
+		json_object_object_add(o, "p99_us", json_object_new_double(percentile(99) / 1e3));
+		json_object_object_add(o, "p999_us", json_object_new_double(percentile(99.9) / 1e3));
+		json_object_object_add(o, "sent", json_object_new_int64((int64_t)st.sent));
+		json_object_object_add(o, "received", json_object_new_int64((int64_t)st.received));
+		json_object_object_add(o, "lost", json_object_new_int64((int64_t)lost));
+		json_object_object_add(o, "reordered", json_object_new_int64((int64_t)st.reordered));
+		json_object_object_add(o, "corrupt", json_object_new_int64((int64_t)st.corrupt));
+		json_object_object_add(o, "errors", json_object_new_int64((int64_t)st.errors));
+		if (st.errors)
+			json_object_object_add(o, "last_error", json_object_new_string(st.last_error));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+		return;
+	}
+	printf("mcpbench: %d connections x %d in flight, payload %d..%d bytes, v%d, %.2f s\n",
+	       opt.connections, opt.depth, opt.size_lo, opt.size_hi, opt.version, secs);
+	printf("messages/s   %.0f\n", mps);
+	printf("latency      p50 %.1f us   p99 %.1f us   p99.9 %.1f us\n", percentile(50) / 1e3,
+	       percentile(99) / 1e3, percentile(99.9) / 1e3);
+	printf("frames       sent %llu  received %llu  lost %llu  reordered %llu  corrupt %llu\n",
+	       (unsigned long long)st.sent, (unsigned long long)st.received,
+	       (unsigned long long)lost, (unsigned long long)st.reordered,
+	       (unsigned long long)st.corrupt);
+	if (st.errors)
+		printf("errors       %llu (last: %s)\n", (unsigned long long)st.errors, st.last_error);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: mcpbench --target HOST:PORT [--connections N] [--depth D] [--size BYTES |\n"
+		"                --size A-B] [--duration S | --frames N] [--version 1|2]\n"
+		"                [--ops GET,SET,...] [--ping-every K] [--chunk BYTES] [--json]\n"
+		"\n"
+		"Closed-loop load: N connections keep D requests each in flight; every answer is\n"
+		"checked for order and content. Exits 1 if any frame was lost, reordered or corrupt,\n"
+		"or a connection failed.\n"
+		"  -t, --target ADDR      the router (or a backend)\n"
+		"  -c, --connections N    connections (default 1)\n"
+		"  -d, --depth D          requests in flight per connection (default 1)\n"
+		"  -s, --size B | A-B     payload bytes, fixed or uniformly random (default 64)\n"
+		"  -D, --duration S       seconds of load (default 5)\n"
+		"  -n, --frames N         requests per connection, then stop (overrides duration)\n"
+		"  -v, --version V        header version 1 or 2 (default 1)\n"
+		"      --ops LIST         request opcodes used in turn (default GET)\n"
+		"      --ping-every K     every K-th frame is a PING (answered by the router)\n"
+		"      --chunk BYTES      write at most BYTES per send (1: one byte per write)\n"
+		"  -j, --json             one JSON object instead of text\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "target", required_argument, NULL, 't' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "size", required_argument, NULL, 's' },
+		{ "duration", required_argument, NULL, 'D' },
+		{ "frames", required_argument, NULL, 'n' },
+		{ "version", required_argument, NULL, 'v' },
+		{ "ops", required_argument, NULL, 'O' },
+		{ "ping-every", required_argument, NULL, 'P' },
+		{ "chunk", required_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "Version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *target = NULL;
+	struct bconn *conns;
+	uint64_t t0, end, drain_end = 0;
+	int epfd, ch, running;
+
+	while ((ch = getopt_long(argc, argv, "t:c:d:s:D:n:v:jhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			target = optarg;
+			break;
+		case 'c':
+			opt.connections = atoi(optarg);
+			break;
+		case 'd':
+			opt.depth = atoi(optarg);
+			break;
+		case 's':
+			if (sscanf(optarg, "%d-%d", &opt.size_lo, &opt.size_hi) != 2)
+				opt.size_hi = opt.size_lo = atoi(optarg);
+			break;
+		case 'D':
+			opt.duration = atof(optarg);
+			break;
+		case 'n':
+			opt.frames = strtoull(optarg, NULL, 10);
+			break;
+		case 'v':
+			opt.version = atoi(optarg);
+			break;
+		case 'O':
+			if (parse_ops(optarg)) {
+				fprintf(stderr, "mcpbench: --ops: '%s' is not a list of request opcodes\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'P':
+			opt.ping_every = atoi(optarg);
+			break;
+		case 'C':
+			opt.chunk = atoi(optarg);
+			break;
+		case 'j':
+			opt.json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mcpbench %s\n", MCP_VERSION_STRING);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!target || mcp_parse_addr(target, &opt.target) || opt.connections < 1 || opt.depth < 1 ||
+	    opt.size_lo < 0 || opt.size_hi > MCP_MAX_FRAME_LIMIT || opt.size_lo > opt.size_hi ||
+	    (opt.version != 1 && opt.version != 2) || opt.duration <= 0) {
+		fprintf(stderr, "mcpbench: bad arguments\n");
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	conns = calloc((size_t)opt.connections, sizeof(*conns));
+	for (int i = 0; i < opt.connections; i++) {
+		conns[i].id = (uint32_t)i + 1;
+		if (start(&conns[i], epfd)) {
+			fprintf(stderr, "mcpbench: cannot connect to %s: %s\n", target, strerror(errno));
+			return 1;
+		}
+	}
+	t0 = now_ns();
+	end = opt.frames ? UINT64_MAX : t0 + (uint64_t)(opt.duration * 1e9);
+	for (;;) {
+		struct epoll_event evs[256];
+		uint64_t now = now_ns();
+		int sending = now < end, n;
+
+		if (!sending && !drain_end)
+			drain_end = now + 3000000000ull; /* answers still in flight may come back */
+		running = 0;
+		for (int i = 0; i < opt.connections; i++) {
+			struct bconn *c = &conns[i];
+
+			if (c->state == C_DONE)
+				continue;
+			if (c->state == C_RUNNING && c->next_recv == c->next_send &&
+			    c->pongs_received == c->pings_sent &&
+			    (!sending || (opt.frames && c->next_send >= opt.frames)))
+				continue; /* finished */
+			running++;
+		}
+		if (!running || (drain_end && now > drain_end))
+			break;
+		n = epoll_wait(epfd, evs, 256, 100);
+		for (int i = 0; i < n; i++) {
+			struct bconn *c = evs[i].data.ptr;
+			static uint8_t buf[256 * 1024];
+
+			if (c->state == C_DONE)
+				continue;
+			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+				ssize_t r = recv(c->fd, buf, sizeof(buf), 0), off = 0;
+
+				if (r == 0 || (r < 0 && errno != EAGAIN)) {
+					fail_conn(c, r == 0 ? "closed by the peer" : strerror(errno));
+					continue;
+				}
+				while (r > 0 && off < r && c->state != C_DONE) {
+					ssize_t used = mcp_decoder_feed(&c->dec, buf + off, (size_t)(r - off),
+									on_frame, c);
+					if (used < 0) {
+						fail_conn(c, mcp_check_name(c->dec.error));
+						break;
+					}
+					off += used;
+				}
+			}
+			if (c->state == C_DONE)
+				continue;
+			top_up(c, now_ns() < end);
+			if (flush(c) >= 0) {
+				struct epoll_event ev = { .events = EPOLLIN | (c->out.len ? EPOLLOUT : 0),
+							  .data.ptr = c };
+				epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			}
+		}
+	}
+	double secs = (double)(now_ns() - t0) / 1e9;
+	if (opt.frames == 0)
+		secs = opt.duration < secs ? opt.duration : secs;
+	report(secs);
+	for (int i = 0; i < opt.connections; i++)
+		if (conns[i].fd >= 0)
+			close(conns[i].fd);
+	return (st.sent != st.received || st.reordered || st.corrupt || st.errors) ? 1 : 0;
+}

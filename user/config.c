@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ini.h>
+#include "config.h"
+
+struct route_line {
+	int lo, hi; /* opcode range; lo = -1 for "default" */
+	char pool[MCP_POOL_NAME_MAX];
+	int line;
+};
+
+struct parse {
+	struct mcp_config *cfg;
+	FILE *f;
+	int line;
+	int failed;
+	int listen_given;
+	struct route_line routes[512];
+	int n_routes;
+};
+
+static int fail(struct parse *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct parse *p, int line, const char *fmt, ...)
+{
+	char reason[384];
+	va_list ap;
+
+	if (p->failed)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(p->cfg->error, sizeof(p->cfg->error), "%s:%d: %s", p->cfg->path, line, reason);
+	p->failed = 1;
+	return 0;
+}
+
+void mcp_config_defaults(struct mcp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	mcp_parse_addr(MCP_DEFAULT_LISTEN, &cfg->listen[0]);
+	cfg->n_listen = 1;
+	cfg->datapath = MCP_DP_AUTO;
+	cfg->max_frame = MCP_MAX_FRAME_DEFAULT;
+	cfg->heartbeat_ms = 5000;
+	cfg->idle_timeout_ms = 15000;
+	cfg->max_sessions = 65536;
+	cfg->connect_timeout_ms = 2000;
+	cfg->backend_down_ms = 2000;
+}
+
+int mcp_parse_addr(const char *text, struct mcp_addr *out)
+{
+	char host[MCP_ADDR_TEXT_MAX];
+	const char *colon;
+	char *end;
+	long port;
+	size_t hl;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(text) >= sizeof(out->text))
+		return -1;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -1;
+		hl = (size_t)(close - text - 1);
+		colon = close + 1;
+		memcpy(host, text + 1, hl);
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			return -1;
+		hl = (size_t)(colon - text);
+		memcpy(host, text, hl);
+	}
+	host[hl] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || colon[1] == '\0' || port < 1 || port > 65535)
+		return -1;
+	if (text[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->ss;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -1;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&out->ss;
+
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -1;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		out->len = sizeof(*a);
+	}
+	strcpy(out->text, text);
+	return 0;
+}
+
+int mcp_parse_request_opcode(const char *text)
+{
+	static const struct {
+		const char *name;
+		int op;
+	} names[] = { { "GET", MCP_OP_GET }, { "SET", MCP_OP_SET }, { "SYNC", MCP_OP_SYNC },
+		      { "DEL", MCP_OP_DEL } };
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(text, names[i].name))
+			return names[i].op;
+	if (!*text)
+		return -1;
+	errno = 0;
+	v = strtol(text, &end, 0);
+	if (errno || *end || v < MCP_OP_REQUEST_MIN || v > MCP_OP_REQUEST_MAX)
+		return -1;
+	return (int)v;
+}
+
+const char *mcp_datapath_name(int dp)
+{
+	return dp == MCP_DP_BPF ? "bpf" : dp == MCP_DP_USER ? "user" : "auto";
+}
+
+static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	char *end;
+	unsigned long x;
+
+	if (!*v || *v == '-')
+		return -1;
+	errno = 0;
+	x = strtoul(v, &end, 0);
+	if (errno || *end || x < lo || x > hi)
+		return -1;
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static struct mcp_pool_cfg *find_pool(struct mcp_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_pools; i++)
+		if (!strcmp(cfg->pools[i].name, name))
+			return &cfg->pools[i];
+	return NULL;
+}
+
+static int on_mcpd(struct parse *p, const char *name, const char *value)
+{
+	struct mcp_config *cfg = p->cfg;
+	static const struct {
+		const char *key;
+		uint32_t lo, hi;
+		size_t off;
+	} nums[] = {
+		{ "max_frame", 0, MCP_MAX_FRAME_LIMIT, offsetof(struct mcp_config, max_frame) },
+		{ "heartbeat_ms", 1, 3600000, offsetof(struct mcp_config, heartbeat_ms) },
+		{ "idle_timeout_ms", 1, 86400000, offsetof(struct mcp_config, idle_timeout_ms) },
+		{ "max_sessions", 1, 1000000, offsetof(struct mcp_config, max_sessions) },
+		{ "connect_timeout_ms", 1, 600000, offsetof(struct mcp_config, connect_timeout_ms) },
+		{ "backend_down_ms", 0, 3600000, offsetof(struct mcp_config, backend_down_ms) },
+	};
+
+	if (!strcmp(name, "listen")) {
+		if (!p->listen_given)
+			cfg->n_listen = 0;
+		p->listen_given = 1;
+		if (cfg->n_listen == MCP_MAX_LISTEN)
+			return fail(p, p->line, "more than %d listen addresses", MCP_MAX_LISTEN);
+		if (mcp_parse_addr(value, &cfg->listen[cfg->n_listen]))
+			return fail(p, p->line, "listen: '%s' is not HOST:PORT or [IPV6]:PORT",
+				    value);
+		cfg->n_listen++;
+		return 1;
+	}
+	if (!strcmp(name, "datapath")) {
+		if (!strcmp(value, "bpf"))
+			cfg->datapath = MCP_DP_BPF;
+		else if (!strcmp(value, "user"))
+			cfg->datapath = MCP_DP_USER;
+		else if (!strcmp(value, "auto"))
+			cfg->datapath = MCP_DP_AUTO;
+		else
+			return fail(p, p->line, "datapath: '%s' is not bpf, user or auto", value);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(name, nums[i].key))
+			continue;
+		if (parse_u32(value, nums[i].lo, nums[i].hi,
+			      (uint32_t *)((char *)cfg + nums[i].off)))
+			return fail(p, p->line, "%s: '%s' is not a number in %u..%u", name, value,
+				    nums[i].lo, nums[i].hi);
+		return 1;
+	}
+	return fail(p, p->line, "unknown key '%s' in [mcpd]", name);
+}
+
+static int on_pool(struct parse *p, const char *pool, const char *name, const char *value)
+{
+	struct mcp_pool_cfg *pc = find_pool(p->cfg, pool);
+
+	if (strcmp(name, "backend"))
+		return fail(p, p->line, "unknown key '%s' in [pool %s]", name, pool);
+	if (pc->n_backends == MCP_MAX_BACKENDS)
+		return fail(p, p->line, "pool %s: more than %d backends", pool, MCP_MAX_BACKENDS);
+	if (mcp_parse_addr(value, &pc->backends[pc->n_backends]))
+		return fail(p, p->line, "backend: '%s' is not HOST:PORT or [IPV6]:PORT", value);
+	pc->n_backends++;
+	return 1;
+}
+
+static int on_route(struct parse *p, const char *name, const char *value)
+{
+	struct route_line *r;
+	char lo[32], *dash;
+
+	if (p->n_routes == (int)(sizeof(p->routes) / sizeof(p->routes[0])))
+		return fail(p, p->line, "too many routes");
+	r = &p->routes[p->n_routes];
+	r->line = p->line;
+	if (strlen(value) >= sizeof(r->pool) || !*value)
+		return fail(p, p->line, "route %s: bad pool name '%s'", name, value);
+	strcpy(r->pool, value);
+	if (!strcmp(name, "default")) {
+		r->lo = r->hi = -1;
+	} else {
+		if (strlen(name) >= sizeof(lo))
+			return fail(p, p->line, "route: '%s' is not an opcode or range", name);
+		strcpy(lo, name);
+		dash = strchr(lo + 1, '-');
+		if (dash)
+			*dash = '\0';
+		r->lo = mcp_parse_request_opcode(lo);
+		r->hi = dash ? mcp_parse_request_opcode(dash + 1) : r->lo;
+		if (r->lo < 0 || r->hi < 0 || r->hi < r->lo)
+			return fail(p, p->line,
+				    "route: '%s' is not a request opcode (GET, SET, SYNC, DEL, "
+				    "0x01..0x6f) or a range of them",
+				    name);
+	}
+	p->n_routes++;
+	return 1;
+}
+
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+
+	if (p->failed)
+		return 0;
+	if (!strcmp(section, "mcpd"))
+		return on_mcpd(p, name, value);
+	if (!strcmp(section, "routes"))
+		return on_route(p, name, value);
+	if (!strncmp(section, "pool ", 5)) {
+		const char *pool = section + 5;
+
+		while (*pool == ' ')
+			pool++;
+		if (!*pool || strlen(pool) >= MCP_POOL_NAME_MAX)
+			return fail(p, p->line, "bad pool name in [%s]", section);
+		if (!find_pool(p->cfg, pool)) {
+			struct mcp_pool_cfg *pc;
+
+			if (p->cfg->n_pools == MCP_MAX_POOLS)
+				return fail(p, p->line, "more than %d pools", MCP_MAX_POOLS);
+			pc = &p->cfg->pools[p->cfg->n_pools++];
+			strcpy(pc->name, pool);
+		}
+		return on_pool(p, pool, name, value);
+	}
+	return fail(p, p->line, "unknown section [%s]", section);
+}
+
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct parse *p = stream;
+	char *r = fgets(buf, size, p->f);
+
+	if (r)
+		p->line++;
+	return r;
+}
+
+static int resolve_routes(struct parse *p)
+{
+	struct mcp_config *cfg = p->cfg;
+	int def = 0;
+
+	for (int i = 0; i < p->n_routes; i++) {
+		struct route_line *r = &p->routes[i];
+		struct mcp_pool_cfg *pc = find_pool(cfg, r->pool);
+
+		if (!pc)
+			return fail(p, r->line, "route to unknown pool '%s'", r->pool), -1;
+		if (pc->n_backends == 0)
+			return fail(p, r->line, "route to pool '%s', which has no backend", r->pool),
+			       -1;
+		int slot = (int)(pc - cfg->pools) + 1;
+		if (r->lo < 0) {
+			def = slot;
+			continue;
+		}
+		for (int op = r->lo; op <= r->hi; op++)
+			cfg->routes[op] = (uint8_t)slot;
+	}
+	if (def)
+		for (int op = MCP_OP_REQUEST_MIN; op <= MCP_OP_REQUEST_MAX; op++)
+			if (!cfg->routes[op])
+				cfg->routes[op] = (uint8_t)def;
+	return 0;
+}
+
+int mcp_config_load(const char *path, struct mcp_config *cfg)
+{
+	struct parse *p = calloc(1, sizeof(*p));
+	int rc = -1, line;
+
+	mcp_config_defaults(cfg);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	if (!p) {
+		snprintf(cfg->error, sizeof(cfg->error), "%s: out of memory", path);
+		return -1;
+	}
+	p->cfg = cfg;
+	p->f = fopen(path, "r");
+	if (!p->f) {
+		snprintf(cfg->error, sizeof(cfg->error), "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	line = ini_parse_stream(read_line, p, on_entry, p);
+	if (p->failed)
+		goto out;
+	if (line != 0) {
+		fail(p, line, "not an INI line (expected [section] or key = value)");
+		goto out;
+	}
+	if (resolve_routes(p))
+		goto out;
+	if (cfg->idle_timeout_ms < cfg->heartbeat_ms) {
+		fail(p, p->line, "idle_timeout_ms (%u) is shorter than heartbeat_ms (%u)",
+		     cfg->idle_timeout_ms, cfg->heartbeat_ms);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (p->f)
+		fclose(p->f);
+	free(p);
+	return rc;
+}
+
+uint32_t mcp_config_pools_used(const struct mcp_config *cfg)
+{
+	uint32_t used = 0;
+
+	for (int op = 0; op < 256; op++)
+		if (cfg->routes[op])
+			used |= 1u << (cfg->routes[op] - 1);
+	return used;
+}

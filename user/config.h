@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* mcpd's configuration: an INI file parsed with inih, checked whole before it is used. */
+#ifndef MCP_CONFIG_H
+#define MCP_CONFIG_H
+
+#include <stdint.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include "mcp/maps.h"
+
+#define MCP_MAX_LISTEN	   8
+#define MCP_MAX_BACKENDS   32
+#define MCP_POOL_NAME_MAX  32
+#define MCP_ADDR_TEXT_MAX  64
+#define MCP_DEFAULT_LISTEN "127.0.0.1:7800"
+
+enum mcp_datapath { MCP_DP_AUTO = 0, MCP_DP_BPF, MCP_DP_USER };
+
+struct mcp_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[MCP_ADDR_TEXT_MAX];
+};
+
+struct mcp_pool_cfg {
+	char name[MCP_POOL_NAME_MAX];
+	struct mcp_addr backends[MCP_MAX_BACKENDS];
+	int n_backends;
+};
+
+struct mcp_config {
+	char path[PATH_MAX];
+	struct mcp_addr listen[MCP_MAX_LISTEN];
+	int n_listen;
+	int datapath; /* enum mcp_datapath */
+	uint32_t max_frame;
+	uint32_t heartbeat_ms;
+	uint32_t idle_timeout_ms;
+	uint32_t max_sessions;
+	uint32_t connect_timeout_ms; /* backend connect + HELLO */
+	uint32_t backend_down_ms;    /* how long a refusing backend is left alone */
+	struct mcp_pool_cfg pools[MCP_MAX_POOLS];
+	int n_pools;
+	uint8_t routes[256]; /* request opcode -> pool index + 1; 0: no route */
+	char error[PATH_MAX + 512]; /* "file:line: reason" when loading failed */
+};
+
+void mcp_config_defaults(struct mcp_config *cfg);
+/* Load and check `path`. Returns 0, or -1 with cfg->error set; cfg is then unusable. */
+int mcp_config_load(const char *path, struct mcp_config *cfg);
+/* Parse "1.2.3.4:80" or "[::1]:80". Returns 0 or -1. */
+int mcp_parse_addr(const char *text, struct mcp_addr *out);
+/* Parse an opcode name (GET, SET, SYNC, DEL) or number (5, 0x05) of a request. -1 if none. */
+int mcp_parse_request_opcode(const char *text);
+const char *mcp_datapath_name(int dp);
+/* Pools that some route uses: bit i for pool i. */
+uint32_t mcp_config_pools_used(const struct mcp_config *cfg);
+
+#endif

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The BPF data path: loads bpf/mcp_sockmap.bpf.c, pins its maps under /sys/fs/bpf/mcp/,
+ * attaches the verdict to the sockhash, and installs each connected session's sockets.
+ *
+ * What mcpd must do so the kernel and the daemon never reorder a session's frames
+ * (KERNEL-NOTES 4):
+ *   - read passed bytes in order and, at the start of each slow episode, forward the bytes
+ *     of a frame the kernel had begun (ep_skip, ep_dest) as they are;
+ *   - write into a socket only when every byte the kernel redirected into it is already on
+ *     its send queue (can_write: bytes_acked + SIOCOUTQ against what both sides wrote);
+ *   - tell the verdict how many passed bytes are forwarded (mcp_sock_fwd), and only once
+ *     they are written, so its next redirect cannot overtake them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "router.h"
+#include "mcp_sockmap.skel.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+struct bpf_dp {
+	struct mcp_sockmap *skel;
+	int socks, state, fwd, redir, routes;
+};
+
+static struct bpf_dp *dp_of(struct router *r)
+{
+	return r->dp.priv;
+}
+
+static int ensure_bpffs(char *why, size_t len)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			snprintf(why, len, "bpffs is not mounted on /sys/fs/bpf and cannot be: %s",
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (mkdir(MCP_PIN_DIR, 0700) && errno != EEXIST) {
+		snprintf(why, len, "cannot create %s: %s", MCP_PIN_DIR, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void clear_map(int fd)
+{
+	uint8_t key[sizeof(struct mcp_sock_key) > 8 ? sizeof(struct mcp_sock_key) : 8];
+
+	/* Always delete the first key: deleting while iterating loses our place. */
+	while (bpf_map_get_next_key(fd, NULL, key) == 0)
+		if (bpf_map_delete_elem(fd, key))
+			break;
+}
+
+static void unpin_all(void)
+{
+	static const char *const names[] = { "mcp_socks",    "mcp_sock_state", "mcp_sock_fwd",
+					     "mcp_sock_redir", "mcp_routes", "mcp_op_stats",
+					     "mcp_dp_stats" };
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", MCP_PIN_DIR, names[i]);
+		unlink(path);
+	}
+}
+
+static struct mcp_sockmap *open_and_load(char *why, size_t len)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = MCP_PIN_DIR);
+	struct mcp_sockmap *skel;
+	int err;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		skel = mcp_sockmap__open_opts(&opts);
+		if (!skel) {
+			snprintf(why, len, "cannot open the sockmap program: %s", strerror(errno));
+			return NULL;
+		}
+		err = mcp_sockmap__load(skel);
+		if (!err)
+			return skel;
+		mcp_sockmap__destroy(skel);
+		snprintf(why, len, "cannot load the sockmap program: %s (%d)", strerror(-err), err);
+		if (attempt == 0) {
+			/* Maps pinned by an older, different build: start over with new ones. */
+			pr_warn("%s; removing pinned maps in %s and retrying", why, MCP_PIN_DIR);
+			unpin_all();
+		}
+	}
+	return NULL;
+}
+
+void dp_bpf_set_routes(struct router *r)
+{
+	struct bpf_dp *d = dp_of(r);
+
+	for (uint32_t op = 0; op < 256; op++) {
+		uint32_t slot = r->cfg.routes[op];
+
+		bpf_map_update_elem(d->routes, &op, &slot, BPF_ANY);
+	}
+}
+
+static int queued_bytes(int fd, uint64_t *out)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq = 0;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) || ioctl(fd, SIOCOUTQ, &outq))
+		return -1;
+	*out = ti.tcpi_bytes_acked + (uint64_t)outq;
+	return 0;
+}
+
+static struct conn *session_conn(struct session *s, int slot)
+{
+	return slot == MCP_SLOT_CLIENT ? &s->client : s->backends[slot];
+}
+
+static void bpf_uninstall(struct router *r, struct session *s)
+{
+	struct bpf_dp *d = dp_of(r);
+
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *c = session_conn(s, slot);
+		struct mcp_sock_key key = { .session = s->id, .slot = (uint32_t)slot };
+
+		if (!c || !c->installed)
+			continue;
+		bpf_map_delete_elem(d->socks, &key);
+		bpf_map_delete_elem(d->state, &c->cookie);
+		bpf_map_delete_elem(d->fwd, &c->cookie);
+		bpf_map_delete_elem(d->redir, &key);
+		c->installed = false;
+	}
+}
+
+static int bpf_install(struct router *r, struct session *s)
+{
+	struct bpf_dp *d = dp_of(r);
+	uint64_t zero = 0;
+
+	/* State first, so the verdict knows every socket before any is in the sockhash. */
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *c = session_conn(s, slot);
+		struct mcp_sock_state st = {
+			.key = { .session = s->id, .slot = (uint32_t)slot },
+			.version = s->version,
+			.mode = MCP_MODE_FAST,
+			.max_frame = s->max_frame,
+			.cur_dest = MCP_DEST_NONE,
+		};
+		socklen_t len = sizeof(c ? c->cookie : 0);
+
+		if (!c || c->closed)
+			continue;
+		st.role = (uint8_t)c->peer;
+		if (getsockopt(c->h.fd, SOL_SOCKET, SO_COOKIE, &c->cookie, &len) ||
+		    queued_bytes(c->h.fd, &c->queue_base) ||
+		    bpf_map_update_elem(d->state, &c->cookie, &st, BPF_ANY) ||
+		    bpf_map_update_elem(d->fwd, &c->cookie, &zero, BPF_ANY) ||
+		    bpf_map_update_elem(d->redir, &st.key, &zero, BPF_ANY))
+			goto fail;
+		c->daemon_written = c->read_total = c->fwd_published = 0;
+		c->episode = c->raw_left = 0;
+		c->installed = true;
+	}
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *c = session_conn(s, slot);
+		struct mcp_sock_key key = { .session = s->id, .slot = (uint32_t)slot };
+		uint64_t fd;
+
+		if (!c || !c->installed)
+			continue;
+		fd = (uint64_t)c->h.fd;
+		if (bpf_map_update_elem(d->socks, &key, &fd, BPF_ANY))
+			goto fail;
+	}
+	return 0;
+fail:
+	pr_warn("session %u: cannot install sockets in the fast path: %s", s->id, strerror(errno));
+	bpf_uninstall(r, s);
+	return -1;
+}
+
+static int bpf_can_write(struct router *r, struct conn *c)
+{
+	struct bpf_dp *d = dp_of(r);
+	struct mcp_sock_key key = { .session = c->s->id, .slot = (uint32_t)c->slot };
+	uint64_t queued, redir = 0;
+
+	if (queued_bytes(c->h.fd, &queued))
+		return 1; /* the socket is failing: the write will say so */
+	bpf_map_lookup_elem(d->redir, &key, &redir);
+	return queued - c->queue_base >= c->daemon_written + redir;
+}
+
+static void bpf_on_read(struct router *r, struct conn *c, size_t n)
+{
+	struct bpf_dp *d = dp_of(r);
+	struct mcp_sock_state st;
+
+	c->read_total += n;
+	if (bpf_map_lookup_elem(d->state, &c->cookie, &st))
+		return;
+	if (st.episode == c->episode)
+		return;
+	/* A new slow episode: the verdict says where in a frame its first byte lies. */
+	if (c->raw_left || !mcp_decoder_idle(&c->dec))
+		pr_warn("session %u slot %d: slow episode %u begins with %u raw bytes pending",
+			c->s->id, c->slot, st.episode, c->raw_left);
+	c->episode = st.episode;
+	c->raw_left = st.ep_skip;
+	c->raw_dest = st.ep_dest;
+}
+
+static void bpf_publish(struct router *r, struct conn *c)
+{
+	struct bpf_dp *d = dp_of(r);
+	struct session *s = c->s;
+	uint64_t done;
+
+	if (!s || s->client.out.len)
+		return;
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+		if (s->backends[slot] && s->backends[slot]->out.len)
+			return;
+	/* Every conn of the session is flushed: publish each one's progress. */
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *x = session_conn(s, slot);
+
+		if (!x || !x->installed)
+			continue;
+		done = x->read_total - x->dec.hdr_have - x->dec.body_have;
+		if (done != x->fwd_published &&
+		    bpf_map_update_elem(d->fwd, &x->cookie, &done, BPF_EXIST) == 0)
+			x->fwd_published = done;
+	}
+}
+
+static uint64_t bpf_last_active_ms(struct router *r, struct session *s)
+{
+	struct bpf_dp *d = dp_of(r);
+	struct mcp_sock_state st;
+
+	if (!s->client.installed || bpf_map_lookup_elem(d->state, &s->client.cookie, &st))
+		return 0;
+	return st.last_ns / 1000000;
+}
+
+static void bpf_destroy(struct router *r)
+{
+	struct bpf_dp *d = dp_of(r);
+
+	if (!d)
+		return;
+	/* Pinned maps stay for bpftool and the next mcpd; the verdict leaves with us. */
+	bpf_prog_detach2(bpf_program__fd(d->skel->progs.mcp_verdict), d->socks,
+			 BPF_SK_SKB_VERDICT);
+	mcp_sockmap__destroy(d->skel);
+	free(d);
+	r->dp.priv = NULL;
+}
+
+int dp_bpf_init(struct router *r, char *why, size_t why_len)
+{
+	struct bpf_dp *d;
+	int err;
+
+	if (ensure_bpffs(why, why_len))
+		return -1;
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		snprintf(why, why_len, "out of memory");
+		return -1;
+	}
+	d->skel = open_and_load(why, why_len);
+	if (!d->skel) {
+		free(d);
+		return -1;
+	}
+	d->socks = bpf_map__fd(d->skel->maps.mcp_socks);
+	d->state = bpf_map__fd(d->skel->maps.mcp_sock_state);
+	d->fwd = bpf_map__fd(d->skel->maps.mcp_sock_fwd);
+	d->redir = bpf_map__fd(d->skel->maps.mcp_sock_redir);
+	d->routes = bpf_map__fd(d->skel->maps.mcp_routes);
+	err = bpf_prog_attach(bpf_program__fd(d->skel->progs.mcp_verdict), d->socks,
+			      BPF_SK_SKB_VERDICT, 0);
+	if (err) {
+		snprintf(why, why_len, "cannot attach the verdict to mcp_socks: %s", strerror(errno));
+		mcp_sockmap__destroy(d->skel);
+		free(d);
+		return -1;
+	}
+	/* Whatever an earlier mcpd left: its sockets are gone, so is their state. */
+	clear_map(d->state);
+	clear_map(d->fwd);
+	clear_map(d->redir);
+	clear_map(d->socks);
+
+	r->dp.name = "bpf";
+	r->dp.priv = d;
+	r->dp.install = bpf_install;
+	r->dp.uninstall = bpf_uninstall;
+	r->dp.can_write = bpf_can_write;
+	r->dp.on_read = bpf_on_read;
+	r->dp.publish = bpf_publish;
+	r->dp.last_active_ms = bpf_last_active_ms;
+	r->dp.destroy = bpf_destroy;
+	dp_bpf_set_routes(r);
+	return 0;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* One logging module for the daemon and the tools; libbpf and libxdp are routed into it. */
+#ifndef MCP_LOG_H
+#define MCP_LOG_H
+
+enum mcp_log_level { MCP_LOG_ERROR = 0, MCP_LOG_WARN, MCP_LOG_INFO, MCP_LOG_DEBUG };
+
+void mcp_log_init(const char *prog, int level);
+void mcp_log_set_level(int level);
+int mcp_log_level(void);
+void mcp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Send libbpf's and libxdp's messages here, one level lower than they ask for. */
+void mcp_log_route_libbpf(void);
+
+#define pr_err(...)   mcp_log(MCP_LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...)  mcp_log(MCP_LOG_WARN, __VA_ARGS__)
+#define pr_info(...)  mcp_log(MCP_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) mcp_log(MCP_LOG_DEBUG, __VA_ARGS__)
+
+#endif

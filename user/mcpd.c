@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* mcpd: the MCP router daemon. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "log.h"
+#include "router.h"
+#include "version.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: mcpd [-c FILE] [-f] [--datapath bpf|user|auto] [-v] [--help] [--version]\n"
+		"\n"
+		"The MCP router daemon: accepts MCP sessions, negotiates their version, connects\n"
+		"them to backend pools and forwards their frames, in the kernel (sockmap) where it\n"
+		"can and in userspace where it cannot.\n"
+		"\n"
+		"  -c, --config FILE     INI config (default: listen 127.0.0.1:7800, no pools)\n"
+		"  -f, --foreground      stay in the foreground (log to stderr)\n"
+		"      --datapath MODE   bpf, user or auto (overrides the config)\n"
+		"  -t, --check           check the config and exit\n"
+		"  -v, --verbose         more log (repeat for debug)\n"
+		"  -h, --help            this text\n"
+		"  -V, --version         version, with the libbpf and libxdp versions\n"
+		"\n"
+		"Signals: SIGHUP reloads the config (a bad one is refused, the running one stays);\n"
+		"SIGTERM/SIGINT stop accepting, end every session with ERROR SHUTTING_DOWN, exit.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "datapath", required_argument, NULL, 'D' },
+		{ "check", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct mcp_config *cfg = calloc(1, sizeof(*cfg));
+	struct router *r = calloc(1, sizeof(*r));
+	const char *path = NULL;
+	int foreground = 0, check = 0, level = MCP_LOG_INFO, datapath = -1, c, rc = 1;
+
+	if (!cfg || !r)
+		return 1;
+	while ((c = getopt_long(argc, argv, "c:ftvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'D':
+			if (!strcmp(optarg, "bpf"))
+				datapath = MCP_DP_BPF;
+			else if (!strcmp(optarg, "user"))
+				datapath = MCP_DP_USER;
+			else if (!strcmp(optarg, "auto"))
+				datapath = MCP_DP_AUTO;
+			else {
+				fprintf(stderr, "mcpd: --datapath: '%s' is not bpf, user or auto\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			level++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mcpd %s (libbpf %d.%d, libxdp %s)\n", MCP_VERSION_STRING,
+			       libbpf_major_version(), libbpf_minor_version(), MCP_LIBXDP_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mcpd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	mcp_log_init("mcpd", level > MCP_LOG_DEBUG ? MCP_LOG_DEBUG : level);
+	mcp_log_route_libbpf();
+
+	if (path) {
+		if (mcp_config_load(path, cfg)) {
+			fprintf(stderr, "mcpd: bad config: %s\n", cfg->error);
+			return 1;
+		}
+	} else {
+		mcp_config_defaults(cfg);
+	}
+	if (datapath >= 0)
+		cfg->datapath = datapath;
+	if (check) {
+		printf("%s: ok (%d listen, %d pools, datapath %s)\n", path ? path : "(defaults)",
+		       cfg->n_listen, cfg->n_pools, mcp_datapath_name(cfg->datapath));
+		return 0;
+	}
+	if (!foreground && daemon(0, 1)) {
+		perror("mcpd: daemon");
+		return 1;
+	}
+	if (router_init(r, cfg, cfg->datapath) == 0)
+		rc = router_run(r) ? 1 : 0;
+	router_free(r);
+	free(cfg);
+	free(r);
+	return rc;
+}

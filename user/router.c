@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* mcpd's event loop: listeners, signals, the timer, batched flushing, deferred frees. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+#include "messages.h"
+#include "router.h"
+
+#define MAX_EVENTS     256
+#define ACCEPT_BATCH   64
+#define TICK_MS	       100
+#define STOP_GRACE_MS  3000
+
+uint64_t mcp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int router_watch(struct router *r, struct conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = &c->h };
+
+	if (c->h.fd < 0)
+		return -1;
+	if (c->registered && c->events == events)
+		return 0;
+	if (epoll_ctl(r->epfd, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->h.fd, &ev)) {
+		pr_err("epoll_ctl(fd %d): %s", c->h.fd, strerror(errno));
+		return -1;
+	}
+	c->registered = true;
+	c->events = events;
+	return 0;
+}
+
+void router_mark_dirty(struct router *r, struct conn *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = true;
+	c->next_dirty = r->dirty;
+	r->dirty = c;
+}
+
+static void flush_dirty(struct router *r)
+{
+	struct conn *list = r->dirty, *c;
+
+	r->dirty = NULL;
+	r->pending_writes = false;
+	while ((c = list)) {
+		list = c->next_dirty;
+		c->dirty = false;
+		c->next_dirty = NULL;
+		if (!c->s)
+			continue;
+		session_flush(r, c);
+		/* Still holding bytes (the kernel has not queued its own yet): stay listed. */
+		if (c->s && c->out.len && r->pending_writes && !c->dirty)
+			router_mark_dirty(r, c);
+	}
+}
+
+static void reap(struct router *r)
+{
+	while (r->dead_conns) {
+		struct conn *c = r->dead_conns;
+
+		r->dead_conns = c->next_dead;
+		mcp_decoder_free(&c->dec);
+		buf_free(&c->out);
+		free(c);
+	}
+	while (r->dead_sessions) {
+		struct session *s = r->dead_sessions;
+
+		r->dead_sessions = s->next;
+		mcp_decoder_free(&s->client.dec);
+		buf_free(&s->client.out);
+		free(s);
+	}
+}
+
+static int open_listener(struct router *r, const struct mcp_addr *a)
+{
+	struct handler *h = &r->listeners[r->n_listeners];
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
+	int fd, one = 1;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) || listen(fd, 4096))
+		goto fail;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
+		goto fail;
+	h->kind = H_LISTEN;
+	h->fd = fd;
+	r->n_listeners++;
+	pr_info("listening on %s", a->text);
+	return 0;
+fail:
+	pr_err("cannot listen on %s: %s", a->text, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static void close_listeners(struct router *r)
+{
+	for (int i = 0; i < r->n_listeners; i++) {
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->listeners[i].fd, NULL);
+		close(r->listeners[i].fd);
+	}
+	r->n_listeners = 0;
+}
+
+static void addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, ntohs(a->sin_port));
+	} else {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(out, len, "[%s]:%u", host, ntohs(a->sin6_port));
+	}
+}
+
+/* Over max_sessions: say why in an ERROR and close, without a session. */
+static void refuse(struct router *r, int fd)
+{
+	uint8_t buf[128];
+	char msg[64];
+	ssize_t n;
+
+	snprintf(msg, sizeof(msg), "router is at max_sessions (%u)", r->cfg.max_sessions);
+	n = mcp_build_error_simple(buf, sizeof(buf), 1, 0, MCP_ERR_UNKNOWN, msg);
+	if (n > 0 && send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("refused connection: %s", strerror(errno));
+	close(fd);
+	r->sessions_refused++;
+}
+
+static void on_accept(struct router *r, struct handler *h)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		char peer[MCP_ADDR_TEXT_MAX];
+		int fd = accept4(h->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC),
+		    one = 1;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				pr_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if (r->n_sessions >= r->cfg.max_sessions) {
+			refuse(r, fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		addr_text(&ss, peer, sizeof(peer));
+		if (!session_new(r, fd, peer)) {
+			pr_err("cannot set up a session for %s", peer);
+			close(fd);
+		}
+	}
+}
+
+static void reload(struct router *r)
+{
+	struct mcp_config *next = malloc(sizeof(*next));
+
+	if (!next)
+		return;
+	if (!r->cfg.path[0]) {
+		pr_warn("reload: mcpd runs without a config file; nothing to reload");
+	} else if (mcp_config_load(r->cfg.path, next)) {
+		pr_err("reload refused, the running config stays: %s", next->error);
+	} else {
+		/* Listeners and the data path stay as they are; the rest applies to new sessions. */
+		memcpy(next->listen, r->cfg.listen, sizeof(next->listen));
+		next->n_listen = r->cfg.n_listen;
+		next->datapath = r->cfg.datapath;
+		r->cfg = *next;
+		memset(r->health, 0, sizeof(r->health));
+		if (r->dp.install && r->dp.priv)
+			dp_bpf_set_routes(r);
+		pr_info("reloaded %s: %d pools", r->cfg.path, r->cfg.n_pools);
+	}
+	free(next);
+}
+
+static void begin_stop(struct router *r)
+{
+	struct session *s, *next;
+
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	r->stop_deadline_ms = mcp_now_ms() + STOP_GRACE_MS;
+	pr_info("stopping: %u sessions to close", r->n_sessions);
+	close_listeners(r);
+	for (s = r->sessions; s; s = next) {
+		next = s->next;
+		session_shutdown(r, s);
+	}
+}
+
+static void on_signal(struct router *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sigfd.fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(r);
+		else
+			begin_stop(r);
+	}
+}
+
+static void on_tick(struct router *r)
+{
+	uint64_t expirations, now = mcp_now_ms();
+	struct session *s, *next;
+
+	if (read(r->timer.fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	for (s = r->sessions; s; s = next) {
+		next = s->next;
+		session_tick(r, s, now);
+	}
+}
+
+int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
+{
+	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L },
+				  .it_value = { 0, TICK_MS * 1000000L } };
+	struct epoll_event ev = { .events = EPOLLIN };
+	char why[256] = "";
+	sigset_t mask;
+
+	memset(r, 0, sizeof(*r));
+	r->cfg = *cfg;
+	r->started_ms = mcp_now_ms();
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0)
+		return -1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r->sigfd.kind = H_SIGNAL;
+	r->sigfd.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	r->timer.kind = H_TIMER;
+	r->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (r->sigfd.fd < 0 || r->timer.fd < 0 || timerfd_settime(r->timer.fd, 0, &its, NULL))
+		return -1;
+	ev.data.ptr = &r->sigfd;
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->sigfd.fd, &ev);
+	ev.data.ptr = &r->timer;
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timer.fd, &ev);
+
+	dp_user_init(&r->dp);
+	if (datapath != MCP_DP_USER) {
+		if (dp_bpf_init(r, why, sizeof(why)) == 0) {
+			pr_info("data path: bpf (sockmap verdict, maps pinned under %s)", MCP_PIN_DIR);
+		} else if (datapath == MCP_DP_BPF) {
+			pr_err("data path bpf requested but unavailable: %s", why);
+			return -1;
+		} else {
+			dp_user_init(&r->dp);
+			pr_warn("data path: user (bpf unavailable: %s)", why);
+		}
+	} else {
+		pr_info("data path: user (as configured)");
+	}
+
+	for (int i = 0; i < cfg->n_listen; i++)
+		if (open_listener(r, &cfg->listen[i]))
+			return -1;
+	return 0;
+}
+
+int router_run(struct router *r)
+{
+	struct epoll_event evs[MAX_EVENTS];
+
+	for (;;) {
+		int n = epoll_wait(r->epfd, evs, MAX_EVENTS, r->pending_writes ? 1 : TICK_MS);
+
+		if (n < 0 && errno != EINTR) {
+			pr_err("epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			struct handler *h = evs[i].data.ptr;
+
+			switch (h->kind) {
+			case H_LISTEN:
+				on_accept(r, h);
+				break;
+			case H_SIGNAL:
+				on_signal(r);
+				break;
+			case H_TIMER:
+				on_tick(r);
+				break;
+			case H_CONN: {
+				struct conn *c = (struct conn *)h;
+
+				if (c->s && c->h.fd >= 0)
+					session_on_event(r, c, evs[i].events);
+				break;
+			}
+			}
+		}
+		flush_dirty(r);
+		reap(r);
+		if (r->stopping && (!r->n_sessions || mcp_now_ms() > r->stop_deadline_ms)) {
+			pr_info("stopped (%u sessions left)", r->n_sessions);
+			return 0;
+		}
+	}
+}
+
+void router_free(struct router *r)
+{
+	while (r->sessions)
+		session_free(r, r->sessions);
+	reap(r);
+	close_listeners(r);
+	if (r->dp.destroy)
+		r->dp.destroy(r);
+	close(r->timer.fd);
+	close(r->sigfd.fd);
+	close(r->epfd);
+}

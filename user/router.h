@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mcpd's core: the event loop, sessions, their connections to backends, and the two data
+ * paths. One thread, one epoll set; every socket is non-blocking.
+ */
+#ifndef MCP_ROUTER_H
+#define MCP_ROUTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "buf.h"
+#include "config.h"
+#include "stream_decoder.h"
+
+enum session_state {
+	S_IDLE = 0,   /* accepted, waiting for HELLO */
+	S_CONNECTING, /* negotiated, connecting to backends */
+	S_CONNECTED,  /* data flows (fast path installed where it runs) */
+	S_CLOSING,    /* CLOSE, drain: waiting for backends to finish */
+	S_ERROR,      /* a protocol violation or backend failure: ERROR sent */
+	S_CLOSED,     /* sockets shut; lingering until the peer has read everything */
+	S__COUNT,
+};
+
+enum handler_kind { H_LISTEN = 1, H_CONN, H_SIGNAL, H_TIMER };
+
+struct handler {
+	int kind;
+	int fd;
+};
+
+struct session;
+
+struct conn {
+	struct handler h;
+	struct session *s;
+	int slot;   /* MCP_SLOT_CLIENT, or pool index + 1 */
+	int peer;   /* who sends what we read: MCP_PEER_CLIENT or MCP_PEER_BACKEND */
+	int backend; /* index of the backend in its pool */
+	struct mcp_decoder dec;
+	struct buf out;
+	uint32_t events;
+	bool registered;  /* in the epoll set */
+	bool connecting;  /* TCP connect in progress */
+	bool ready;	  /* backend answered HELLO_ACK */
+	bool closed;	  /* peer closed or failed */
+	bool close_seen;  /* peer sent CLOSE */
+	bool dirty;	  /* on the flush list */
+	struct conn *next_dirty;
+	struct conn *next_dead;
+
+	/* The BPF fast path (dp_bpf.c). */
+	bool installed;
+	uint64_t cookie;
+	uint64_t queue_base;	 /* bytes in the send queue's history when installed */
+	uint64_t daemon_written; /* bytes mcpd wrote into the socket since installed */
+	uint64_t read_total;	 /* bytes mcpd read from the socket since installed */
+	uint64_t handled;	 /* of those, bytes fully forwarded */
+	uint64_t fwd_published;	 /* last value written to mcp_sock_fwd */
+	uint32_t episode;	 /* slow episode being read */
+	uint32_t raw_left;	 /* bytes of a frame begun in the kernel, to forward as they are */
+	uint32_t raw_dest;
+};
+
+struct session {
+	uint32_t id;
+	int state;
+	uint8_t version;
+	uint32_t max_frame;
+	uint32_t heartbeat_ms;
+	uint32_t pools; /* bit i: this session has a backend of pool i */
+	struct conn client;
+	struct conn *backends[MCP_MAX_POOLS + 1]; /* by slot */
+	int backends_pending;
+	uint64_t last_active_ms;
+	uint64_t deadline_ms; /* connecting, closing or lingering must end by then */
+	char peer[MCP_ADDR_TEXT_MAX];
+	char client_id[130];
+	uint64_t frames_in, frames_out, bytes_in, bytes_out; /* seen by mcpd */
+	bool dead;
+	struct session *prev, *next;
+};
+
+struct backend_health {
+	uint64_t down_until_ms;
+	uint32_t sessions;
+	bool drained;
+};
+
+struct router;
+
+/* The data path's hooks: the user path has none, the BPF path installs sockets. */
+struct datapath {
+	const char *name;
+	int (*install)(struct router *r, struct session *s);
+	void (*uninstall)(struct router *r, struct session *s);
+	/* Before mcpd writes to c: 1 when every byte the kernel redirected into c has been
+	 * queued on the socket, so a write cannot overtake them. */
+	int (*can_write)(struct router *r, struct conn *c);
+	/* After mcpd read n bytes from an installed conn: account them. */
+	void (*on_read)(struct router *r, struct conn *c, size_t n);
+	/* After c's session flushed everything: publish how much c's passed data is done. */
+	void (*publish)(struct router *r, struct conn *c);
+	uint64_t (*last_active_ms)(struct router *r, struct session *s);
+	void (*destroy)(struct router *r);
+	void *priv;
+};
+
+struct router {
+	struct mcp_config cfg;
+	int epfd;
+	struct handler listeners[MCP_MAX_LISTEN];
+	int n_listeners;
+	struct handler sigfd;
+	struct handler timer;
+	struct session *sessions; /* doubly linked list */
+	uint32_t n_sessions;
+	uint32_t next_session_id;
+	struct conn *dirty;
+	struct conn *dead_conns;	 /* closed, freed at the end of the loop iteration */
+	struct session *dead_sessions; /* likewise */
+	struct backend_health health[MCP_MAX_POOLS][MCP_MAX_BACKENDS];
+	uint32_t rr[MCP_MAX_POOLS];
+	struct datapath dp;
+	bool stopping;
+	uint64_t stop_deadline_ms;
+	bool pending_writes; /* a write waits for the kernel: poll soon */
+	uint64_t started_ms;
+	/* Counters of the daemon itself. */
+	uint64_t errors_sent[MCP_ERR__COUNT];
+	uint64_t sessions_total, sessions_refused;
+	uint64_t illegal_transitions;
+};
+
+uint64_t mcp_now_ms(void);
+
+/* router.c */
+int router_init(struct router *r, const struct mcp_config *cfg, int datapath);
+int router_run(struct router *r);
+void router_free(struct router *r);
+void router_mark_dirty(struct router *r, struct conn *c);
+int router_watch(struct router *r, struct conn *c, uint32_t events);
+
+/* session.c */
+struct session *session_new(struct router *r, int fd, const char *peer);
+void session_on_event(struct router *r, struct conn *c, uint32_t events);
+void session_tick(struct router *r, struct session *s, uint64_t now);
+void session_end(struct router *r, struct session *s, int code, const char *msg);
+void session_shutdown(struct router *r, struct session *s);
+void session_flush(struct router *r, struct conn *c);
+void session_free(struct router *r, struct session *s);
+const char *session_state_name(int state);
+int session_set_state(struct router *r, struct session *s, int next);
+
+/* dp_user.c / dp_bpf.c */
+void dp_user_init(struct datapath *dp);
+int dp_bpf_init(struct router *r, char *why, size_t why_len);
+void dp_bpf_set_routes(struct router *r);
+
+#endif

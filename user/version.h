@@ -1,0 +1,5 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef MCP_VERSION_H
+#define MCP_VERSION_H
+#define MCP_VERSION_STRING "0.1.0"
+#endif
