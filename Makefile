@@ -53,6 +53,7 @@ SKELS    := $(foreach s,$(BPF_SRCS),$(GEN)/$(notdir $(s:.bpf.c=.skel.h)))
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRCS))
+E2E_BINS   := $(BIN)/tests/e2e_router
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BIN)/tests/%,$(BPFT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -67,7 +68,7 @@ GENERATED := $(PB_HDRS) $(SKELS)
 
 PROGS := $(BIN)/mcpd $(addprefix $(BIN)/,$(TOOLS))
 
-all: $(LIB) $(BPF_OBJS) $(SKELS) $(PROGS) $(UNIT_BINS) $(BPFT_BINS)
+all: $(LIB) $(BPF_OBJS) $(SKELS) $(PROGS) $(UNIT_BINS) $(BPFT_BINS) $(E2E_BINS)
 
 help:
 	@echo "make            build everything into $(BUILD)/ (programs in $(BIN)/)"
@@ -121,6 +122,10 @@ $(BIN)/mcpd: $(patsubst %.c,$(OBJ)/%.o,$(MCPD_SRCS)) $(LIB)
 $(BIN)/%: $(OBJ)/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lm
+
+$(BIN)/tests/e2e_router: $(OBJ)/tests/e2e/test_router.o $(OBJ)/tests/e2e/harness.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
 
 $(BIN)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(LIB)
 	@mkdir -p $(@D)

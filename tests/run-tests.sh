@@ -59,11 +59,9 @@ for t in "$BUILD"/fuzz/fuzz_*; do
 		"tests/fuzz/corpus/$name"
 done
 
-for s in tests/e2e/*.sh; do
-	[ -e "$s" ] || continue
-	[ "$s" = tests/e2e/lib.sh ] && continue
-	echo "== end-to-end $(basename "$s" .sh)"
-	run "e2e $(basename "$s" .sh)" "$s"
+echo "== end-to-end: the real mcpd on loopback, the same suite on each data path"
+for dp in user bpf; do
+	run "e2e router ($dp data path)" "$BUILD/bin/tests/e2e_router" "$dp"
 done
 
 echo

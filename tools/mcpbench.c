@@ -44,6 +44,8 @@ struct bconn {
 	uint64_t next_send, next_recv;
 	uint64_t pings_sent, pongs_received; /* PINGs: answered by the router, in their own order */
 	uint64_t *sent_ns; /* ring of send times, by seq % depth */
+	uint8_t *answered; /* ring: answered out of order, by seq % depth */
+	int64_t last_by_op[256];
 };
 
 static struct {
@@ -222,51 +224,53 @@ static void fail_conn(struct bconn *c, const char *why)
 	}
 }
 
+/*
+ * Which request does this response answer? v2: its stream id; v1: the sequence number in
+ * the payload when the payload is large enough, else the oldest outstanding request.
+ */
+static uint64_t answered_seq(const struct bconn *c, const struct mcp_frame *f)
+{
+	if (f->version == MCP_VERSION_2)
+		return (c->next_recv & ~0xFFFFFFFFull) | f->stream_id;
+	if (f->length >= STAMP_LEN)
+		return get64(f->payload + 4);
+	return c->next_recv;
+}
+
 static int check_response(struct bconn *c, const struct mcp_frame *f)
 {
-	uint64_t seq = c->next_recv, at;
-	uint8_t want_op = frame_op(seq);
-	int size = frame_size(c->id, seq), good = 1;
+	uint64_t seq = answered_seq(c, f), depth = (uint64_t)opt.depth;
+	uint8_t op;
+	int size, good = 1;
 
-	want_op = mcp_response_opcode(want_op);
-	if (f->length >= STAMP_LEN && f->length == size) {
-		uint32_t id = (uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
-			      (uint32_t)f->payload[2] << 8 | f->payload[3];
-		uint64_t got = get64(f->payload + 4);
-
-		if (id != c->id) {
-			st.corrupt++;
-			good = 0;
-		} else if (got != seq) {
-			st.reordered++;
-			seq = got; /* resynchronise on what came */
-			size = frame_size(c->id, seq);
-			want_op = mcp_response_opcode(frame_op(seq));
-		}
-	}
-	if (good && (f->opcode != want_op || f->length != size)) {
-		st.corrupt++;
-		good = 0;
-	}
-	for (int i = STAMP_LEN; good && i < f->length; i++)
-		if (f->payload[i] != fill_byte(c->id, seq, (size_t)i)) {
-			st.corrupt++;
-			good = 0;
-		}
-	for (int i = 0; good && i < f->length && i < STAMP_LEN && f->length < STAMP_LEN; i++)
-		if (f->payload[i] != fill_byte(c->id, seq, (size_t)i)) {
-			st.corrupt++;
-			good = 0;
-		}
-	if (opt.version == 2 && good && f->stream_id != (uint32_t)seq) {
-		st.corrupt++;
-		good = 0;
-	}
-	at = now_ns();
-	if (good)
-		hist_add(at - c->sent_ns[seq % (uint64_t)opt.depth]);
 	st.received++;
-	c->next_recv = seq + 1;
+	if (seq < c->next_recv || seq >= c->next_send || c->answered[seq % depth]) {
+		st.corrupt++; /* answers nothing outstanding: a duplicate or garbage */
+		return 0;
+	}
+	op = frame_op(seq);
+	size = frame_size(c->id, seq);
+	if (f->opcode != mcp_response_opcode(op) || f->length != size)
+		good = 0;
+	if (good && f->length >= STAMP_LEN &&
+	    ((uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
+	     (uint32_t)f->payload[2] << 8 | f->payload[3]) != c->id)
+		good = 0;
+	for (int i = f->length >= STAMP_LEN ? STAMP_LEN : 0; good && i < f->length; i++)
+		good = f->payload[i] == fill_byte(c->id, seq, (size_t)i);
+	if (!good)
+		st.corrupt++;
+	/* Answers from one pool keep their order; with one opcode, all answers do. */
+	if (seq != c->next_recv && (opt.n_ops == 1 || (int64_t)seq < c->last_by_op[op]))
+		st.reordered++;
+	c->last_by_op[op] = (int64_t)seq;
+	if (good)
+		hist_add(now_ns() - c->sent_ns[seq % depth]);
+	c->answered[seq % depth] = 1;
+	while (c->next_recv < c->next_send && c->answered[c->next_recv % depth]) {
+		c->answered[c->next_recv % depth] = 0;
+		c->next_recv++;
+	}
 	return 0;
 }
 
@@ -353,6 +357,9 @@ static int start(struct bconn *c, int epfd)
 	buf_append(&c->out, buf, (size_t)mcp_build_hello(buf, sizeof(buf), &h));
 	mcp_decoder_init(&c->dec, 1, MCP_PEER_BACKEND, MCP_MAX_FRAME_LIMIT);
 	c->sent_ns = calloc((size_t)opt.depth, sizeof(uint64_t));
+	c->answered = calloc((size_t)opt.depth, 1);
+	for (int i = 0; i < 256; i++)
+		c->last_by_op[i] = -1;
 	c->state = C_HELLO;
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
 }

@@ -19,6 +19,7 @@
 #include <linux/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -38,6 +39,7 @@
 
 struct bpf_dp {
 	struct mcp_sockmap *skel;
+	int lock_fd; /* flock on the pin directory: one mcpd per set of pinned maps */
 	int socks, state, fwd, redir, routes;
 };
 
@@ -283,6 +285,7 @@ static void bpf_destroy(struct router *r)
 	bpf_prog_detach2(bpf_program__fd(d->skel->progs.mcp_verdict), d->socks,
 			 BPF_SK_SKB_VERDICT);
 	mcp_sockmap__destroy(d->skel);
+	close(d->lock_fd);
 	free(d);
 	r->dp.priv = NULL;
 }
@@ -299,8 +302,18 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
+	d->lock_fd = open(MCP_PIN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+		snprintf(why, why_len, "%s is in use by another mcpd (%s)", MCP_PIN_DIR,
+			 strerror(errno));
+		if (d->lock_fd >= 0)
+			close(d->lock_fd);
+		free(d);
+		return -1;
+	}
 	d->skel = open_and_load(why, why_len);
 	if (!d->skel) {
+		close(d->lock_fd);
 		free(d);
 		return -1;
 	}
@@ -314,6 +327,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	if (err) {
 		snprintf(why, why_len, "cannot attach the verdict to mcp_socks: %s", strerror(errno));
 		mcp_sockmap__destroy(d->skel);
+		close(d->lock_fd);
 		free(d);
 		return -1;
 	}

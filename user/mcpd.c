@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
@@ -113,6 +114,12 @@ int main(int argc, char **argv)
 		printf("%s: ok (%d listen, %d pools, datapath %s)\n", path ? path : "(defaults)",
 		       cfg->n_listen, cfg->n_pools, mcp_datapath_name(cfg->datapath));
 		return 0;
+	}
+	/* Each session holds a client socket and one per pool: lift the soft fd limit. */
+	struct rlimit rl;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (!foreground && daemon(0, 1)) {
 		perror("mcpd: daemon");

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "harness.h"
+#include "stream_decoder.h"
+
+/* ---- processes --------------------------------------------------------------------------- */
+
+const char *h_bindir(void)
+{
+	static char dir[PATH_MAX - 64];
+
+	if (!dir[0]) {
+		ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+		char *slash;
+
+		if (n < 0)
+			abort();
+		dir[n] = '\0';
+		/* build/bin/tests/e2e_router -> build/bin */
+		for (int i = 0; i < 2 && (slash = strrchr(dir, '/')); i++)
+			*slash = '\0';
+	}
+	return dir;
+}
+
+const char *h_tmpdir(void)
+{
+	static char dir[64];
+
+	if (!dir[0]) {
+		strcpy(dir, "/tmp/mcp-e2e-XXXXXX");
+		if (!mkdtemp(dir))
+			abort();
+	}
+	return dir;
+}
+
+int h_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+pid_t h_spawn(const char *log, char *const argv[])
+{
+	char path[PATH_MAX + 64], logpath[PATH_MAX];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", h_bindir(), argv[0]);
+	snprintf(logpath, sizeof(logpath), "%s/%s", h_tmpdir(), log);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		execv(path, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int h_wait(pid_t pid, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+void h_kill(pid_t pid, int sig)
+{
+	kill(pid, sig);
+}
+
+int h_wait_port(int port, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		int fd = h_connect(port);
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+int h_run(char *out, size_t outlen, char *const argv[])
+{
+	char path[PATH_MAX + 64];
+	int pipefd[2], status;
+	size_t got = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", h_bindir(), argv[0]);
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		execv(path, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		char tmp[4096];
+		ssize_t n = read(pipefd[0], tmp, sizeof(tmp));
+
+		if (n <= 0)
+			break;
+		if (out && got + 1 < outlen) {
+			size_t k = (size_t)n < outlen - 1 - got ? (size_t)n : outlen - 1 - got;
+
+			memcpy(out + got, tmp, k);
+			got += k;
+		}
+	}
+	if (out)
+		out[got] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+const char *h_write_file(const char *name, const char *text)
+{
+	static char paths[8][PATH_MAX];
+	static int next;
+	char *path = paths[next++ % 8];
+	FILE *f;
+
+	snprintf(path, PATH_MAX, "%s/%s", h_tmpdir(), name);
+	f = fopen(path, "w");
+	if (!f)
+		abort();
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+int h_file_contains(const char *path, const char *needle)
+{
+	char buf[1 << 16];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* ---- client ------------------------------------------------------------------------------- */
+
+int h_connect(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+int h_send(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int h_send_frame(int fd, uint8_t version, uint8_t op, uint32_t stream, const void *p, size_t n)
+{
+	static uint8_t buf[MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT];
+	ssize_t len = mcp_frame_build(buf, sizeof(buf), version, op, stream, 0, p, n);
+
+	return len < 0 ? -1 : h_send(fd, buf, (size_t)len);
+}
+
+static int read_exact(int fd, uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t r = recv(fd, p, n, 0);
+
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int h_read_frame(int fd, struct h_frame *out)
+{
+	uint8_t *h = out->buf;
+	size_t hlen;
+
+	if (read_exact(fd, h, MCP_HDR_V1_LEN))
+		return -1;
+	if (mcp_check_header(h, 0, MCP_MAX_FRAME_LIMIT, MCP_PEER_ANY) != MCP_CHECK_OK)
+		return -1;
+	hlen = mcp_hdr_len(h[MCP_OFF_VERSION]);
+	if (hlen > MCP_HDR_V1_LEN && read_exact(fd, h + MCP_HDR_V1_LEN, hlen - MCP_HDR_V1_LEN))
+		return -1;
+	if (read_exact(fd, h + hlen, mcp_hdr_length(h)))
+		return -1;
+	return mcp_frame_decode(out->buf, hlen + mcp_hdr_length(h), 0, MCP_MAX_FRAME_LIMIT,
+				MCP_PEER_ANY, &out->f) > 0
+		       ? 0
+		       : -1;
+}
+
+int h_hello(int fd, const uint32_t *versions, int n, struct mcp_hello_ack *ack)
+{
+	struct mcp_hello h = { .n_versions = (uint32_t)n };
+	uint8_t buf[256];
+	struct h_frame *fr = malloc(sizeof(*fr));
+	int rc = -1;
+
+	memcpy(h.versions, versions, (size_t)n * sizeof(*versions));
+	strcpy(h.client_id, "e2e");
+	if (h_send(fd, buf, (size_t)mcp_build_hello(buf, sizeof(buf), &h)) || h_read_frame(fd, fr))
+		goto out;
+	if (fr->f.opcode == MCP_OP_HELLO_ACK && !mcp_parse_hello_ack(fr->f.payload, fr->f.length, ack))
+		rc = (int)ack->version;
+	else if (fr->f.opcode == MCP_OP_ERROR) {
+		struct mcp_error e;
+
+		if (!mcp_parse_error(fr->f.payload, fr->f.length, &e))
+			rc = -(int)e.code - 100;
+	}
+out:
+	free(fr);
+	return rc;
+}
+
+int h_session(int port, int version)
+{
+	uint32_t v = (uint32_t)version;
+	struct mcp_hello_ack ack;
+	int fd = h_connect(port);
+
+	if (fd < 0)
+		return -1;
+	if (h_hello(fd, &v, 1, &ack) != version) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int h_expect_eof(int fd)
+{
+	uint8_t b[4096];
+
+	for (int i = 0; i < 1000; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, 3000) <= 0)
+			return -1;
+		r = recv(fd, b, sizeof(b), 0);
+		if (r == 0 || (r < 0 && errno == ECONNRESET))
+			return 0;
+		if (r < 0)
+			return -1;
+	}
+	return -1;
+}
+
+int h_expect_error_close(int fd, int code)
+{
+	struct h_frame *fr = malloc(sizeof(*fr));
+	struct mcp_error e;
+	int rc = -1;
+
+	if (!h_read_frame(fd, fr) && fr->f.opcode == MCP_OP_ERROR &&
+	    !mcp_parse_error(fr->f.payload, fr->f.length, &e)) {
+		if ((int)e.code == code)
+			rc = h_expect_eof(fd);
+		else
+			fprintf(stderr, "expected ERROR %s, got %s (%s)\n", mcp_error_code_name((uint32_t)code),
+				mcp_error_code_name(e.code), e.message);
+	} else {
+		fprintf(stderr, "expected ERROR %s, got no ERROR frame\n",
+			mcp_error_code_name((uint32_t)code));
+	}
+	free(fr);
+	return rc;
+}
+
+int h_roundtrip(int fd, int version, uint8_t op, size_t len)
+{
+	static uint8_t payload[MCP_MAX_FRAME_LIMIT];
+	struct h_frame *fr = malloc(sizeof(*fr));
+	int rc = -1;
+
+	for (size_t i = 0; i < len; i++)
+		payload[i] = (uint8_t)(i * 13 + op);
+	if (!h_send_frame(fd, (uint8_t)version, op, 77, payload, len) && !h_read_frame(fd, fr))
+		rc = fr->f.opcode == mcp_response_opcode(op) && fr->f.length == len &&
+				     fr->f.version == version && !memcmp(fr->f.payload, payload, len) &&
+				     (version == 1 || fr->f.stream_id == 77)
+			     ? 0
+			     : -1;
+	free(fr);
+	return rc;
+}
+
+/* ---- in-process backends ------------------------------------------------------------------ */
+
+struct h_backend {
+	int fd, port, mode, arg;
+	pthread_t thread;
+	atomic_int stop;
+	atomic_uint_fast64_t counts[256];
+	atomic_uint_fast64_t sessions;
+};
+
+struct bconn_arg {
+	struct h_backend *b;
+	int fd;
+};
+
+struct bfeed {
+	struct h_backend *b;
+	int fd;
+	uint8_t *out; /* MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT */
+	struct mcp_decoder *d;
+	uint64_t requests;
+	int dead;
+};
+
+static int backend_frame(void *ctx, const struct mcp_frame *f)
+{
+	struct bfeed *x = ctx;
+	uint8_t *out = x->out;
+	const size_t cap = MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT;
+	struct mcp_frame r = *f;
+	ssize_t n = 0;
+
+	atomic_fetch_add(&x->b->counts[f->opcode], 1);
+	if (f->opcode == MCP_OP_HELLO) {
+		struct mcp_hello h;
+		struct mcp_hello_ack ack = { .session_id = 1, .max_frame = MCP_MAX_FRAME_LIMIT };
+
+		mcp_parse_hello(f->payload, f->length, &h);
+		ack.version = h.n_versions ? h.versions[0] : 1;
+		x->d->version = (uint8_t)ack.version;
+		atomic_fetch_add(&x->b->sessions, 1);
+		n = mcp_build_hello_ack(out, cap, &ack);
+	} else if (mcp_opcode_class(f->opcode) == MCP_OPC_REQUEST || f->opcode == MCP_OP_PING) {
+		if (x->b->mode == HB_DIE_AFTER && ++x->requests > (uint64_t)x->b->arg) {
+			x->dead = 1;
+			return 1;
+		}
+		if (x->b->mode == HB_SLOW)
+			usleep((useconds_t)x->b->arg * 1000);
+		r.opcode = f->opcode == MCP_OP_PING ? MCP_OP_PONG : mcp_response_opcode(f->opcode);
+		n = mcp_frame_encode(out, cap, &r);
+	} else if (f->opcode == MCP_OP_CLOSE) {
+		n = mcp_build_close(out, cap, f->version, f->session);
+		h_send(x->fd, out, (size_t)n);
+		x->dead = 1;
+		return 1;
+	}
+	if (n > 0 && h_send(x->fd, out, (size_t)n))
+		return 1;
+	return 0;
+}
+
+static void *backend_conn(void *p)
+{
+	struct bconn_arg *a = p;
+	struct mcp_decoder d;
+	struct bfeed x = { .b = a->b, .fd = a->fd, .d = &d };
+	uint8_t *buf = malloc(65536);
+
+	x.out = malloc(MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT);
+	mcp_decoder_init(&d, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
+	while (!atomic_load(&a->b->stop) && !x.dead) {
+		struct pollfd pf = { .fd = a->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (a->b->mode == HB_STALL && d.version) {
+			usleep(100000); /* a backend that stopped reading */
+			continue;
+		}
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		n = recv(a->fd, buf, 65536, 0);
+		if (n <= 0)
+			break;
+		for (ssize_t off = 0; off < n && !x.dead;) {
+			ssize_t used = mcp_decoder_feed(&d, buf + off, (size_t)(n - off), backend_frame, &x);
+
+			if (used < 0) {
+				x.dead = 1;
+				break;
+			}
+			off += used;
+		}
+	}
+	mcp_decoder_free(&d);
+	close(a->fd);
+	free(x.out);
+	free(buf);
+	free(a);
+	return NULL;
+}
+
+static void *backend_accept(void *p)
+{
+	struct h_backend *b = p;
+
+	while (!atomic_load(&b->stop)) {
+		struct pollfd pf = { .fd = b->fd, .events = POLLIN };
+		struct bconn_arg *a;
+		pthread_t t;
+		int fd;
+
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		fd = accept4(b->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		a = malloc(sizeof(*a));
+		a->b = b;
+		a->fd = fd;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		if (pthread_create(&t, &attr, backend_conn, a) == 0)
+			pthread_detach(t);
+		pthread_attr_destroy(&attr);
+	}
+	return NULL;
+}
+
+struct h_backend *h_backend_start(int mode, int arg)
+{
+	struct h_backend *b = calloc(1, sizeof(*b));
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int one = 1;
+
+	b->mode = mode;
+	b->arg = arg;
+	b->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(b->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(b->fd, (struct sockaddr *)&a, sizeof(a)) || listen(b->fd, 4096))
+		abort();
+	getsockname(b->fd, (struct sockaddr *)&a, &len);
+	b->port = ntohs(a.sin_port);
+	pthread_create(&b->thread, NULL, backend_accept, b);
+	return b;
+}
+
+int h_backend_port(const struct h_backend *b)
+{
+	return b->port;
+}
+
+uint64_t h_backend_count(const struct h_backend *b, uint8_t op)
+{
+	return atomic_load(&b->counts[op]);
+}
+
+uint64_t h_backend_sessions(const struct h_backend *b)
+{
+	return atomic_load(&b->sessions);
+}
+
+void h_backend_stop(struct h_backend *b)
+{
+	atomic_store(&b->stop, 1);
+	pthread_join(b->thread, NULL);
+	close(b->fd);
+	usleep(150000); /* connection threads notice the stop flag */
+	free(b);
+}

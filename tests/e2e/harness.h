@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * End-to-end test harness: runs the real mcpd (and mcp-echo, mcpbench) as processes, speaks
+ * MCP to them over real loopback sockets, and provides in-process backends whose behaviour
+ * tests control (which opcodes they saw, dying, stalling, answering slowly).
+ */
+#ifndef MCP_E2E_HARNESS_H
+#define MCP_E2E_HARNESS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "messages.h"
+
+/* ---- processes --------------------------------------------------------------------------- */
+
+/* Directory of the built programs (build/bin). */
+const char *h_bindir(void);
+/* A scratch directory for this run (configs, logs). */
+const char *h_tmpdir(void);
+/* A TCP port nobody listens on right now. */
+int h_free_port(void);
+/* Start argv[0] from h_bindir() with its stderr in LOG (a file under h_tmpdir()). */
+pid_t h_spawn(const char *log, char *const argv[]);
+/* Wait for a process; returns its exit status, or -1 after timeout_ms (then kills it). */
+int h_wait(pid_t pid, int timeout_ms);
+void h_kill(pid_t pid, int sig);
+/* Wait until something accepts on 127.0.0.1:port. */
+int h_wait_port(int port, int timeout_ms);
+/* Run a command (from h_bindir()) to completion; its stdout goes to out (may be NULL). */
+int h_run(char *out, size_t outlen, char *const argv[]);
+/* Write a file under h_tmpdir(); returns its path (static storage per call slot). */
+const char *h_write_file(const char *name, const char *text);
+/* Does the file contain the string? */
+int h_file_contains(const char *path, const char *needle);
+
+/* ---- an MCP client over a blocking socket -------------------------------------------------- */
+
+struct h_frame {
+	struct mcp_frame f;
+	uint8_t buf[MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT];
+};
+
+int h_connect(int port);
+int h_send(int fd, const void *p, size_t n);
+int h_send_frame(int fd, uint8_t version, uint8_t op, uint32_t stream, const void *p, size_t n);
+/* Read one frame of any version (timeout 5 s). 0, or -1 on EOF/timeout/garbage. */
+int h_read_frame(int fd, struct h_frame *out);
+/* HELLO with these versions; returns the HELLO_ACK's version, or -(ERROR code) - 100, or -1. */
+int h_hello(int fd, const uint32_t *versions, int n, struct mcp_hello_ack *ack);
+/* Connect and negotiate version v; returns the fd or -1. */
+int h_session(int port, int version);
+/* The next frame must be ERROR with `code`, then the connection must close. 0 if so. */
+int h_expect_error_close(int fd, int code);
+/* The peer closes (read returns 0 or a reset) within 3 s. */
+int h_expect_eof(int fd);
+/* A request and its echoed response on a negotiated session. 0 if the answer is right. */
+int h_roundtrip(int fd, int version, uint8_t op, size_t len);
+
+/* ---- in-process backends ------------------------------------------------------------------ */
+
+struct h_backend;
+enum h_backend_mode { HB_ECHO = 0, HB_SLOW, HB_DIE_AFTER, HB_STALL };
+
+struct h_backend *h_backend_start(int mode, int arg);
+int h_backend_port(const struct h_backend *b);
+uint64_t h_backend_count(const struct h_backend *b, uint8_t op);
+uint64_t h_backend_sessions(const struct h_backend *b);
+void h_backend_stop(struct h_backend *b);
+
+#endif

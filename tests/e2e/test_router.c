@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * End-to-end tests of the router: the real mcpd on real loopback sockets, with in-process
+ * backends and real mcp-echo/mcpbench processes. The same suite runs on both data paths:
+ *
+ *   e2e_router user     mcpd --datapath user
+ *   e2e_router bpf      mcpd --datapath bpf (root; the sockmap verdict in the running kernel)
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "harness.h"
+#include "mcp/maps.h"
+
+static const char *datapath;
+static int port;
+static pid_t mcpd;
+static struct h_backend *pool_a, *pool_b, *dies, *slow;
+static int dead_port;
+static const char *config_path;
+static char config_text[2048];
+
+static pid_t start_mcpd(const char *cfg, const char *log)
+{
+	char *argv[] = { "mcpd", "-f", "-c", (char *)cfg, "--datapath", (char *)datapath, NULL };
+
+	return h_spawn(log, argv);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	pool_a = h_backend_start(HB_ECHO, 0);
+	pool_b = h_backend_start(HB_ECHO, 0);
+	dies = h_backend_start(HB_DIE_AFTER, 3);
+	slow = h_backend_start(HB_SLOW, 50);
+	dead_port = h_free_port();
+	port = h_free_port();
+	snprintf(config_text, sizeof(config_text),
+		 "; written by tests/e2e/test_router.c\n"
+		 "[mcpd]\n"
+		 "listen = 127.0.0.1:%d\n"
+		 "max_frame = 16384\n"
+		 "heartbeat_ms = 1000\n"
+		 "idle_timeout_ms = 3000\n"
+		 "backend_down_ms = 60000\n"
+		 "[pool a]\n"
+		 "backend = 127.0.0.1:%d   ; nobody listens: refused, marked down\n"
+		 "backend = 127.0.0.1:%d\n"
+		 "[pool b]\n"
+		 "backend = 127.0.0.1:%d\n"
+		 "[pool dies]\n"
+		 "backend = 127.0.0.1:%d\n"
+		 "[pool slow]\n"
+		 "backend = 127.0.0.1:%d\n"
+		 "[routes]\n"
+		 "GET = a\n"
+		 "SYNC = a\n"
+		 "0x20 = a\n"
+		 "SET = b\n"
+		 "0x10-0x1f = b\n"
+		 "0x40 = dies\n"
+		 "0x41 = slow\n",
+		 port, dead_port, h_backend_port(pool_a), h_backend_port(pool_b),
+		 h_backend_port(dies), h_backend_port(slow));
+	config_path = h_write_file("mcpd.ini", config_text);
+	mcpd = start_mcpd(config_path, "mcpd.log");
+	return h_wait_port(port, 5000);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (mcpd > 0) {
+		h_kill(mcpd, SIGTERM);
+		h_wait(mcpd, 5000);
+	}
+	h_backend_stop(pool_a);
+	h_backend_stop(pool_b);
+	h_backend_stop(dies);
+	h_backend_stop(slow);
+	return 0;
+}
+
+static const char *log_path(const char *name)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", h_tmpdir(), name);
+	return path;
+}
+
+/* ---- negotiation ------------------------------------------------------------------------- */
+
+static void test_negotiate_each_version(void **state)
+{
+	const uint32_t v1[] = { 1 }, v2[] = { 2 }, both[] = { 1, 2 };
+	struct mcp_hello_ack ack;
+	int fd;
+
+	(void)state;
+	fd = h_connect(port);
+	assert_int_equal(h_hello(fd, v1, 1, &ack), 1);
+	assert_int_not_equal(ack.session_id, 0);
+	assert_int_equal(ack.max_frame, 16384);
+	assert_int_equal(ack.heartbeat_ms, 1000);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 100), 0);
+	close(fd);
+
+	fd = h_connect(port);
+	assert_int_equal(h_hello(fd, v2, 1, &ack), 2);
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 100), 0);
+	close(fd);
+
+	fd = h_connect(port);
+	assert_int_equal(h_hello(fd, both, 2, &ack), 2); /* the highest in common */
+	close(fd);
+}
+
+static void test_versions_side_by_side(void **state)
+{
+	int a = h_session(port, 1), b = h_session(port, 2);
+
+	(void)state;
+	assert_true(a >= 0 && b >= 0);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(h_roundtrip(a, 1, MCP_OP_SET, (size_t)i * 10), 0);
+		assert_int_equal(h_roundtrip(b, 2, MCP_OP_GET, (size_t)i * 7), 0);
+	}
+	close(a);
+	close(b);
+}
+
+static void test_no_common_version(void **state)
+{
+	struct mcp_hello h = { .versions = { 3, 4 }, .n_versions = 2 };
+	struct h_frame *fr = malloc(sizeof(*fr));
+	struct mcp_error e;
+	uint8_t buf[128];
+	int fd = h_connect(port);
+
+	(void)state;
+	assert_int_equal(h_send(fd, buf, (size_t)mcp_build_hello(buf, sizeof(buf), &h)), 0);
+	assert_int_equal(h_read_frame(fd, fr), 0);
+	assert_int_equal(fr->f.opcode, MCP_OP_ERROR);
+	assert_int_equal(mcp_parse_error(fr->f.payload, fr->f.length, &e), 0);
+	assert_int_equal(e.code, MCP_ERR_UNSUPPORTED_VERSION);
+	assert_int_equal(e.n_versions, 2);
+	assert_int_equal(e.versions[0], 1);
+	assert_int_equal(e.versions[1], 2);
+	assert_int_equal(h_expect_eof(fd), 0);
+	close(fd);
+	free(fr);
+}
+
+static void test_hello_twice(void **state)
+{
+	const uint32_t v[] = { 1 };
+	struct mcp_hello_ack ack;
+	int fd = h_session(port, 1);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(h_hello(fd, v, 1, &ack), -MCP_ERR_PROTOCOL_VIOLATION - 100);
+	assert_int_equal(h_expect_eof(fd), 0);
+	close(fd);
+}
+
+static void test_data_before_hello(void **state)
+{
+	int fd = h_connect(port);
+
+	(void)state;
+	assert_int_equal(h_send_frame(fd, 1, MCP_OP_GET, 0, "x", 1), 0);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_NOT_NEGOTIATED), 0);
+	close(fd);
+}
+
+static void test_garbage_instead_of_hello(void **state)
+{
+	int fd = h_connect(port);
+
+	(void)state;
+	assert_int_equal(h_send(fd, "GET / HTTP/1.1\r\n\r\n", 18), 0);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_BAD_MAGIC), 0);
+	close(fd);
+}
+
+/* ---- routing ----------------------------------------------------------------------------- */
+
+static void test_routing_by_opcode(void **state)
+{
+	uint64_t a0 = h_backend_count(pool_a, MCP_OP_GET), a1 = h_backend_count(pool_a, MCP_OP_SYNC),
+		 b0 = h_backend_count(pool_b, MCP_OP_SET), b1 = h_backend_count(pool_b, 0x15),
+		 a_set = h_backend_count(pool_a, MCP_OP_SET), b_get = h_backend_count(pool_b, MCP_OP_GET);
+	int fd = h_session(port, 1);
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 10), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(h_roundtrip(fd, 1, MCP_OP_SET, 10), 0);
+	assert_int_equal(h_roundtrip(fd, 1, 0x15, 10), 0);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_SYNC, 10), 0);
+	assert_int_equal(h_backend_count(pool_a, MCP_OP_GET) - a0, 3);
+	assert_int_equal(h_backend_count(pool_a, MCP_OP_SYNC) - a1, 1);
+	assert_int_equal(h_backend_count(pool_b, MCP_OP_SET) - b0, 2);
+	assert_int_equal(h_backend_count(pool_b, 0x15) - b1, 1);
+	assert_int_equal(h_backend_count(pool_a, MCP_OP_SET), a_set);
+	assert_int_equal(h_backend_count(pool_b, MCP_OP_GET), b_get);
+	close(fd);
+}
+
+static void test_no_route_keeps_session(void **state)
+{
+	struct h_frame *fr = malloc(sizeof(*fr));
+	struct mcp_error e;
+	int fd = h_session(port, 2);
+
+	(void)state;
+	assert_int_equal(h_send_frame(fd, 2, MCP_OP_DEL, 5, "k", 1), 0);
+	assert_int_equal(h_read_frame(fd, fr), 0);
+	assert_int_equal(fr->f.opcode, MCP_OP_ERROR);
+	assert_int_equal(mcp_parse_error(fr->f.payload, fr->f.length, &e), 0);
+	assert_int_equal(e.code, MCP_ERR_NO_ROUTE);
+	/* The session stays open. */
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 20), 0);
+	close(fd);
+	free(fr);
+}
+
+/* ---- heartbeats, close, idle ------------------------------------------------------------- */
+
+static void test_ping_pong_and_close(void **state)
+{
+	struct h_frame *fr = malloc(sizeof(*fr));
+
+	(void)state;
+	for (int v = 1; v <= 2; v++) {
+		int fd = h_session(port, v);
+
+		assert_int_equal(h_send_frame(fd, (uint8_t)v, MCP_OP_PING, 9, "beat", 4), 0);
+		assert_int_equal(h_read_frame(fd, fr), 0);
+		assert_int_equal(fr->f.opcode, MCP_OP_PONG);
+		assert_int_equal(fr->f.length, 4);
+		assert_memory_equal(fr->f.payload, "beat", 4);
+		assert_int_equal(fr->f.stream_id, v == 2 ? 9 : 0);
+		assert_int_equal(h_roundtrip(fd, v, MCP_OP_GET, 8), 0);
+		assert_int_equal(h_send_frame(fd, (uint8_t)v, MCP_OP_CLOSE, 0, NULL, 0), 0);
+		assert_int_equal(h_read_frame(fd, fr), 0);
+		assert_int_equal(fr->f.opcode, MCP_OP_CLOSE);
+		assert_int_equal(h_expect_eof(fd), 0);
+		close(fd);
+	}
+	free(fr);
+}
+
+static void test_idle_timeout(void **state)
+{
+	struct h_frame *fr = malloc(sizeof(*fr));
+	int quiet = h_session(port, 1), beating = h_session(port, 2);
+
+	(void)state;
+	/* idle_timeout_ms is 3000: one session PINGs every 700 ms, the other says nothing. */
+	for (int i = 0; i < 6; i++) {
+		usleep(700000);
+		assert_int_equal(h_send_frame(beating, 2, MCP_OP_PING, (uint32_t)i, "hb", 2), 0);
+		assert_int_equal(h_read_frame(beating, fr), 0);
+		assert_int_equal(fr->f.opcode, MCP_OP_PONG);
+	}
+	assert_int_equal(h_expect_error_close(quiet, MCP_ERR_IDLE_TIMEOUT), 0);
+	assert_int_equal(h_roundtrip(beating, 2, MCP_OP_GET, 3), 0);
+	close(quiet);
+	close(beating);
+	free(fr);
+}
+
+/* ---- integrity (mcpbench checks order and content of every frame) ----------------------- */
+
+static void bench(const char *conns, const char *depth, const char *size, const char *frames,
+		  const char *version, const char *extra1, const char *extra2)
+{
+	char target[32], out[4096];
+	char *argv[16] = { "mcpbench", "-t", target, "-c", (char *)conns, "-d", (char *)depth,
+			   "-s", (char *)size, "-n", (char *)frames, "-v", (char *)version };
+	int argc = 13, rc;
+
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	if (extra1)
+		argv[argc++] = (char *)extra1;
+	if (extra2)
+		argv[argc++] = (char *)extra2;
+	argv[argc] = NULL;
+	rc = h_run(out, sizeof(out), argv);
+	print_message("%s", out);
+	assert_non_null(strstr(out, "lost 0  reordered 0  corrupt 0"));
+	assert_int_equal(rc, 0);
+}
+
+static void test_integrity_random_sizes(void **state)
+{
+	(void)state;
+	/* 100 000 pipelined frames of 0..max_frame bytes per session, 3 sessions, each version. */
+	bench("3", "16", "0-16384", "100000", "1", NULL, NULL);
+	bench("3", "16", "0-16384", "100000", "2", NULL, NULL);
+}
+
+static void test_one_byte_per_write(void **state)
+{
+	(void)state;
+	bench("1", "4", "0-300", "300", "1", "--chunk", "1");
+	bench("1", "4", "0-300", "300", "2", "--chunk", "1");
+}
+
+static void test_pings_mixed_in(void **state)
+{
+	(void)state;
+	bench("4", "16", "0-1000", "20000", "1", "--ping-every", "5");
+	bench("4", "16", "0-1000", "20000", "2", "--ping-every", "3");
+}
+
+static void test_two_pools_one_session(void **state)
+{
+	uint64_t a = h_backend_count(pool_a, MCP_OP_GET), b = h_backend_count(pool_b, 0x12);
+
+	(void)state;
+	bench("4", "16", "0-2000", "20000", "2", "--ops", "GET,0x12");
+	assert_int_equal(h_backend_count(pool_a, MCP_OP_GET) - a, 40000);
+	assert_int_equal(h_backend_count(pool_b, 0x12) - b, 40000);
+}
+
+/* ---- bad input: each gets its ERROR and a close, healthy sessions lose nothing ---------- */
+
+static void test_bad_input_isolated(void **state)
+{
+	char target[32];
+	char *argv[] = { "mcpbench", "-t", target, "-c", "4", "-d", "8", "-s", "0-2000", "-D",
+			 "4", "--ping-every", "9", NULL };
+	uint8_t hdr[MCP_HDR_V1_LEN];
+	struct mcp_frame big = { .version = 1, .opcode = MCP_OP_SET, .length = 16385 };
+	pid_t healthy;
+	int fd;
+
+	(void)state;
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	healthy = h_spawn("healthy-bench.log", argv);
+	usleep(300000);
+
+	/* Bad magic mid-stream. */
+	fd = h_session(port, 1);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 10), 0);
+	assert_int_equal(h_send(fd, "\x4d\x43\x51\x01\x01\x01\x00\x00", 8), 0);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_BAD_MAGIC), 0);
+	close(fd);
+
+	/* A length over max_frame. */
+	fd = h_session(port, 1);
+	mcp_frame_encode_header(hdr, &big);
+	assert_int_equal(h_send(fd, hdr, sizeof(hdr)), 0);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_FRAME_TOO_LARGE), 0);
+	close(fd);
+
+	/* An invalid opcode, and a response opcode from a client. */
+	fd = h_session(port, 2);
+	assert_int_equal(h_send_frame(fd, 2, 0x75, 1, "x", 1), 0);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_UNKNOWN_OPCODE), 0);
+	close(fd);
+	fd = h_session(port, 1);
+	assert_int_equal(h_send_frame(fd, 1, 0x81, 0, "x", 1), 0);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_UNKNOWN_OPCODE), 0);
+	close(fd);
+
+	/* A frame of the wrong version on a negotiated session. */
+	fd = h_session(port, 1);
+	assert_int_equal(h_send_frame(fd, 2, MCP_OP_GET, 1, "x", 1), 0);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_PROTOCOL_VIOLATION), 0);
+	close(fd);
+
+	/* A truncated frame, then the client goes away: the router just closes. */
+	fd = h_session(port, 1);
+	assert_int_equal(h_send(fd, "\x4d\x43\x50\x01\x01\x02\x00\x40partial", 15), 0);
+	close(fd);
+
+	/* The router still serves, and the healthy load lost nothing. */
+	fd = h_session(port, 2);
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_SET, 100), 0);
+	close(fd);
+	assert_int_equal(h_wait(healthy, 15000), 0);
+	assert_true(h_file_contains(log_path("healthy-bench.log"), "lost 0  reordered 0  corrupt 0"));
+}
+
+/* ---- backends ---------------------------------------------------------------------------- */
+
+static void test_backend_refused_then_next(void **state)
+{
+	(void)state;
+	/* Pool a lists a dead backend first: sessions get the live one, and the log says why. */
+	for (int i = 0; i < 4; i++) {
+		int fd = h_session(port, 1);
+
+		assert_true(fd >= 0);
+		assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 5), 0);
+		close(fd);
+	}
+	assert_true(h_file_contains(log_path("mcpd.log"), "down for 60000 ms"));
+}
+
+static void test_backend_none_reachable(void **state)
+{
+	char cfg[512];
+	int other = h_free_port(), fd;
+	pid_t p;
+
+	(void)state;
+	snprintf(cfg, sizeof(cfg),
+		 "[mcpd]\nlisten = 127.0.0.1:%d\n[pool gone]\nbackend = 127.0.0.1:%d\n"
+		 "backend = 127.0.0.1:%d\n[routes]\ndefault = gone\n",
+		 other, dead_port, h_free_port());
+	/* A second mcpd on the user path: the pinned fast-path maps belong to the first. */
+	char *argv[] = { "mcpd", "-f", "-c", (char *)h_write_file("gone.ini", cfg), "--datapath",
+			 "user", NULL };
+	p = h_spawn("mcpd-gone.log", argv);
+	assert_int_equal(h_wait_port(other, 5000), 0);
+	fd = h_connect(other);
+	const uint32_t v[] = { 1 };
+	struct mcp_hello_ack ack;
+	assert_int_equal(h_hello(fd, v, 1, &ack), -MCP_ERR_BACKEND_UNAVAILABLE - 100);
+	assert_int_equal(h_expect_eof(fd), 0);
+	close(fd);
+	h_kill(p, SIGTERM);
+	assert_int_equal(h_wait(p, 5000), 0);
+}
+
+static void test_backend_dies_mid_session(void **state)
+{
+	int victim = h_session(port, 1), bystander = h_session(port, 2);
+
+	(void)state;
+	/* The "dies" backend closes its connection at the fourth request. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(h_roundtrip(victim, 1, 0x40, 16), 0);
+		assert_int_equal(h_roundtrip(bystander, 2, MCP_OP_GET, 16), 0);
+	}
+	assert_int_equal(h_send_frame(victim, 1, 0x40, 0, "last", 4), 0);
+	assert_int_equal(h_expect_error_close(victim, MCP_ERR_BACKEND_UNAVAILABLE), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(h_roundtrip(bystander, 2, MCP_OP_SET, 16), 0);
+	close(victim);
+	close(bystander);
+}
+
+static void test_backend_slow(void **state)
+{
+	int s = h_session(port, 1), fast = h_session(port, 1);
+
+	(void)state;
+	/* The slow pool answers after 50 ms; another session meanwhile is not held up. */
+	assert_int_equal(h_send_frame(s, 1, 0x41, 0, "slow", 4), 0);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(h_roundtrip(fast, 1, MCP_OP_GET, 4), 0);
+	struct h_frame *fr = malloc(sizeof(*fr));
+	assert_int_equal(h_read_frame(s, fr), 0);
+	assert_int_equal(fr->f.opcode, 0xC1);
+	assert_memory_equal(fr->f.payload, "slow", 4);
+	free(fr);
+	close(s);
+	close(fast);
+}
+
+static void test_1000_sessions(void **state)
+{
+	enum { N = 1000 };
+	static int fds[N];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		fds[i] = h_session(port, 1 + i % 2);
+		assert_true(fds[i] >= 0);
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(h_roundtrip(fds[i], 1 + i % 2, i % 2 ? MCP_OP_SET : MCP_OP_GET, 32), 0);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+}
+
+/* ---- config and signals ------------------------------------------------------------------ */
+
+static void test_bad_config_refused(void **state)
+{
+	char out[1024];
+	const char *bad = h_write_file("bad.ini", "[mcpd]\nmax_frame = 16384\nmax_frame = 70000\n");
+	char *argv[] = { "mcpd", "-t", "-c", (char *)bad, NULL };
+	int fd;
+
+	(void)state;
+	assert_int_equal(h_run(out, sizeof(out), argv), 1);
+	assert_non_null(strstr(out, "bad.ini:3: max_frame"));
+	/* A reload with a broken file keeps the running config. */
+	h_write_file("mcpd.ini", "[mcpd]\nlisten = nowhere\n");
+	h_kill(mcpd, SIGHUP);
+	usleep(300000);
+	assert_true(h_file_contains(log_path("mcpd.log"), "reload refused"));
+	assert_true(h_file_contains(log_path("mcpd.log"), "mcpd.ini:2: listen"));
+	fd = h_session(port, 1);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_SET, 9), 0);
+	close(fd);
+	h_write_file("mcpd.ini", config_text);
+	h_kill(mcpd, SIGHUP);
+	usleep(200000);
+	assert_true(h_file_contains(log_path("mcpd.log"), "reloaded"));
+}
+
+/* ---- the fast path itself ---------------------------------------------------------------- */
+
+static uint64_t dp_stat(int reason)
+{
+	int fd = bpf_obj_get(MCP_PIN_DIR "/mcp_dp_stats");
+	struct mcp_counter per_cpu[1024];
+	uint32_t key = (uint32_t)reason;
+	uint64_t sum = 0;
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (fd < 0)
+		return 0;
+	if (ncpu > 0 && ncpu <= 1024 && !bpf_map_lookup_elem(fd, &key, per_cpu))
+		for (int i = 0; i < ncpu; i++)
+			sum += per_cpu[i].count;
+	close(fd);
+	return sum;
+}
+
+static void test_fast_path_carries_data(void **state)
+{
+	uint64_t redirected, pongs;
+
+	(void)state;
+	if (strcmp(datapath, "bpf"))
+		skip();
+	redirected = dp_stat(MCP_DP_REDIRECT);
+	pongs = dp_stat(MCP_DP_PONG);
+	bench("2", "8", "64", "5000", "1", NULL, NULL);
+	assert_true(dp_stat(MCP_DP_REDIRECT) > redirected);
+	/* A PING alone in its skb is answered in the kernel. */
+	int fd = h_session(port, 1);
+	struct h_frame *fr = malloc(sizeof(*fr));
+	assert_int_equal(h_send_frame(fd, 1, MCP_OP_PING, 0, "k", 1), 0);
+	assert_int_equal(h_read_frame(fd, fr), 0);
+	assert_int_equal(fr->f.opcode, MCP_OP_PONG);
+	assert_true(dp_stat(MCP_DP_PONG) > pongs);
+	free(fr);
+	close(fd);
+}
+
+static void test_restart_after_kill(void **state)
+{
+	int fd = h_session(port, 1);
+
+	(void)state;
+	/* kill -9: its sessions end; a new mcpd starts over whatever was left pinned. */
+	h_kill(mcpd, SIGKILL);
+	h_wait(mcpd, 5000);
+	assert_int_equal(h_expect_eof(fd), 0);
+	close(fd);
+	mcpd = start_mcpd(config_path, "mcpd.log");
+	assert_int_equal(h_wait_port(port, 5000), 0);
+	fd = h_session(port, 2);
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 50), 0);
+	close(fd);
+	bench("2", "8", "0-500", "5000", "1", "--ping-every", "4");
+}
+
+static void test_sigterm_ends_sessions(void **state)
+{
+	int fd = h_session(port, 1);
+
+	(void)state;
+	h_kill(mcpd, SIGTERM);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_SHUTTING_DOWN), 0);
+	assert_int_equal(h_wait(mcpd, 5000), 0);
+	mcpd = 0;
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_negotiate_each_version),
+		cmocka_unit_test(test_versions_side_by_side),
+		cmocka_unit_test(test_no_common_version),
+		cmocka_unit_test(test_hello_twice),
+		cmocka_unit_test(test_data_before_hello),
+		cmocka_unit_test(test_garbage_instead_of_hello),
+		cmocka_unit_test(test_routing_by_opcode),
+		cmocka_unit_test(test_no_route_keeps_session),
+		cmocka_unit_test(test_ping_pong_and_close),
+		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_integrity_random_sizes),
+		cmocka_unit_test(test_one_byte_per_write),
+		cmocka_unit_test(test_pings_mixed_in),
+		cmocka_unit_test(test_two_pools_one_session),
+		cmocka_unit_test(test_bad_input_isolated),
+		cmocka_unit_test(test_backend_refused_then_next),
+		cmocka_unit_test(test_backend_none_reachable),
+		cmocka_unit_test(test_backend_dies_mid_session),
+		cmocka_unit_test(test_backend_slow),
+		cmocka_unit_test(test_1000_sessions),
+		cmocka_unit_test(test_bad_config_refused),
+		cmocka_unit_test(test_fast_path_carries_data),
+		cmocka_unit_test(test_restart_after_kill),
+		cmocka_unit_test(test_sigterm_ends_sessions),
+	};
+	struct rlimit rl = { 65536, 65536 };
+	char name[32];
+
+	if (argc != 2 || (strcmp(argv[1], "user") && strcmp(argv[1], "bpf"))) {
+		fprintf(stderr, "usage: e2e_router user|bpf\n");
+		return 2;
+	}
+	datapath = argv[1];
+	if (!strcmp(datapath, "bpf") && geteuid() != 0) {
+		printf("SKIPPED: the bpf data path needs root (CAP_BPF, CAP_NET_ADMIN)\n");
+		return 77;
+	}
+	setrlimit(RLIMIT_NOFILE, &rl);
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(name, sizeof(name), "e2e_router_%s", datapath);
+	return cmocka_run_group_tests_name(name, tests, setup, teardown);
+}
