@@ -36,10 +36,10 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 
 # ---- sources --------------------------------------------------------------------------------
 
-LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c
+LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c user/kstats.c
 PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c
-TOOLS    := mcp-echo mcpbench
+TOOLS    := mcp-echo mcpbench mcpctl
 PROTOS   := $(wildcard proto/*.proto)
 PB_SRCS  := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
 PB_HDRS  := $(PB_SRCS:.c=.h)

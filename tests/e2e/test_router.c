@@ -17,10 +17,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include "harness.h"
-#include "mcp/maps.h"
+#include "kstats.h"
 
 static const char *datapath;
 static int port;
@@ -524,19 +522,10 @@ static void test_bad_config_refused(void **state)
 
 static uint64_t dp_stat(int reason)
 {
-	int fd = bpf_obj_get(MCP_PIN_DIR "/mcp_dp_stats");
-	struct mcp_counter per_cpu[1024];
-	uint32_t key = (uint32_t)reason;
-	uint64_t sum = 0;
-	int ncpu = libbpf_num_possible_cpus();
+	static struct mcp_kstats k;
 
-	if (fd < 0)
-		return 0;
-	if (ncpu > 0 && ncpu <= 1024 && !bpf_map_lookup_elem(fd, &key, per_cpu))
-		for (int i = 0; i < ncpu; i++)
-			sum += per_cpu[i].count;
-	close(fd);
-	return sum;
+	assert_int_equal(mcp_kstats_read(&k), 0);
+	return k.dp[reason].count;
 }
 
 static void test_fast_path_carries_data(void **state)

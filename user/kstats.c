@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "kstats.h"
+
+const char *mcp_dp_reason_name(int reason)
+{
+	static const char *const names[MCP_DP__COUNT] = {
+		[MCP_DP_REDIRECT] = "redirect",
+		[MCP_DP_PONG] = "pong",
+		[MCP_DP_PASS_CONTROL] = "pass_control",
+		[MCP_DP_PASS_MIXED] = "pass_mixed",
+		[MCP_DP_PASS_PARTIAL] = "pass_partial",
+		[MCP_DP_PASS_CATCHUP] = "pass_catchup",
+		[MCP_DP_PASS_NO_ROUTE] = "pass_no_route",
+		[MCP_DP_PASS_INVALID] = "pass_invalid",
+		[MCP_DP_PASS_MANY] = "pass_many",
+		[MCP_DP_PASS_UNKNOWN] = "pass_unknown",
+		[MCP_DP_REDIRECT_FAIL] = "redirect_fail",
+	};
+
+	return reason >= 0 && reason < MCP_DP__COUNT ? names[reason] : "?";
+}
+
+/* Sum entries [0, n) of a per-CPU array of mcp_counter into out[]. */
+static int sum_percpu(const char *name, uint32_t n, struct mcp_counter *out)
+{
+	char path[128];
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
+	struct mcp_counter *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/%s", MCP_PIN_DIR, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		memset(&out[k], 0, sizeof(out[k]));
+		if (bpf_map_lookup_elem(fd, &k, vals)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++) {
+			out[k].count += vals[c].count;
+			out[k].bytes += vals[c].bytes;
+		}
+	}
+	free(vals);
+	close(fd);
+	return err;
+}
+
+int mcp_kstats_read(struct mcp_kstats *out)
+{
+	int err = sum_percpu("mcp_dp_stats", MCP_DP__COUNT, out->dp);
+
+	if (!err)
+		err = sum_percpu("mcp_op_stats", MCP_OP_STATS_ENTRIES, &out->op[0][0]);
+	return err;
+}

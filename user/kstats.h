@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Reading the kernel's counters from the pinned maps (for mcpctl, mcpd and the tests). */
+#ifndef MCP_KSTATS_H
+#define MCP_KSTATS_H
+
+#include <stdint.h>
+#include "mcp/maps.h"
+
+struct mcp_kstats {
+	struct mcp_counter dp[MCP_DP__COUNT];		  /* by enum mcp_dp_reason */
+	struct mcp_counter op[MCP_DIR__COUNT][256];	  /* by direction and opcode */
+};
+
+/* Sum the per-CPU counters of the maps pinned in MCP_PIN_DIR. 0, or -errno. */
+int mcp_kstats_read(struct mcp_kstats *out);
+const char *mcp_dp_reason_name(int reason);
+
+#endif
