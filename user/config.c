@@ -257,6 +257,39 @@ static int on_route(struct parse *p, const char *name, const char *value)
 	return 1;
 }
 
+/* A [pool NAME] section: find or add the pool. NULL (with the error set) when it cannot. */
+static struct mcp_pool_cfg *pool_section(struct parse *p, const char *section)
+{
+	const char *pool = section + 5;
+	struct mcp_pool_cfg *pc;
+
+	while (*pool == ' ')
+		pool++;
+	if (!*pool || strlen(pool) >= MCP_POOL_NAME_MAX) {
+		fail(p, p->line, "bad pool name in [%s]", section);
+		return NULL;
+	}
+	pc = find_pool(p->cfg, pool);
+	if (pc)
+		return pc;
+	if (p->cfg->n_pools == MCP_MAX_POOLS) {
+		fail(p, p->line, "more than %d pools", MCP_MAX_POOLS);
+		return NULL;
+	}
+	pc = &p->cfg->pools[p->cfg->n_pools++];
+	strcpy(pc->name, pool);
+	return pc;
+}
+
+static int on_section(struct parse *p, const char *section)
+{
+	if (!strcmp(section, "mcpd") || !strcmp(section, "routes"))
+		return 1;
+	if (!strncmp(section, "pool ", 5))
+		return pool_section(p, section) != NULL;
+	return fail(p, p->line, "unknown section [%s]", section);
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
@@ -268,32 +301,37 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	if (!strcmp(section, "routes"))
 		return on_route(p, name, value);
 	if (!strncmp(section, "pool ", 5)) {
-		const char *pool = section + 5;
+		struct mcp_pool_cfg *pc = pool_section(p, section);
 
-		while (*pool == ' ')
-			pool++;
-		if (!*pool || strlen(pool) >= MCP_POOL_NAME_MAX)
-			return fail(p, p->line, "bad pool name in [%s]", section);
-		if (!find_pool(p->cfg, pool)) {
-			struct mcp_pool_cfg *pc;
-
-			if (p->cfg->n_pools == MCP_MAX_POOLS)
-				return fail(p, p->line, "more than %d pools", MCP_MAX_POOLS);
-			pc = &p->cfg->pools[p->cfg->n_pools++];
-			strcpy(pc->name, pool);
-		}
-		return on_pool(p, pool, name, value);
+		return pc ? on_pool(p, pc->name, name, value) : 0;
 	}
+	if (!section[0])
+		return fail(p, p->line, "'%s' outside any section", name);
 	return fail(p, p->line, "unknown section [%s]", section);
 }
 
+/* inih's reader: counts lines, and checks section headers as they go by (inih only reports
+ * sections that hold keys). */
 static char *read_line(char *buf, int size, void *stream)
 {
 	struct parse *p = stream;
-	char *r = fgets(buf, size, p->f);
+	char *r = fgets(buf, size, p->f), *s, *close;
 
-	if (r)
-		p->line++;
+	if (!r)
+		return NULL;
+	p->line++;
+	for (s = buf; *s == ' ' || *s == '\t'; s++)
+		;
+	if (*s == '[' && (close = strchr(s, ']')) && !p->failed) {
+		char section[64];
+		size_t n = (size_t)(close - s - 1);
+
+		if (n >= sizeof(section))
+			n = sizeof(section) - 1;
+		memcpy(section, s + 1, n);
+		section[n] = '\0';
+		on_section(p, section);
+	}
 	return r;
 }
 

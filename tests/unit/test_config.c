@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* mcpd's config: what parses, and every refusal naming file, line and reason. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "config.h"
+
+static char path[64];
+
+static int load(const char *text, struct mcp_config *cfg)
+{
+	FILE *f;
+
+	strcpy(path, "/tmp/mcp-config-test-XXXXXX");
+	int fd = mkstemp(path);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	int rc = mcp_config_load(path, cfg);
+	unlink(path);
+	return rc;
+}
+
+/* The error must be "<path>:<line>: <reason containing want>". */
+static void refused(const char *text, int line, const char *want)
+{
+	struct mcp_config *cfg = malloc(sizeof(*cfg));
+	char prefix[128];
+
+	assert_int_equal(load(text, cfg), -1);
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+	if (strncmp(cfg->error, prefix, strlen(prefix)) || !strstr(cfg->error, want))
+		fail_msg("got '%s', want '%s...%s'", cfg->error, prefix, want);
+	free(cfg);
+}
+
+static void test_defaults(void **state)
+{
+	struct mcp_config *cfg = malloc(sizeof(*cfg));
+
+	(void)state;
+	mcp_config_defaults(cfg);
+	assert_int_equal(cfg->n_listen, 1);
+	assert_string_equal(cfg->listen[0].text, "127.0.0.1:7800");
+	assert_int_equal(cfg->datapath, MCP_DP_AUTO);
+	assert_int_equal(cfg->max_frame, 16384);
+	assert_int_equal(cfg->heartbeat_ms, 5000);
+	assert_int_equal(cfg->idle_timeout_ms, 15000);
+	assert_int_equal(cfg->max_sessions, 65536);
+	assert_int_equal(cfg->n_pools, 0);
+	assert_int_equal(mcp_config_pools_used(cfg), 0);
+	free(cfg);
+}
+
+static void test_full_config(void **state)
+{
+	struct mcp_config *cfg = malloc(sizeof(*cfg));
+
+	(void)state;
+	assert_int_equal(load("; comment\n"
+			      "[mcpd]\n"
+			      "listen = 127.0.0.1:7800\n"
+			      "listen = [::1]:7801\n"
+			      "datapath = user\n"
+			      "max_frame = 65535 ; inline comment\n"
+			      "heartbeat_ms = 1000\n"
+			      "idle_timeout_ms = 3000\n"
+			      "max_sessions = 10\n"
+			      "[pool kv]\n"
+			      "backend = 127.0.0.1:9001\n"
+			      "backend = [::1]:9002\n"
+			      "[pool other]\n"
+			      "backend = 10.0.0.1:1\n"
+			      "[routes]\n"
+			      "GET = kv\n"
+			      "0x10-0x1F = other\n"
+			      "SYNC-DEL = other\n"
+			      "default = kv\n",
+			      cfg),
+			 0);
+	assert_int_equal(cfg->n_listen, 2);
+	assert_int_equal(cfg->listen[1].ss.ss_family, AF_INET6);
+	assert_int_equal(ntohs(((struct sockaddr_in6 *)&cfg->listen[1].ss)->sin6_port), 7801);
+	assert_int_equal(cfg->datapath, MCP_DP_USER);
+	assert_int_equal(cfg->max_frame, 65535);
+	assert_int_equal(cfg->max_sessions, 10);
+	assert_int_equal(cfg->n_pools, 2);
+	assert_string_equal(cfg->pools[0].name, "kv");
+	assert_int_equal(cfg->pools[0].n_backends, 2);
+	assert_int_equal(cfg->routes[0x01], 1);
+	assert_int_equal(cfg->routes[0x02], 1); /* default */
+	assert_int_equal(cfg->routes[0x03], 2);
+	assert_int_equal(cfg->routes[0x04], 2);
+	assert_int_equal(cfg->routes[0x0F], 1);
+	assert_int_equal(cfg->routes[0x10], 2);
+	assert_int_equal(cfg->routes[0x1F], 2);
+	assert_int_equal(cfg->routes[0x20], 1);
+	assert_int_equal(cfg->routes[0x6F], 1);
+	assert_int_equal(cfg->routes[0x00], 0); /* not requests */
+	assert_int_equal(cfg->routes[0x70], 0);
+	assert_int_equal(cfg->routes[0x81], 0);
+	assert_int_equal(mcp_config_pools_used(cfg), 3);
+	free(cfg);
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	refused("[mcpd]\nmax_frame = 16384\nmax_frame = 70000\n", 3, "max_frame");
+	refused("[mcpd]\nmax_frame = -1\n", 2, "max_frame");
+	refused("[mcpd]\nmax_frame = 12abc\n", 2, "max_frame");
+	refused("[mcpd]\nlisten = localhost\n", 2, "listen");
+	refused("[mcpd]\nlisten = 127.0.0.1:0\n", 2, "listen");
+	refused("[mcpd]\nlisten = 127.0.0.1:65536\n", 2, "listen");
+	refused("[mcpd]\nlisten = [::1:80\n", 2, "listen");
+	refused("[mcpd]\ndatapath = fast\n", 2, "datapath");
+	refused("[mcpd]\nspeed = 11\n", 2, "unknown key 'speed'");
+	refused("[mcdp]\n", 1, "unknown section");
+	refused("[mcdp]\nx = 1\n", 1, "unknown section [mcdp]");
+	refused("x = 1\n", 1, "outside any section");
+	refused("[mcpd]\nthis is not ini\n", 2, "not an INI line");
+	refused("[pool a]\nbackend = 1.2.3.4\n", 2, "backend");
+	refused("[pool a]\nserver = 1.2.3.4:5\n", 2, "unknown key 'server'");
+	refused("[pool a]\nbackend = 1.2.3.4:5\n[routes]\nGET = b\n", 4, "unknown pool 'b'");
+	refused("[pool a]\n[routes]\nGET = a\n", 3, "no backend");
+	refused("[pool a]\nbackend = 1.2.3.4:5\n[routes]\nHELLO = a\n", 4, "not a request opcode");
+	refused("[pool a]\nbackend = 1.2.3.4:5\n[routes]\n0x70 = a\n", 4, "not a request opcode");
+	refused("[pool a]\nbackend = 1.2.3.4:5\n[routes]\n0x20-0x10 = a\n", 4, "not a request");
+	refused("[mcpd]\nheartbeat_ms = 5000\nidle_timeout_ms = 100\n", 3, "shorter than");
+
+	struct mcp_config *cfg = malloc(sizeof(*cfg));
+	assert_int_equal(mcp_config_load("/nonexistent/mcpd.ini", cfg), -1);
+	assert_non_null(strstr(cfg->error, "/nonexistent/mcpd.ini: No such file"));
+	free(cfg);
+}
+
+static void test_opcode_names(void **state)
+{
+	(void)state;
+	assert_int_equal(mcp_parse_request_opcode("GET"), 1);
+	assert_int_equal(mcp_parse_request_opcode("get"), 1);
+	assert_int_equal(mcp_parse_request_opcode("DEL"), 4);
+	assert_int_equal(mcp_parse_request_opcode("0x6f"), 0x6F);
+	assert_int_equal(mcp_parse_request_opcode("111"), 111);
+	assert_int_equal(mcp_parse_request_opcode("112"), -1);
+	assert_int_equal(mcp_parse_request_opcode("0"), -1);
+	assert_int_equal(mcp_parse_request_opcode(""), -1);
+	assert_int_equal(mcp_parse_request_opcode("PING"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_opcode_names),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
