@@ -38,7 +38,8 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 
 LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c user/kstats.c
 PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c
-MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c
+MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c \
+	     user/udp.c user/dp_xdp.c
 TOOLS    := mcp-echo mcpbench mcpctl
 PROTOS   := $(wildcard proto/*.proto)
 PB_SRCS  := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
@@ -53,7 +54,7 @@ SKELS    := $(foreach s,$(BPF_SRCS),$(GEN)/$(notdir $(s:.bpf.c=.skel.h)))
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRCS))
-E2E_BINS   := $(BIN)/tests/e2e_router
+E2E_BINS   := $(BIN)/tests/e2e_router $(BIN)/tests/e2e_xdp
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BIN)/tests/%,$(BPFT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -124,6 +125,10 @@ $(BIN)/%: $(OBJ)/tools/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lm
 
 $(BIN)/tests/e2e_router: $(OBJ)/tests/e2e/test_router.o $(OBJ)/tests/e2e/harness.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
+
+$(BIN)/tests/e2e_xdp: $(OBJ)/tests/e2e/test_xdp.o $(OBJ)/tests/e2e/harness.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
 

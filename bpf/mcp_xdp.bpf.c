@@ -305,18 +305,11 @@ static __always_inline int judge_udp(struct pkt *p, __u32 len)
 	if (ulen < sizeof(*udp) || (void *)udp + ulen > p->end)
 		return verdict(MCP_XDP_DROP_TRUNCATED, len, XDP_DROP);
 	plen = ulen - sizeof(*udp);
-	if (plen < MCP_HDR_V1_LEN || (void *)(mcp + MCP_HDR_V1_LEN) > p->end)
+	if ((void *)(mcp + MCP_HDR_V1_LEN) > p->end)
 		return verdict(MCP_XDP_DROP_TRUNCATED, len, XDP_DROP);
-	if (mcp[0] != mcp_magic_byte(0) || mcp[1] != mcp_magic_byte(1) ||
-	    mcp[2] != mcp_magic_byte(2) || mcp[3] != mcp_magic_byte(3))
-		return verdict(MCP_XDP_DROP_BAD_MAGIC, len, XDP_DROP);
-	if (!mcp_version_ok(mcp[MCP_OFF_VERSION], 0))
-		return verdict(MCP_XDP_DROP_BAD_VERSION, len, XDP_DROP);
-	if (!mcp_udp_opcode_allowed(mcp[MCP_OFF_OPCODE]))
-		return verdict(MCP_XDP_DROP_BAD_OPCODE, len, XDP_DROP);
-	if (plen < mcp_hdr_len(mcp[MCP_OFF_VERSION]) ||
-	    mcp_hdr_length(mcp) != plen - mcp_hdr_len(mcp[MCP_OFF_VERSION]))
-		return verdict(MCP_XDP_DROP_BAD_LENGTH, len, XDP_DROP);
+	r = mcp_udp_check(mcp, plen);
+	if (r != MCP_XDP_PASS_UDP && r != MCP_XDP_TX_PONG)
+		return verdict(r, len, XDP_DROP);
 	r = rate_limit(p);
 	if (r != MCP_XDP__COUNT)
 		return verdict(r, len, XDP_DROP);

@@ -23,6 +23,7 @@
 #include "messages.h"
 #include "stream_decoder.h"
 #include "version.h"
+#include "mcp/xdp.h"
 
 struct echo_conn {
 	int fd;
@@ -209,6 +210,43 @@ static void flush_all(void)
 	}
 }
 
+/* UDP: each datagram is one frame; answer it in place and send the batch back at once. */
+static void on_udp(int fd)
+{
+	enum { BATCH = 64 };
+	static uint8_t bufs[BATCH][MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT];
+	struct mmsghdr in[BATCH], out[BATCH];
+	struct sockaddr_storage from[BATCH];
+	struct iovec iov[BATCH];
+	int n, n_out = 0;
+
+	memset(in, 0, sizeof(in));
+	for (int i = 0; i < BATCH; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = sizeof(bufs[i]);
+		in[i].msg_hdr.msg_iov = &iov[i];
+		in[i].msg_hdr.msg_iovlen = 1;
+		in[i].msg_hdr.msg_name = &from[i];
+		in[i].msg_hdr.msg_namelen = sizeof(from[i]);
+	}
+	n = recvmmsg(fd, in, BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		uint32_t verdict = mcp_udp_check(bufs[i], in[i].msg_len);
+		uint8_t *op = &bufs[i][MCP_OFF_OPCODE];
+		int spoken = 0;
+
+		for (size_t v = 0; v < n_versions; v++)
+			spoken |= versions[v] == bufs[i][MCP_OFF_VERSION];
+		if ((verdict != MCP_XDP_PASS_UDP && verdict != MCP_XDP_TX_PONG) || !spoken)
+			continue;
+		*op = verdict == MCP_XDP_TX_PONG ? MCP_OP_PONG : mcp_response_opcode(*op);
+		iov[i].iov_len = in[i].msg_len;
+		out[n_out++].msg_hdr = in[i].msg_hdr;
+	}
+	if (n_out && sendmmsg(fd, out, (unsigned int)n_out, MSG_DONTWAIT) < 0)
+		pr_warn("udp: sendmmsg: %s", strerror(errno));
+}
+
 static int parse_versions(const char *s)
 {
 	char copy[64], *save = NULL;
@@ -295,9 +333,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mcp-echo: cannot listen on %s: %s\n", listen_at, strerror(errno));
 		return 1;
 	}
+	int ufd = socket(addr.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ufd < 0 || bind(ufd, (struct sockaddr *)&addr.ss, addr.len)) {
+		fprintf(stderr, "mcp-echo: cannot listen on %s/udp: %s\n", listen_at, strerror(errno));
+		return 1;
+	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+	ev.data.ptr = &ufd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, ufd, &ev);
 	if (delay_ms > 0) {
 		struct itimerspec its = { .it_interval = { delay_ms / 1000, (delay_ms % 1000) * 1000000L },
 					  .it_value = { delay_ms / 1000, (delay_ms % 1000) * 1000000L } };
@@ -307,7 +352,7 @@ int main(int argc, char **argv)
 		ev.data.ptr = &timer_fd;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, timer_fd, &ev);
 	}
-	pr_info("listening on %s (versions %s%s)", listen_at, n_versions == 2 ? "1,2" :
+	pr_info("listening on %s, tcp and udp (versions %s%s)", listen_at, n_versions == 2 ? "1,2" :
 		versions[0] == 1 ? "1" : "2", delay_ms ? ", slow" : "");
 
 	for (;;) {
@@ -328,6 +373,10 @@ int main(int argc, char **argv)
 					mcp_decoder_init(&ec->dec, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
 					epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &cev);
 				}
+				continue;
+			}
+			if (evs[i].data.ptr == &ufd) {
+				on_udp(ufd);
 				continue;
 			}
 			if (evs[i].data.ptr == &timer_fd) {

@@ -55,6 +55,9 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	cfg->max_sessions = 65536;
 	cfg->connect_timeout_ms = 2000;
 	cfg->backend_down_ms = 2000;
+	cfg->rate_pps = 0;
+	cfg->rate_burst = 100;
+	cfg->newsrc_pps = 10000;
 }
 
 int mcp_parse_addr(const char *text, struct mcp_addr *out)
@@ -131,6 +134,30 @@ int mcp_parse_request_opcode(const char *text)
 	return (int)v;
 }
 
+const char *mcp_xdp_mode_name(int mode)
+{
+	return mode == MCP_XDP_NATIVE ? "native" : mode == MCP_XDP_SKB ? "skb" : "auto";
+}
+
+/* "eth0, eth1": interface names for the XDP guard. */
+static int parse_ifaces(struct parse *p, const char *value)
+{
+	char copy[256], *save = NULL;
+
+	if (strlen(value) >= sizeof(copy))
+		return fail(p, p->line, "xdp_interfaces: list too long");
+	strcpy(copy, value);
+	p->cfg->n_xdp_ifaces = 0;
+	for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+		if (p->cfg->n_xdp_ifaces == MCP_MAX_XDP_IFACES)
+			return fail(p, p->line, "xdp_interfaces: more than %d", MCP_MAX_XDP_IFACES);
+		if (strlen(t) >= MCP_IFNAME_MAX)
+			return fail(p, p->line, "xdp_interfaces: '%s' is not an interface name", t);
+		strcpy(p->cfg->xdp_ifaces[p->cfg->n_xdp_ifaces++], t);
+	}
+	return 1;
+}
+
 const char *mcp_datapath_name(int dp)
 {
 	return dp == MCP_DP_BPF ? "bpf" : dp == MCP_DP_USER ? "user" : "auto";
@@ -173,6 +200,9 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		{ "max_sessions", 1, 1000000, offsetof(struct mcp_config, max_sessions) },
 		{ "connect_timeout_ms", 1, 600000, offsetof(struct mcp_config, connect_timeout_ms) },
 		{ "backend_down_ms", 0, 3600000, offsetof(struct mcp_config, backend_down_ms) },
+		{ "rate_pps", 0, 100000000, offsetof(struct mcp_config, rate_pps) },
+		{ "rate_burst", 1, 100000000, offsetof(struct mcp_config, rate_burst) },
+		{ "newsrc_pps", 0, 100000000, offsetof(struct mcp_config, newsrc_pps) },
 	};
 
 	if (!strcmp(name, "listen")) {
@@ -196,6 +226,19 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 			cfg->datapath = MCP_DP_AUTO;
 		else
 			return fail(p, p->line, "datapath: '%s' is not bpf, user or auto", value);
+		return 1;
+	}
+	if (!strcmp(name, "xdp_interfaces"))
+		return parse_ifaces(p, value);
+	if (!strcmp(name, "xdp_mode")) {
+		if (!strcmp(value, "native"))
+			cfg->xdp_mode = MCP_XDP_NATIVE;
+		else if (!strcmp(value, "skb"))
+			cfg->xdp_mode = MCP_XDP_SKB;
+		else if (!strcmp(value, "auto"))
+			cfg->xdp_mode = MCP_XDP_AUTO;
+		else
+			return fail(p, p->line, "xdp_mode: '%s' is not native, skb or auto", value);
 		return 1;
 	}
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {

@@ -13,8 +13,11 @@
 #define MCP_POOL_NAME_MAX  32
 #define MCP_ADDR_TEXT_MAX  64
 #define MCP_DEFAULT_LISTEN "127.0.0.1:7800"
+#define MCP_MAX_XDP_IFACES 8
+#define MCP_IFNAME_MAX	   16
 
 enum mcp_datapath { MCP_DP_AUTO = 0, MCP_DP_BPF, MCP_DP_USER };
+enum mcp_xdp_mode { MCP_XDP_AUTO = 0, MCP_XDP_NATIVE, MCP_XDP_SKB };
 
 struct mcp_addr {
 	struct sockaddr_storage ss;
@@ -42,6 +45,12 @@ struct mcp_config {
 	struct mcp_pool_cfg pools[MCP_MAX_POOLS];
 	int n_pools;
 	uint8_t routes[256]; /* request opcode -> pool index + 1; 0: no route */
+	char xdp_ifaces[MCP_MAX_XDP_IFACES][MCP_IFNAME_MAX];
+	int n_xdp_ifaces;
+	int xdp_mode;	     /* enum mcp_xdp_mode */
+	uint32_t rate_pps;   /* per source, UDP frames and TCP SYNs; 0: no limit */
+	uint32_t rate_burst;
+	uint32_t newsrc_pps; /* new sources admitted to the rate table per second and CPU */
 	char error[PATH_MAX + 512]; /* "file:line: reason" when loading failed */
 };
 
@@ -53,6 +62,7 @@ int mcp_parse_addr(const char *text, struct mcp_addr *out);
 /* Parse an opcode name (GET, SET, SYNC, DEL) or number (5, 0x05) of a request. -1 if none. */
 int mcp_parse_request_opcode(const char *text);
 const char *mcp_datapath_name(int dp);
+const char *mcp_xdp_mode_name(int mode);
 /* Pools that some route uses: bit i for pool i. */
 uint32_t mcp_config_pools_used(const struct mcp_config *cfg);
 

@@ -26,6 +26,27 @@ const char *mcp_dp_reason_name(int reason)
 	return reason >= 0 && reason < MCP_DP__COUNT ? names[reason] : "?";
 }
 
+const char *mcp_xdp_reason_name(int reason)
+{
+	static const char *const names[MCP_XDP__COUNT] = {
+		[MCP_XDP_PASS_OTHER] = "pass_other",
+		[MCP_XDP_PASS_UDP] = "pass_udp",
+		[MCP_XDP_PASS_TCP] = "pass_tcp",
+		[MCP_XDP_TX_PONG] = "tx_pong",
+		[MCP_XDP_DROP_TRUNCATED] = "drop_truncated",
+		[MCP_XDP_DROP_FRAGMENT] = "drop_fragment",
+		[MCP_XDP_DROP_BAD_MAGIC] = "drop_bad_magic",
+		[MCP_XDP_DROP_BAD_VERSION] = "drop_bad_version",
+		[MCP_XDP_DROP_BAD_OPCODE] = "drop_bad_opcode",
+		[MCP_XDP_DROP_BAD_LENGTH] = "drop_bad_length",
+		[MCP_XDP_DROP_BLOCKED] = "drop_blocked",
+		[MCP_XDP_DROP_RATE] = "drop_rate",
+		[MCP_XDP_DROP_NEW_SOURCE] = "drop_new_source",
+	};
+
+	return reason >= 0 && reason < MCP_XDP__COUNT ? names[reason] : "?";
+}
+
 /* Sum entries [0, n) of a per-CPU array of mcp_counter into out[]. */
 static int sum_percpu(const char *name, uint32_t n, struct mcp_counter *out)
 {
@@ -62,9 +83,12 @@ static int sum_percpu(const char *name, uint32_t n, struct mcp_counter *out)
 
 int mcp_kstats_read(struct mcp_kstats *out)
 {
-	int err = sum_percpu("mcp_dp_stats", MCP_DP__COUNT, out->dp);
+	int err = sum_percpu("mcp_dp_stats", MCP_DP__COUNT, out->dp), xerr;
 
 	if (!err)
 		err = sum_percpu("mcp_op_stats", MCP_OP_STATS_ENTRIES, &out->op[0][0]);
-	return err;
+	out->have_sockmap = !err;
+	xerr = sum_percpu("mcp_xdp_stats", MCP_XDP__COUNT, out->xdp);
+	out->have_xdp = !xerr;
+	return out->have_sockmap || out->have_xdp ? 0 : err;
 }

@@ -5,14 +5,19 @@
 
 #include <stdint.h>
 #include "mcp/maps.h"
+#include "mcp/xdp.h"
 
 struct mcp_kstats {
 	struct mcp_counter dp[MCP_DP__COUNT];		  /* by enum mcp_dp_reason */
 	struct mcp_counter op[MCP_DIR__COUNT][256];	  /* by direction and opcode */
+	struct mcp_counter xdp[MCP_XDP__COUNT];		  /* by enum mcp_xdp_reason */
+	int have_sockmap, have_xdp;			  /* which maps were there */
 };
 
-/* Sum the per-CPU counters of the maps pinned in MCP_PIN_DIR. 0, or -errno. */
+/* Sum the per-CPU counters of the maps pinned in MCP_PIN_DIR. 0 when at least one set of
+ * maps (the sockmap's or the XDP guard's) was there, else -errno. */
 int mcp_kstats_read(struct mcp_kstats *out);
 const char *mcp_dp_reason_name(int reason);
+const char *mcp_xdp_reason_name(int reason);
 
 #endif

@@ -47,6 +47,21 @@ int router_watch(struct router *r, struct conn *c, uint32_t events)
 	return 0;
 }
 
+/* Round robin over the pool's backends that are neither down nor drained; -1 if none. */
+int router_pick_backend(struct router *r, int pool, uint64_t now, bool udp)
+{
+	const struct mcp_pool_cfg *pc = &r->cfg.pools[pool];
+
+	for (int tries = 0; tries < pc->n_backends; tries++) {
+		int i = (int)(r->rr[pool]++ % (uint32_t)pc->n_backends);
+		struct backend_health *h = &r->health[pool][i];
+
+		if ((udp ? h->udp_down_until_ms : h->down_until_ms) <= now && !h->drained)
+			return i;
+	}
+	return -1;
+}
+
 void router_mark_dirty(struct router *r, struct conn *c)
 {
 	if (c->dirty)
@@ -206,10 +221,15 @@ static void reload(struct router *r)
 		memcpy(next->listen, r->cfg.listen, sizeof(next->listen));
 		next->n_listen = r->cfg.n_listen;
 		next->datapath = r->cfg.datapath;
-		r->cfg = *next;
 		memset(r->health, 0, sizeof(r->health));
+		next->n_xdp_ifaces = r->cfg.n_xdp_ifaces;
+		memcpy(next->xdp_ifaces, r->cfg.xdp_ifaces, sizeof(next->xdp_ifaces));
+		next->xdp_mode = r->cfg.xdp_mode;
+		r->cfg = *next;
 		if (r->dp.install && r->dp.priv)
 			dp_bpf_set_routes(r);
+		if (r->xdp)
+			xdp_guard_apply_config(r);
 		pr_info("reloaded %s: %d pools", r->cfg.path, r->cfg.n_pools);
 	}
 	free(next);
@@ -225,6 +245,7 @@ static void begin_stop(struct router *r)
 	r->stop_deadline_ms = mcp_now_ms() + STOP_GRACE_MS;
 	pr_info("stopping: %u sessions to close", r->n_sessions);
 	close_listeners(r);
+	udp_close_all(r);
 	for (s = r->sessions; s; s = next) {
 		next = s->next;
 		session_shutdown(r, s);
@@ -254,6 +275,8 @@ static void on_tick(struct router *r)
 		next = s->next;
 		session_tick(r, s, now);
 	}
+	udp_tick(r, now);
+	xdp_guard_tick(r, now);
 }
 
 int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
@@ -304,8 +327,12 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
 	}
 
 	for (int i = 0; i < cfg->n_listen; i++)
-		if (open_listener(r, &cfg->listen[i]))
+		if (open_listener(r, &r->cfg.listen[i]) || udp_open(r, &r->cfg.listen[i]))
 			return -1;
+	if (xdp_guard_init(r, why, sizeof(why))) {
+		pr_err("%s", why);
+		return -1;
+	}
 	return 0;
 }
 
@@ -333,6 +360,12 @@ int router_run(struct router *r)
 			case H_TIMER:
 				on_tick(r);
 				break;
+			case H_UDP:
+				udp_on_readable(r, (struct udp_listener *)h);
+				break;
+			case H_UPSTREAM:
+				upstream_on_readable(r, (struct upstream *)h);
+				break;
 			case H_CONN: {
 				struct conn *c = (struct conn *)h;
 
@@ -357,6 +390,8 @@ void router_free(struct router *r)
 		session_free(r, r->sessions);
 	reap(r);
 	close_listeners(r);
+	udp_close_all(r);
+	xdp_guard_free(r);
 	if (r->dp.destroy)
 		r->dp.destroy(r);
 	close(r->timer.fd);

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "config.h"
 #include "stream_decoder.h"
+#include "mcp/xdp.h"
 
 enum session_state {
 	S_IDLE = 0,   /* accepted, waiting for HELLO */
@@ -22,7 +23,7 @@ enum session_state {
 	S__COUNT,
 };
 
-enum handler_kind { H_LISTEN = 1, H_CONN, H_SIGNAL, H_TIMER };
+enum handler_kind { H_LISTEN = 1, H_CONN, H_SIGNAL, H_TIMER, H_UDP, H_UPSTREAM };
 
 struct handler {
 	int kind;
@@ -83,9 +84,32 @@ struct session {
 
 struct backend_health {
 	uint64_t down_until_ms;
+	uint64_t udp_down_until_ms; /* a backend may speak TCP and not UDP: judged apart */
 	uint32_t sessions;
 	bool drained;
 };
+
+/* MCP over UDP (udp.c): a listening socket per listen address, and per (client, pool) a
+ * connected socket to a backend, so its answers find their way back. */
+struct udp_listener {
+	struct handler h;
+	const struct mcp_addr *addr;
+};
+
+struct upstream {
+	struct handler h;
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	int listener; /* index in router.udp */
+	int pool;
+	int backend;
+	uint64_t last_ms;
+	struct upstream *next; /* hash chain */
+};
+
+#define UPSTREAM_BUCKETS 4096
+#define UPSTREAM_MAX	 16384
+#define UPSTREAM_IDLE_MS 30000
 
 struct router;
 
@@ -111,6 +135,13 @@ struct router {
 	int epfd;
 	struct handler listeners[MCP_MAX_LISTEN];
 	int n_listeners;
+	struct udp_listener udp[MCP_MAX_LISTEN];
+	int n_udp;
+	struct upstream *upstreams[UPSTREAM_BUCKETS];
+	uint32_t n_upstreams;
+	struct mcp_counter udp_stats[MCP_XDP__COUNT]; /* the XDP guard's reasons, in userspace */
+	uint64_t udp_no_route, udp_relayed, udp_answers, udp_dropped_answers;
+	void *xdp; /* the XDP guard (dp_xdp.c), when attached */
 	struct handler sigfd;
 	struct handler timer;
 	struct session *sessions; /* doubly linked list */
@@ -151,6 +182,23 @@ void session_flush(struct router *r, struct conn *c);
 void session_free(struct router *r, struct session *s);
 const char *session_state_name(int state);
 int session_set_state(struct router *r, struct session *s, int next);
+
+int router_pick_backend(struct router *r, int pool, uint64_t now, bool udp);
+
+/* udp.c */
+int udp_open(struct router *r, const struct mcp_addr *a);
+void udp_on_readable(struct router *r, struct udp_listener *l);
+void upstream_on_readable(struct router *r, struct upstream *u);
+void udp_tick(struct router *r, uint64_t now);
+void udp_close_all(struct router *r);
+
+/* dp_xdp.c: the XDP guard on the configured interfaces */
+int xdp_guard_init(struct router *r, char *why, size_t why_len);
+void xdp_guard_apply_config(struct router *r);
+void xdp_guard_tick(struct router *r, uint64_t now);
+void xdp_guard_free(struct router *r);
+/* "eth0 native, eth1 skb" */
+void xdp_guard_describe(struct router *r, char *out, size_t len);
 
 /* dp_user.c / dp_bpf.c */
 void dp_user_init(struct datapath *dp);

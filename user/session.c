@@ -257,20 +257,6 @@ void session_free(struct router *r, struct session *s)
 
 /* ---- backends -------------------------------------------------------------------------- */
 
-static int pick_backend(struct router *r, int pool, uint64_t now)
-{
-	const struct mcp_pool_cfg *pc = &r->cfg.pools[pool];
-
-	for (int tries = 0; tries < pc->n_backends; tries++) {
-		int i = (int)(r->rr[pool]++ % (uint32_t)pc->n_backends);
-		struct backend_health *h = &r->health[pool][i];
-
-		if (h->down_until_ms <= now && !h->drained)
-			return i;
-	}
-	return -1;
-}
-
 static void backend_failed(struct router *r, struct conn *b, const char *why);
 
 static int connect_backend(struct router *r, struct session *s, int slot)
@@ -279,7 +265,7 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 	int pool = slot - 1, one = 1;
 
 	for (;;) {
-		int i = pick_backend(r, pool, now), fd;
+		int i = router_pick_backend(r, pool, now, false), fd;
 		const struct mcp_addr *a;
 		struct conn *b;
 

@@ -79,4 +79,27 @@ enum mcp_xdp_reason {
 	MCP_XDP__COUNT,
 };
 
+/*
+ * One UDP datagram's payload as one MCP frame (DESIGN 1.5): magic, version 1 or 2, a request
+ * or PING, and `length` equal to the payload minus the header. `h` holds at least the first
+ * MCP_HDR_V1_LEN bytes when plen allows. The same rule in the XDP guard and in mcpd.
+ * Returns MCP_XDP_PASS_UDP, MCP_XDP_TX_PONG (a PING) or the drop reason.
+ */
+static __always_inline __u32 mcp_udp_check(const __u8 *h, __u32 plen)
+{
+	if (plen < MCP_HDR_V1_LEN)
+		return MCP_XDP_DROP_TRUNCATED;
+	if (h[0] != mcp_magic_byte(0) || h[1] != mcp_magic_byte(1) || h[2] != mcp_magic_byte(2) ||
+	    h[3] != mcp_magic_byte(3))
+		return MCP_XDP_DROP_BAD_MAGIC;
+	if (!mcp_version_ok(h[MCP_OFF_VERSION], 0))
+		return MCP_XDP_DROP_BAD_VERSION;
+	if (!mcp_udp_opcode_allowed(h[MCP_OFF_OPCODE]))
+		return MCP_XDP_DROP_BAD_OPCODE;
+	if (plen < mcp_hdr_len(h[MCP_OFF_VERSION]) ||
+	    mcp_hdr_length(h) != plen - mcp_hdr_len(h[MCP_OFF_VERSION]))
+		return MCP_XDP_DROP_BAD_LENGTH;
+	return h[MCP_OFF_OPCODE] == MCP_OP_PING ? MCP_XDP_TX_PONG : MCP_XDP_PASS_UDP;
+}
+
 #endif /* MCP_XDP_H */

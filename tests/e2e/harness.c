@@ -365,7 +365,7 @@ int h_roundtrip(int fd, int version, uint8_t op, size_t len)
 /* ---- in-process backends ------------------------------------------------------------------ */
 
 struct h_backend {
-	int fd, port, mode, arg;
+	int fd, udp, port, mode, arg;
 	pthread_t thread;
 	atomic_int stop;
 	atomic_uint_fast64_t counts[256];
@@ -464,17 +464,37 @@ static void *backend_conn(void *p)
 	return NULL;
 }
 
+/* MCP over UDP: answer each request datagram in place. */
+static void backend_udp(struct h_backend *b)
+{
+	uint8_t d[MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT];
+	struct sockaddr_storage from;
+	socklen_t len = sizeof(from);
+	ssize_t n = recvfrom(b->udp, d, sizeof(d), MSG_DONTWAIT, (struct sockaddr *)&from, &len);
+
+	if (n < MCP_HDR_V1_LEN || mcp_opcode_class(d[MCP_OFF_OPCODE]) != MCP_OPC_REQUEST)
+		return;
+	atomic_fetch_add(&b->counts[d[MCP_OFF_OPCODE]], 1);
+	d[MCP_OFF_OPCODE] = mcp_response_opcode(d[MCP_OFF_OPCODE]);
+	sendto(b->udp, d, (size_t)n, 0, (struct sockaddr *)&from, len);
+}
+
 static void *backend_accept(void *p)
 {
 	struct h_backend *b = p;
 
 	while (!atomic_load(&b->stop)) {
-		struct pollfd pf = { .fd = b->fd, .events = POLLIN };
+		struct pollfd pf[2] = { { .fd = b->fd, .events = POLLIN },
+					{ .fd = b->udp, .events = POLLIN } };
 		struct bconn_arg *a;
 		pthread_t t;
 		int fd;
 
-		if (poll(&pf, 1, 100) <= 0)
+		if (poll(pf, 2, 100) <= 0)
+			continue;
+		if (pf[1].revents & POLLIN)
+			backend_udp(b);
+		if (!(pf[0].revents & POLLIN))
 			continue;
 		fd = accept4(b->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
@@ -507,6 +527,9 @@ struct h_backend *h_backend_start(int mode, int arg)
 		abort();
 	getsockname(b->fd, (struct sockaddr *)&a, &len);
 	b->port = ntohs(a.sin_port);
+	b->udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (bind(b->udp, (struct sockaddr *)&a, sizeof(a)))
+		abort();
 	pthread_create(&b->thread, NULL, backend_accept, b);
 	return b;
 }
@@ -531,6 +554,7 @@ void h_backend_stop(struct h_backend *b)
 	atomic_store(&b->stop, 1);
 	pthread_join(b->thread, NULL);
 	close(b->fd);
+	close(b->udp);
 	usleep(150000); /* connection threads notice the stop flag */
 	free(b);
 }

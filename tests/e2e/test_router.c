@@ -14,7 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "harness.h"
@@ -491,6 +495,51 @@ static void test_1000_sessions(void **state)
 		close(fds[i]);
 }
 
+/* ---- UDP without the XDP guard: mcpd applies the same checks itself ---------------------- */
+
+static int udp_exchange(int fd, const void *p, size_t n, uint8_t *answer)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+	if (sendto(fd, p, n, 0, (struct sockaddr *)&a, sizeof(a)) != (ssize_t)n)
+		return -2;
+	if (poll(&pf, 1, 300) <= 0)
+		return -1;
+	return (int)recv(fd, answer, 70000, 0);
+}
+
+static void test_udp_in_userspace(void **state)
+{
+	static uint8_t buf[256], answer[70000];
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	(void)state;
+	for (uint8_t v = 1; v <= 2; v++) {
+		n = mcp_frame_build(buf, sizeof(buf), v, MCP_OP_PING, 4, 0, "hb", 2);
+		assert_int_equal(udp_exchange(fd, buf, (size_t)n, answer), n);
+		assert_int_equal(answer[MCP_OFF_OPCODE], MCP_OP_PONG);
+		n = mcp_frame_build(buf, sizeof(buf), v, MCP_OP_SET, 4, 0, "k=v", 3);
+		assert_int_equal(udp_exchange(fd, buf, (size_t)n, answer), n);
+		assert_int_equal(answer[MCP_OFF_OPCODE], 0x82);
+		assert_memory_equal(answer + mcp_hdr_len(v), "k=v", 3);
+	}
+	/* Not MCP, a length that lies, HELLO, a response: dropped without an answer. */
+	assert_int_equal(udp_exchange(fd, "hello there", 11, answer), -1);
+	n = mcp_frame_build(buf, sizeof(buf), 1, MCP_OP_GET, 0, 0, "abc", 3);
+	assert_int_equal(udp_exchange(fd, buf, (size_t)n - 1, answer), -1);
+	buf[MCP_OFF_OPCODE] = MCP_OP_HELLO;
+	assert_int_equal(udp_exchange(fd, buf, (size_t)n, answer), -1);
+	buf[MCP_OFF_OPCODE] = 0x81;
+	assert_int_equal(udp_exchange(fd, buf, (size_t)n, answer), -1);
+	/* A request without a route is dropped too (UDP has no session to answer on). */
+	n = mcp_frame_build(buf, sizeof(buf), 1, MCP_OP_DEL, 0, 0, "k", 1);
+	assert_int_equal(udp_exchange(fd, buf, (size_t)n, answer), -1);
+	close(fd);
+}
+
 /* ---- config and signals ------------------------------------------------------------------ */
 
 static void test_bad_config_refused(void **state)
@@ -603,6 +652,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_backend_dies_mid_session),
 		cmocka_unit_test(test_backend_slow),
 		cmocka_unit_test(test_1000_sessions),
+		cmocka_unit_test(test_udp_in_userspace),
 		cmocka_unit_test(test_bad_config_refused),
 		cmocka_unit_test(test_fast_path_carries_data),
 		cmocka_unit_test(test_restart_after_kill),

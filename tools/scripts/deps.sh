@@ -16,6 +16,7 @@ packages=(
 	libjson-c-dev                            # mcpctl -j, mcpbench --json
 	libmicrohttpd-dev                        # the /metrics page
 	iproute2                                 # network namespaces and veth in tests
+	ethtool                                  # checksum offload off on test veths
 )
 
 missing=()

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The XDP guard on a real interface: a client network namespace joined to the router by a
+ * veth pair, mcpd attaching the guard to the router's end, real packets from the client.
+ * PONGs come back from the kernel, invalid frames are dropped and counted, a blocked prefix
+ * is dropped, the rate limit holds, valid frames reach a backend and the answer comes back,
+ * and the guard lives beside xdp-filter as far as this kernel lets it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include "harness.h"
+#include "kstats.h"
+
+static char ns[32], rif[16], cif[16], router_ip[32] = "10.77.0.1", client_ip[32] = "10.77.0.2";
+static int port, backend_port;
+static pid_t mcpd, echo;
+static const char *cfg_path;
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* A socket in the client's namespace. */
+static int ns_socket(int type)
+{
+	char path[64];
+	int self = open("/proc/self/ns/net", O_RDONLY), other, fd;
+
+	snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
+	other = open(path, O_RDONLY);
+	if (self < 0 || other < 0 || setns(other, CLONE_NEWNET))
+		abort();
+	fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	if (setns(self, CLONE_NEWNET))
+		abort();
+	close(self);
+	close(other);
+	return fd;
+}
+
+static struct sockaddr_in router_addr(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+	inet_pton(AF_INET, router_ip, &a.sin_addr);
+	return a;
+}
+
+/* Send one datagram from the client; return the answer's length, or -1 if none in 300 ms. */
+static int exchange(int fd, const void *p, size_t n, uint8_t *answer)
+{
+	struct sockaddr_in a = router_addr();
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+	if (sendto(fd, p, n, 0, (struct sockaddr *)&a, sizeof(a)) != (ssize_t)n)
+		return -2;
+	if (poll(&pf, 1, 300) <= 0)
+		return -1;
+	return (int)recv(fd, answer, 65536 + 16, 0);
+}
+
+static size_t frame(uint8_t *buf, uint8_t version, uint8_t op, const char *payload)
+{
+	return (size_t)mcp_frame_build(buf, 1024, version, op, 9, 0, payload, strlen(payload));
+}
+
+static uint64_t xdp_count(int reason)
+{
+	static struct mcp_kstats k;
+
+	assert_int_equal(mcp_kstats_read(&k), 0);
+	assert_true(k.have_xdp);
+	return k.xdp[reason].count;
+}
+
+static pid_t start_mcpd(void)
+{
+	char *argv[] = { "mcpd", "-f", "-c", (char *)cfg_path, "--datapath", "user", NULL };
+
+	return h_spawn("mcpd-xdp.log", argv);
+}
+
+static int setup(void **state)
+{
+	char cfg[1024], addr[32];
+	(void)state;
+
+	snprintf(ns, sizeof(ns), "mcpx%d", getpid());
+	snprintf(rif, sizeof(rif), "mcpr%d", getpid() % 100000);
+	snprintf(cif, sizeof(cif), "mcpc%d", getpid() % 100000);
+	if (sh("ip netns add %s && ip link add %s type veth peer name %s && "
+	       "ip link set %s netns %s && ip addr add %s/24 dev %s && ip link set %s up && "
+	       "ip -n %s addr add %s/24 dev %s && ip -n %s link set %s up && ip -n %s link set lo up",
+	       ns, rif, cif, cif, ns, router_ip, rif, rif, ns, client_ip, cif, ns, cif, ns))
+		return -1;
+	/* The client side: a veth only delivers what XDP_TX sends back when its peer runs XDP;
+	 * and a real NIC would put a full UDP checksum on the wire, so no checksum offload. */
+	if (sh("ip -n %s link set dev %s xdp obj %s/../tests/bpf/xdp_pass.bpf.o sec xdp", ns, cif,
+	       h_bindir()) ||
+	    sh("ip netns exec %s ethtool -K %s tx off >/dev/null", ns, cif))
+		return -1;
+	backend_port = h_free_port();
+	port = h_free_port();
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", backend_port);
+	char *eargv[] = { "mcp-echo", "--listen", addr, "-q", NULL };
+	echo = h_spawn("echo-xdp.log", eargv);
+	snprintf(cfg, sizeof(cfg),
+		 "[mcpd]\nlisten = %s:%d\nxdp_interfaces = %s\nxdp_mode = native\n"
+		 "rate_pps = 100\nrate_burst = 50\nnewsrc_pps = 1000\n"
+		 "[pool kv]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = kv\n",
+		 router_ip, port, rif, backend_port);
+	cfg_path = h_write_file("mcpd-xdp.ini", cfg);
+	mcpd = start_mcpd();
+	for (int i = 0; i < 100; i++) {
+		char log[256];
+
+		snprintf(log, sizeof(log), "%s/mcpd-xdp.log", h_tmpdir());
+		if (h_file_contains(log, "XDP guard attached"))
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (mcpd > 0) {
+		h_kill(mcpd, SIGTERM);
+		h_wait(mcpd, 5000);
+	}
+	h_kill(echo, SIGTERM);
+	h_wait(echo, 2000);
+	sh("ip link del %s 2>/dev/null; ip netns del %s", rif, ns);
+	return 0;
+}
+
+static void test_attached_mode_is_reported(void **state)
+{
+	char log[256], want[64];
+
+	(void)state;
+	snprintf(log, sizeof(log), "%s/mcpd-xdp.log", h_tmpdir());
+	snprintf(want, sizeof(want), "XDP guard attached to %s in native mode", rif);
+	assert_true(h_file_contains(log, want));
+	assert_int_equal(sh("ip link show %s | grep -q 'prog/xdp.*mcp_xdp_guard'", rif), 0);
+}
+
+static void test_pong_from_the_kernel(void **state)
+{
+	uint8_t buf[1024], answer[70000];
+	int fd = ns_socket(SOCK_DGRAM), n;
+	uint64_t before = xdp_count(MCP_XDP_TX_PONG), pass = xdp_count(MCP_XDP_PASS_UDP);
+	size_t len;
+
+	(void)state;
+	for (uint8_t v = 1; v <= 4; v++) {
+		len = frame(buf, 1 + v % 2, MCP_OP_PING, "are you there");
+		n = exchange(fd, buf, len, answer);
+		assert_int_equal(n, (int)len);
+		assert_int_equal(answer[MCP_OFF_OPCODE], MCP_OP_PONG);
+		assert_memory_equal(answer + mcp_hdr_len(1 + v % 2), "are you there", 13);
+	}
+	/* Answered by the guard: its counter moved, and no PING went up to mcpd. */
+	assert_true(xdp_count(MCP_XDP_TX_PONG) >= before + 4);
+	assert_int_equal(xdp_count(MCP_XDP_PASS_UDP), pass);
+	close(fd);
+}
+
+static void test_invalid_dropped_and_counted(void **state)
+{
+	static const struct {
+		const char *what;
+		int off, value, reason;
+	} cases[] = {
+		{ "bad magic", 1, 'X', MCP_XDP_DROP_BAD_MAGIC },
+		{ "bad version", MCP_OFF_VERSION, 7, MCP_XDP_DROP_BAD_VERSION },
+		{ "HELLO over UDP", MCP_OFF_OPCODE, MCP_OP_HELLO, MCP_XDP_DROP_BAD_OPCODE },
+		{ "a response", MCP_OFF_OPCODE, 0x81, MCP_XDP_DROP_BAD_OPCODE },
+		{ "length too long", MCP_OFF_LENGTH + 1, 200, MCP_XDP_DROP_BAD_LENGTH },
+	};
+	uint8_t buf[1024], answer[70000];
+	int fd = ns_socket(SOCK_DGRAM);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = frame(buf, 1, MCP_OP_GET, "payload");
+		uint64_t before = xdp_count(cases[i].reason);
+
+		buf[cases[i].off] = (uint8_t)cases[i].value;
+		if (exchange(fd, buf, len, answer) != -1)
+			fail_msg("%s: got an answer", cases[i].what);
+		if (xdp_count(cases[i].reason) != before + 1)
+			fail_msg("%s: counter %s did not move", cases[i].what,
+				 mcp_xdp_reason_name(cases[i].reason));
+	}
+	close(fd);
+}
+
+static void test_valid_frames_reach_a_backend(void **state)
+{
+	uint8_t buf[1024], answer[70000];
+	int fd = ns_socket(SOCK_DGRAM), n;
+	uint64_t before = xdp_count(MCP_XDP_PASS_UDP);
+
+	(void)state;
+	for (uint8_t v = 1; v <= 2; v++) {
+		size_t len = frame(buf, v, MCP_OP_SET, "key=value");
+
+		n = exchange(fd, buf, len, answer);
+		assert_int_equal(n, (int)len);
+		assert_int_equal(answer[MCP_OFF_OPCODE], 0x82);
+		assert_memory_equal(answer + mcp_hdr_len(v), "key=value", 9);
+	}
+	assert_int_equal(xdp_count(MCP_XDP_PASS_UDP), before + 2);
+	close(fd);
+}
+
+static int block_fd(void)
+{
+	int fd = bpf_obj_get(MCP_PIN_DIR "/mcp_block_v4");
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void test_blocked_prefix(void **state)
+{
+	struct mcp_lpm_v4 key = { .prefixlen = 24 };
+	struct mcp_block v = { 0 };
+	uint8_t buf[1024], answer[70000];
+	int fd = ns_socket(SOCK_DGRAM), mfd = block_fd(), tcp;
+	uint64_t before = xdp_count(MCP_XDP_DROP_BLOCKED);
+	struct sockaddr_in a = router_addr();
+	struct pollfd pf;
+	size_t len = frame(buf, 1, MCP_OP_PING, "x");
+	struct timespec ts;
+
+	(void)state;
+	inet_pton(AF_INET, "10.77.0.0", key.addr);
+	assert_int_equal(bpf_map_update_elem(mfd, &key, &v, BPF_ANY), 0);
+	assert_int_equal(exchange(fd, buf, len, answer), -1);
+	/* TCP too: the SYN never arrives. */
+	tcp = ns_socket(SOCK_STREAM);
+	fcntl(tcp, F_SETFL, O_NONBLOCK);
+	connect(tcp, (struct sockaddr *)&a, sizeof(a));
+	pf = (struct pollfd){ .fd = tcp, .events = POLLOUT };
+	assert_int_equal(poll(&pf, 1, 500), 0);
+	close(tcp);
+	assert_true(xdp_count(MCP_XDP_DROP_BLOCKED) >= before + 2);
+
+	/* An entry with an expiry: blocked now, free later, and mcpd removes it. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	v.expires_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 800000000ull;
+	assert_int_equal(bpf_map_update_elem(mfd, &key, &v, BPF_ANY), 0);
+	assert_int_equal(exchange(fd, buf, len, answer), -1);
+	usleep(2500000);
+	assert_int_equal(exchange(fd, buf, len, answer), (int)len);
+	assert_int_not_equal(bpf_map_lookup_elem(mfd, &key, &v), 0); /* gone */
+	close(mfd);
+	close(fd);
+}
+
+static void test_rate_limit_holds(void **state)
+{
+	uint8_t buf[1024], answer[70000];
+	int fd = ns_socket(SOCK_DGRAM), answered = 0;
+	uint64_t before = xdp_count(MCP_XDP_DROP_RATE);
+	struct sockaddr_in a = router_addr();
+	size_t len = frame(buf, 1, MCP_OP_PING, "flood");
+
+	(void)state;
+	usleep(600000); /* let the bucket refill after the earlier tests */
+	for (int i = 0; i < 300; i++)
+		sendto(fd, buf, len, 0, (struct sockaddr *)&a, sizeof(a));
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pf, 1, 300) <= 0)
+			break;
+		recv(fd, answer, sizeof(answer), 0);
+		answered++;
+	}
+	print_message("300 PINGs at once, rate 100/s, burst 50: %d PONGs\n", answered);
+	assert_true(answered >= 40 && answered <= 70);
+	assert_true(xdp_count(MCP_XDP_DROP_RATE) >= before + 230);
+	close(fd);
+}
+
+/* xdp-filter, the neighbour from xdp-tools, on the same interface. */
+static void test_beside_xdp_filter(void **state)
+{
+	uint8_t buf[1024], answer[70000];
+	int fd = ns_socket(SOCK_DGRAM), shared;
+	size_t len = frame(buf, 1, MCP_OP_PING, "neighbour");
+	char log[256];
+
+	(void)state;
+	usleep(600000);
+	shared = sh("xdp-filter load %s -m native >/dev/null 2>&1", rif) == 0;
+	if (shared) {
+		/* The dispatcher runs both: each still does its job, and one leaves alone. */
+		assert_int_equal(exchange(fd, buf, len, answer), (int)len);
+		assert_int_equal(sh("xdp-filter unload %s >/dev/null 2>&1", rif), 0);
+		assert_int_equal(exchange(fd, buf, len, answer), (int)len);
+	} else {
+		/* This kernel refuses freplace programs (libxdp's dispatcher), so an interface
+		 * holds one XDP program: xdp-filter must be refused, and ours must stay. */
+		print_message("libxdp's dispatcher is unavailable here: one program per interface\n");
+		assert_int_equal(exchange(fd, buf, len, answer), (int)len);
+	}
+	/* mcpd stopping takes the guard off and leaves the interface clean. */
+	h_kill(mcpd, SIGTERM);
+	assert_int_equal(h_wait(mcpd, 5000), 0);
+	assert_int_not_equal(sh("ip link show %s | grep -q mcp_xdp_guard", rif), 0);
+	/* With xdp-filter on the interface first, mcpd must not push it aside silently. */
+	assert_int_equal(sh("xdp-filter load %s -m native >/dev/null 2>&1", rif), 0);
+	mcpd = start_mcpd();
+	if (shared) {
+		snprintf(log, sizeof(log), "%s/mcpd-xdp.log", h_tmpdir());
+		for (int i = 0; i < 50 && !h_file_contains(log, "XDP guard attached"); i++)
+			usleep(100000);
+		assert_int_equal(exchange(fd, buf, len, answer), (int)len);
+	} else {
+		assert_int_equal(h_wait(mcpd, 5000), 1); /* refused, with a clear error */
+		mcpd = 0;
+		snprintf(log, sizeof(log), "%s/mcpd-xdp.log", h_tmpdir());
+		char want[64];
+		snprintf(want, sizeof(want), "cannot attach XDP to %s", rif);
+		assert_true(h_file_contains(log, want));
+	}
+	/* Unloading xdp-filter leaves mcpd's guard (if it is there) working. */
+	assert_int_equal(sh("xdp-filter unload %s >/dev/null 2>&1", rif), 0);
+	if (mcpd > 0)
+		assert_int_equal(exchange(fd, buf, len, answer), (int)len);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_attached_mode_is_reported),
+		cmocka_unit_test(test_pong_from_the_kernel),
+		cmocka_unit_test(test_invalid_dropped_and_counted),
+		cmocka_unit_test(test_valid_frames_reach_a_backend),
+		cmocka_unit_test(test_blocked_prefix),
+		cmocka_unit_test(test_rate_limit_holds),
+		cmocka_unit_test(test_beside_xdp_filter),
+	};
+
+	if (geteuid() != 0) {
+		printf("SKIPPED: network namespaces and XDP need root\n");
+		return 77;
+	}
+	if (system("command -v ethtool >/dev/null && command -v xdp-filter >/dev/null")) {
+		printf("SKIPPED: ethtool and xdp-filter (xdp-tools) are needed; run make deps\n");
+		return 77;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name("xdp_netns", tests, setup, teardown);
+}

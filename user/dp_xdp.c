@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The XDP guard in mcpd: loads bpf/mcp_xdp.bpf.c through libxdp (so it shares each interface
+ * with other XDP programs through the dispatcher), attaches it to the configured interfaces
+ * in the configured mode, says which mode each really got, fills the ports and rates, and
+ * removes expired blocklist entries. A failure to attach is an error that stops mcpd.
+ */
+#include <errno.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "log.h"
+#include "router.h"
+#include "mcp_xdp.skel.h"
+
+struct xdp_guard {
+	struct mcp_xdp *skel;
+	struct xdp_program *prog;
+	int ifindex[MCP_MAX_XDP_IFACES];
+	enum xdp_attach_mode mode[MCP_MAX_XDP_IFACES];
+	int n;
+};
+
+static const char *mode_name(enum xdp_attach_mode m)
+{
+	switch (m) {
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_SKB:
+		return "skb";
+	case XDP_MODE_HW:
+		return "hw";
+	default:
+		return "none";
+	}
+}
+
+/* A guard left attached by an mcpd that was killed: take it off before attaching ours. */
+static void detach_stale(int ifindex, const char *ifname)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *p = NULL;
+
+	if (!mp || libxdp_get_error(mp))
+		return;
+	while ((p = xdp_multiprog__next_prog(p, mp))) {
+		if (strcmp(xdp_program__name(p), "mcp_xdp_guard"))
+			continue;
+		if (xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0) == 0)
+			pr_warn("%s: removed an XDP guard an earlier mcpd left attached", ifname);
+	}
+	xdp_multiprog__close(mp);
+}
+
+static int attach_one(struct xdp_guard *g, const char *ifname, int want, char *why, size_t len)
+{
+	int ifindex = (int)if_nametoindex(ifname), err = 0;
+	enum xdp_attach_mode tries[2];
+	int n_tries = 0;
+
+	if (!ifindex) {
+		snprintf(why, len, "cannot attach XDP to %s: no such interface", ifname);
+		return -1;
+	}
+	detach_stale(ifindex, ifname);
+	if (want == MCP_XDP_NATIVE || want == MCP_XDP_AUTO)
+		tries[n_tries++] = XDP_MODE_NATIVE;
+	if (want == MCP_XDP_SKB || want == MCP_XDP_AUTO)
+		tries[n_tries++] = XDP_MODE_SKB;
+	for (int i = 0; i < n_tries; i++) {
+		err = xdp_program__attach(g->prog, ifindex, tries[i], 0);
+		if (!err) {
+			g->ifindex[g->n] = ifindex;
+			g->mode[g->n] = xdp_program__is_attached(g->prog, ifindex);
+			pr_info("XDP guard attached to %s in %s mode%s", ifname, mode_name(g->mode[g->n]),
+				i ? " (native was refused)" : "");
+			g->n++;
+			return 0;
+		}
+		pr_info("cannot attach XDP to %s in %s mode: %s (%d)", ifname, mode_name(tries[i]),
+			strerror(-err), err);
+	}
+	snprintf(why, len, "cannot attach XDP to %s in %s mode: %s (%d)", ifname,
+		 mcp_xdp_mode_name(want), strerror(-err), err);
+	return -1;
+}
+
+void xdp_guard_apply_config(struct router *r)
+{
+	struct xdp_guard *g = r->xdp;
+	struct mcp_xdp_cfg c = { .rate_pps = r->cfg.rate_pps, .burst = r->cfg.rate_burst,
+				 .newsrc_pps = r->cfg.newsrc_pps };
+	int ports = bpf_map__fd(g->skel->maps.mcp_xdp_ports);
+	uint32_t zero = 0;
+	uint8_t off = 0, both = MCP_PORT_TCP | MCP_PORT_UDP;
+
+	for (uint32_t p = 0; p < 65536; p++)
+		bpf_map_update_elem(ports, &p, &off, BPF_ANY);
+	for (int i = 0; i < r->cfg.n_listen; i++) {
+		const struct sockaddr_in *a = (const void *)&r->cfg.listen[i].ss;
+		uint32_t port = ntohs(a->sin_port); /* same offset for IPv6 */
+
+		bpf_map_update_elem(ports, &port, &both, BPF_ANY);
+	}
+	bpf_map_update_elem(bpf_map__fd(g->skel->maps.mcp_xdp_cfg), &zero, &c, BPF_ANY);
+}
+
+int xdp_guard_init(struct router *r, char *why, size_t why_len)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = MCP_PIN_DIR);
+	struct xdp_guard *g;
+	int err;
+
+	if (!r->cfg.n_xdp_ifaces)
+		return 0;
+	mkdir(MCP_PIN_DIR, 0700);
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -1;
+	g->skel = mcp_xdp__open_opts(&opts);
+	if (!g->skel) {
+		snprintf(why, why_len, "cannot open the XDP guard: %s", strerror(errno));
+		goto fail;
+	}
+	g->prog = xdp_program__from_bpf_obj(g->skel->obj, "xdp");
+	err = (int)libxdp_get_error(g->prog);
+	if (err) {
+		snprintf(why, why_len, "libxdp cannot take the XDP guard: %s", strerror(-err));
+		g->prog = NULL;
+		goto fail;
+	}
+	for (int i = 0; i < r->cfg.n_xdp_ifaces; i++)
+		if (attach_one(g, r->cfg.xdp_ifaces[i], r->cfg.xdp_mode, why, why_len))
+			goto fail;
+	r->xdp = g;
+	xdp_guard_apply_config(r);
+	return 0;
+fail:
+	r->xdp = g;
+	xdp_guard_free(r);
+	return -1;
+}
+
+void xdp_guard_describe(struct router *r, char *out, size_t len)
+{
+	struct xdp_guard *g = r->xdp;
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; g && i < g->n && used < len; i++) {
+		char name[IF_NAMESIZE] = "?";
+
+		if_indextoname((unsigned int)g->ifindex[i], name);
+		used += (size_t)snprintf(out + used, len - used, "%s%s %s", i ? ", " : "", name,
+					 mode_name(g->mode[i]));
+	}
+}
+
+/* Remove blocklist entries whose time is up (the guard ignores them already). */
+static void expire(int fd, size_t key_size, uint64_t now_ns)
+{
+	uint8_t key[32], next[32];
+	void *prev = NULL;
+	struct mcp_block v;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (!bpf_map_lookup_elem(fd, key, &v) && v.expires_ns && v.expires_ns < now_ns) {
+			bpf_map_delete_elem(fd, key);
+			prev = NULL; /* start over: the walk lost its place */
+		}
+	}
+}
+
+void xdp_guard_tick(struct router *r, uint64_t now_ms)
+{
+	struct xdp_guard *g = r->xdp;
+	struct timespec ts;
+
+	if (!g || now_ms % 1000 >= 100)
+		return; /* about once a second */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	expire(bpf_map__fd(g->skel->maps.mcp_block_v4), sizeof(struct mcp_lpm_v4), now_ns);
+	expire(bpf_map__fd(g->skel->maps.mcp_block_v6), sizeof(struct mcp_lpm_v6), now_ns);
+}
+
+void xdp_guard_free(struct router *r)
+{
+	struct xdp_guard *g = r->xdp;
+
+	if (!g)
+		return;
+	for (int i = 0; i < g->n; i++)
+		if (xdp_program__detach(g->prog, g->ifindex[i], g->mode[i], 0))
+			pr_warn("cannot detach the XDP guard from ifindex %d", g->ifindex[i]);
+	if (g->prog)
+		xdp_program__close(g->prog);
+	if (g->skel)
+		mcp_xdp__destroy(g->skel);
+	free(g);
+	r->xdp = NULL;
+}
