@@ -41,6 +41,7 @@ PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c \
 	     user/udp.c user/dp_xdp.c
 TOOLS    := mcp-echo mcpbench mcpctl
+BENCH_TOOLS := mcp-xdpcost mcp-udpflood
 PROTOS   := $(wildcard proto/*.proto)
 PB_SRCS  := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
 PB_HDRS  := $(PB_SRCS:.c=.h)
@@ -67,7 +68,7 @@ GENERATED := $(PB_HDRS) $(SKELS)
 # Generated files (protobuf C, skeletons, objects) are kept, never treated as intermediate.
 .SECONDARY:
 
-PROGS := $(BIN)/mcpd $(addprefix $(BIN)/,$(TOOLS))
+PROGS := $(BIN)/mcpd $(addprefix $(BIN)/,$(TOOLS)) $(addprefix $(BIN)/,$(BENCH_TOOLS))
 
 all: $(LIB) $(BPF_OBJS) $(SKELS) $(PROGS) $(UNIT_BINS) $(BPFT_BINS) $(E2E_BINS)
 
@@ -76,6 +77,7 @@ help:
 	@echo "make deps       install the Debian packages the build, tests, demo and bench need"
 	@echo "make test       deps + build + every test tier, with a summary (CI=true: skips fail)"
 	@echo "make demo       deps + build + the router working on loopback"
+	@echo "make bench      side-by-side benchmarks into docs/benchmarks.md (QUICK=1: < 1 min)"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make format     clang-format the sources"
 	@echo "make clean      remove $(BUILD)/"
@@ -117,6 +119,14 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BIN)/mcpd: $(patsubst %.c,$(OBJ)/%.o,$(MCPD_SRCS)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/mcp-xdpcost: $(OBJ)/tools/bench/xdp_cost.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(BIN)/mcp-udpflood: $(OBJ)/tools/bench/udp_flood.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
@@ -164,6 +174,11 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/scripts/demo.sh
+
+# make bench [QUICK=1]: side-by-side figures, written to docs/benchmarks.md with plots.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/scripts/bench.py $(if $(QUICK),--quick)
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -66,6 +66,19 @@ done
 echo "== end-to-end: the XDP guard on a veth pair, packets from a client namespace"
 run "e2e xdp guard (netns + veth)" "$BUILD/bin/tests/e2e_xdp"
 
+echo "== benchmarks: make bench QUICK=1 runs and writes its report (no timing is judged)"
+bench_smoke() {
+	local out="$BUILD/bench-smoke/benchmarks.md"
+	mkdir -p "$(dirname "$out")"
+	[ "$(id -u)" -eq 0 ] || { echo "SKIPPED: make bench needs root"; return 77; }
+	tools/scripts/bench.py --quick --out "$out" || return 1
+	for h in "## TCP" "## Targets" "## Memory per session" "## UDP and the XDP guard"; do
+		grep -q "$h" "$out" || { echo "report lacks '$h'"; return 1; }
+	done
+	[ -s "$(dirname "$out")/bench-throughput.png" ] || { echo "no plot"; return 1; }
+}
+run "bench smoke (make bench QUICK=1)" bench_smoke
+
 echo
 echo "== summary: $pass passed, $fail failed, $skip skipped${CI:+ (CI=$CI)}"
 for f in "${failed[@]}"; do echo "   failed: $f"; done

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,8 +51,8 @@ struct bconn {
 
 static struct {
 	struct mcp_addr target;
-	int connections, depth, size_lo, size_hi, version, json, chunk, ping_every;
-	double duration;
+	int connections, depth, size_lo, size_hi, version, json, chunk, ping_every, busy_poll, idle;
+	double duration, warmup;
 	uint64_t frames; /* per connection, 0 = until the duration ends */
 	uint8_t ops[64];
 	int n_ops;
@@ -60,9 +61,12 @@ static struct {
 
 static struct {
 	uint64_t sent, received, reordered, corrupt, errors, closed_early;
+	uint64_t measured, bytes; /* answers and their bytes after the warm-up */
 	uint64_t hist[HIST_LEN];
 	char last_error[512];
 } st;
+
+static int measuring = 1; /* off during the warm-up */
 
 static uint64_t now_ns(void)
 {
@@ -264,8 +268,11 @@ static int check_response(struct bconn *c, const struct mcp_frame *f)
 	if (seq != c->next_recv && (opt.n_ops == 1 || (int64_t)seq < c->last_by_op[op]))
 		st.reordered++;
 	c->last_by_op[op] = (int64_t)seq;
-	if (good)
+	if (good && measuring) {
 		hist_add(now_ns() - c->sent_ns[seq % depth]);
+		st.measured++;
+		st.bytes += (uint64_t)f->length + mcp_hdr_len(f->version);
+	}
 	c->answered[seq % depth] = 1;
 	while (c->next_recv < c->next_send && c->answered[c->next_recv % depth]) {
 		c->answered[c->next_recv % depth] = 0;
@@ -380,10 +387,31 @@ static int parse_ops(const char *s)
 	return opt.n_ops ? 0 : -1;
 }
 
+/* Whole-machine CPU time (user + nice + system + irq + softirq), in seconds: forwarding in
+ * the kernel runs in softirq and kernel workers, not in any one process. */
+static double machine_cpu_s(void)
+{
+	unsigned long long u, n, sy, idle, io, irq, sirq;
+	FILE *f = fopen("/proc/stat", "r");
+	double ticks = (double)sysconf(_SC_CLK_TCK);
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &u, &n, &sy, &idle, &io, &irq,
+		   &sirq) != 7)
+		u = n = sy = irq = sirq = 0;
+	fclose(f);
+	return (double)(u + n + sy + irq + sirq) / ticks;
+}
+
+static double cpu_used;
+
 static void report(double secs)
 {
 	uint64_t lost = st.sent > st.received ? st.sent - st.received : 0;
-	double mps = secs > 0 ? (double)st.received / secs : 0;
+	double mps = secs > 0 ? (double)st.measured / secs : 0;
+	double mbps = secs > 0 ? (double)st.bytes / secs / 1e6 : 0;
+	double cpu_us = st.measured ? cpu_used * 1e6 / (double)st.measured : 0;
 
 	if (opt.json) {
 		json_object *o = json_object_new_object();
@@ -395,6 +423,10 @@ static void report(double secs)
 		json_object_object_add(o, "version", json_object_new_int(opt.version));
 		json_object_object_add(o, "seconds", json_object_new_double(secs));
 		json_object_object_add(o, "messages_per_sec", json_object_new_double(mps));
+		json_object_object_add(o, "mb_per_sec", json_object_new_double(mbps));
+		json_object_object_add(o, "cpu_us_per_message", json_object_new_double(cpu_us));
+		json_object_object_add(o, "cpu_seconds", json_object_new_double(cpu_used));
+		json_object_object_add(o, "p90_us", json_object_new_double(percentile(90) / 1e3));
 		json_object_object_add(o, "p50_us", json_object_new_double(percentile(50) / 1e3));
 		json_object_object_add(o, "p99_us", json_object_new_double(percentile(99) / 1e3));
 		json_object_object_add(o, "p999_us", json_object_new_double(percentile(99.9) / 1e3));
@@ -412,9 +444,11 @@ static void report(double secs)
 	}
 	printf("mcpbench: %d connections x %d in flight, payload %d..%d bytes, v%d, %.2f s\n",
 	       opt.connections, opt.depth, opt.size_lo, opt.size_hi, opt.version, secs);
-	printf("messages/s   %.0f\n", mps);
-	printf("latency      p50 %.1f us   p99 %.1f us   p99.9 %.1f us\n", percentile(50) / 1e3,
-	       percentile(99) / 1e3, percentile(99.9) / 1e3);
+	printf("messages/s   %.0f   (%.1f MB/s)\n", mps, mbps);
+	printf("latency      p50 %.1f us   p90 %.1f us   p99 %.1f us   p99.9 %.1f us\n",
+	       percentile(50) / 1e3, percentile(90) / 1e3, percentile(99) / 1e3,
+	       percentile(99.9) / 1e3);
+	printf("cpu          %.2f us per message (whole machine, from /proc/stat)\n", cpu_us);
 	printf("frames       sent %llu  received %llu  lost %llu  reordered %llu  corrupt %llu\n",
 	       (unsigned long long)st.sent, (unsigned long long)st.received,
 	       (unsigned long long)lost, (unsigned long long)st.reordered,
@@ -443,6 +477,9 @@ static void usage(FILE *f)
 		"      --ops LIST         request opcodes used in turn (default GET)\n"
 		"      --ping-every K     every K-th frame is a PING (answered by the router)\n"
 		"      --chunk BYTES      write at most BYTES per send (1: one byte per write)\n"
+		"      --busy-poll        spin on epoll instead of sleeping (for latency)\n"
+		"      --warmup S         seconds of load before measuring starts\n"
+		"      --idle             say HELLO, then hold the sessions without load\n"
 		"  -j, --json             one JSON object instead of text\n");
 }
 
@@ -460,6 +497,9 @@ int main(int argc, char **argv)
 		{ "ping-every", required_argument, NULL, 'P' },
 		{ "chunk", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "busy-poll", no_argument, NULL, 'B' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "idle", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "Version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -509,6 +549,15 @@ int main(int argc, char **argv)
 		case 'j':
 			opt.json = 1;
 			break;
+		case 'B':
+			opt.busy_poll = 1;
+			break;
+		case 'W':
+			opt.warmup = atof(optarg);
+			break;
+		case 'I':
+			opt.idle = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -528,6 +577,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	struct rlimit rl;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	conns = calloc((size_t)opt.connections, sizeof(*conns));
 	for (int i = 0; i < opt.connections; i++) {
@@ -538,11 +592,22 @@ int main(int argc, char **argv)
 		}
 	}
 	t0 = now_ns();
-	end = opt.frames ? UINT64_MAX : t0 + (uint64_t)(opt.duration * 1e9);
+	uint64_t warm_end = t0 + (uint64_t)(opt.warmup * 1e9);
+	double cpu0 = machine_cpu_s();
+	measuring = opt.warmup <= 0;
+	end = opt.frames ? UINT64_MAX : warm_end + (uint64_t)(opt.duration * 1e9);
 	for (;;) {
 		struct epoll_event evs[256];
 		uint64_t now = now_ns();
-		int sending = now < end, n;
+		int sending = now < end && !opt.idle, n;
+
+		if (!measuring && now >= warm_end) {
+			measuring = 1;
+			t0 = now;
+			cpu0 = machine_cpu_s();
+		}
+		if (opt.idle && now >= end)
+			break;
 
 		if (!sending && !drain_end)
 			drain_end = now + 3000000000ull; /* answers still in flight may come back */
@@ -552,7 +617,7 @@ int main(int argc, char **argv)
 
 			if (c->state == C_DONE)
 				continue;
-			if (c->state == C_RUNNING && c->next_recv == c->next_send &&
+			if (!opt.idle && c->state == C_RUNNING && c->next_recv == c->next_send &&
 			    c->pongs_received == c->pings_sent &&
 			    (!sending || (opt.frames && c->next_send >= opt.frames)))
 				continue; /* finished */
@@ -560,7 +625,7 @@ int main(int argc, char **argv)
 		}
 		if (!running || (drain_end && now > drain_end))
 			break;
-		n = epoll_wait(epfd, evs, 256, 100);
+		n = epoll_wait(epfd, evs, 256, opt.busy_poll ? 0 : 100);
 		for (int i = 0; i < n; i++) {
 			struct bconn *c = evs[i].data.ptr;
 			static uint8_t buf[256 * 1024];
@@ -595,7 +660,8 @@ int main(int argc, char **argv)
 		}
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
-	if (opt.frames == 0)
+	cpu_used = machine_cpu_s() - cpu0;
+	if (opt.frames == 0 && !opt.idle)
 		secs = opt.duration < secs ? opt.duration : secs;
 	report(secs);
 	for (int i = 0; i < opt.connections; i++)

@@ -74,11 +74,30 @@ static int cmd_stats(void)
 						       json_object_new_int64((int64_t)k->op[d][op].bytes));
 				json_object_array_add(ops, e);
 			}
-		json_object_object_add(o, "datapath", dp);
-		json_object_object_add(o, "opcodes", ops);
+		if (k->have_sockmap) {
+			json_object_object_add(o, "datapath", dp);
+			json_object_object_add(o, "opcodes", ops);
+		} else {
+			json_object_put(dp);
+			json_object_put(ops);
+		}
+		if (k->have_xdp) {
+			json_object *x = json_object_new_object();
+
+			for (int r = 0; r < MCP_XDP__COUNT; r++) {
+				json_object *e = json_object_new_object();
+
+				json_object_object_add(e, "packets",
+						       json_object_new_int64((int64_t)k->xdp[r].count));
+				json_object_object_add(e, "bytes",
+						       json_object_new_int64((int64_t)k->xdp[r].bytes));
+				json_object_object_add(x, mcp_xdp_reason_name(r), e);
+			}
+			json_object_object_add(o, "xdp", x);
+		}
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		json_object_put(o);
-	} else {
+	} else if (k->have_sockmap) {
 		printf("%-16s %14s %16s\n", "fast path", "skbs", "bytes");
 		for (int r = 0; r < MCP_DP__COUNT; r++)
 			printf("%-16s %14llu %16llu\n", mcp_dp_reason_name(r),
@@ -92,6 +111,12 @@ static int cmd_stats(void)
 					       mcp_opcode_name((uint8_t)op),
 					       (unsigned long long)k->op[d][op].count,
 					       (unsigned long long)k->op[d][op].bytes);
+	}
+	if (!json && k->have_xdp) {
+		printf("\n%-16s %14s %16s\n", "xdp guard", "packets", "bytes");
+		for (int r = 0; r < MCP_XDP__COUNT; r++)
+			printf("%-16s %14llu %16llu\n", mcp_xdp_reason_name(r),
+			       (unsigned long long)k->xdp[r].count, (unsigned long long)k->xdp[r].bytes);
 	}
 	free(k);
 	return 0;

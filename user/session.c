@@ -796,6 +796,15 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 	switch (s->state) {
 	case S_IDLE:
 	case S_CONNECTED:
+		/* An idle session gives its output buffers back; they come again with traffic. */
+		if (!s->client.out.len && s->client.out.cap && !s->client.dirty)
+			buf_free(&s->client.out);
+		for (int slot = 1; slot <= MCP_MAX_POOLS; slot++) {
+			struct conn *b = s->backends[slot];
+
+			if (b && !b->out.len && b->out.cap && !b->dirty)
+				buf_free(&b->out);
+		}
 		last = s->last_active_ms;
 		if (r->dp.last_active_ms) {
 			uint64_t k = r->dp.last_active_ms(r, s);

@@ -17,6 +17,9 @@ packages=(
 	libmicrohttpd-dev                        # the /metrics page
 	iproute2                                 # network namespaces and veth in tests
 	ethtool                                  # checksum offload off on test veths
+	python3                                  # the benchmark driver (tools/scripts/bench.py)
+	haproxy                                  # make bench: the relay mcpd is compared with
+	gnuplot-nox                              # make bench: plots
 )
 
 missing=()
