@@ -36,10 +36,11 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 
 # ---- sources --------------------------------------------------------------------------------
 
-LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c user/kstats.c
+LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c user/kstats.c \
+	    user/blocklist.c
 PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c \
-	     user/udp.c user/dp_xdp.c
+	     user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c
 TOOLS    := mcp-echo mcpbench mcpctl
 BENCH_TOOLS := mcp-xdpcost mcp-udpflood
 PROTOS   := $(wildcard proto/*.proto)
@@ -55,7 +56,7 @@ SKELS    := $(foreach s,$(BPF_SRCS),$(GEN)/$(notdir $(s:.bpf.c=.skel.h)))
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRCS))
-E2E_BINS   := $(BIN)/tests/e2e_router $(BIN)/tests/e2e_xdp
+E2E_BINS   := $(BIN)/tests/e2e_router $(BIN)/tests/e2e_xdp $(BIN)/tests/e2e_control
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BIN)/tests/%,$(BPFT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -120,15 +121,15 @@ $(LIB): $(LIB_OBJS)
 
 $(BIN)/mcpd: $(patsubst %.c,$(OBJ)/%.o,$(MCPD_SRCS)) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lm
 
 $(BIN)/mcp-xdpcost: $(OBJ)/tools/bench/xdp_cost.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lm
 
 $(BIN)/mcp-udpflood: $(OBJ)/tools/bench/udp_flood.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lm
 
 $(BIN)/%: $(OBJ)/tools/%.o $(LIB)
 	@mkdir -p $(@D)
@@ -139,6 +140,10 @@ $(BIN)/tests/e2e_router: $(OBJ)/tests/e2e/test_router.o $(OBJ)/tests/e2e/harness
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
 
 $(BIN)/tests/e2e_xdp: $(OBJ)/tests/e2e/test_xdp.o $(OBJ)/tests/e2e/harness.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
+
+$(BIN)/tests/e2e_control: $(OBJ)/tests/e2e/test_control.o $(OBJ)/tests/e2e/harness.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
 

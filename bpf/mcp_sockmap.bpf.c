@@ -81,6 +81,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcp_dp_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MCP_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcp_events SEC(".maps");
+
 struct walk {
 	struct __sk_buff *skb;
 	struct mcp_sock_state *st;
@@ -90,6 +96,7 @@ struct walk {
 	__u32 reason; /* a reason to pass, or MCP_DP_REDIRECT */
 	__u32 frames;
 	__u32 session; /* for the rewrite pass */
+	__u32 check;   /* the rule a frame broke */
 };
 
 static __always_inline void count(void *map, __u32 idx, __u32 bytes)
@@ -141,6 +148,7 @@ static __always_inline int take_header(struct walk *w, const __u8 *h, __u32 hdr_
 
 	if (check != MCP_CHECK_OK) {
 		w->reason = MCP_DP_PASS_INVALID;
+		w->check = check;
 		return 1;
 	}
 	flen = mcp_hdr_length(h);
@@ -258,10 +266,32 @@ static long rewrite_frame(__u32 i, void *ctx)
 	return 0;
 }
 
+/* Tell mcpd's anomaly detector who sent a bad frame. */
+static __always_inline void report_violation(struct __sk_buff *skb, __u32 check)
+{
+	struct mcp_event ev = { .origin = MCP_EV_SOCKMAP, .reason = (__u8)check };
+
+	if (skb->family == 2 /* AF_INET */) {
+		__u32 a = skb->remote_ip4;
+
+		ev.family = 4;
+		__builtin_memcpy(ev.addr, &a, 4);
+	} else {
+		__u32 a[4] = { skb->remote_ip6[0], skb->remote_ip6[1], skb->remote_ip6[2],
+			       skb->remote_ip6[3] };
+
+		ev.family = 6;
+		__builtin_memcpy(ev.addr, a, 16);
+	}
+	bpf_ringbuf_output(&mcp_events, &ev, sizeof(ev), 0);
+}
+
 static __always_inline int pass(struct walk *w, __u32 reason, __u32 skip0, __u32 dest0)
 {
 	struct mcp_sock_state *st = w->st;
 
+	if (reason == MCP_DP_PASS_INVALID)
+		report_violation(w->skb, w->check);
 	if (st->mode == MCP_MODE_FAST) {
 		st->mode = MCP_MODE_SLOW;
 		st->episode++;

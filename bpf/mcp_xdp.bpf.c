@@ -85,6 +85,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcp_xdp_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MCP_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcp_events SEC(".maps");
+
 #define NS_PER_TOKEN 1000000000ull
 
 struct vlan_hdr {
@@ -308,8 +314,15 @@ static __always_inline int judge_udp(struct pkt *p, __u32 len)
 	if ((void *)(mcp + MCP_HDR_V1_LEN) > p->end)
 		return verdict(MCP_XDP_DROP_TRUNCATED, len, XDP_DROP);
 	r = mcp_udp_check(mcp, plen);
-	if (r != MCP_XDP_PASS_UDP && r != MCP_XDP_TX_PONG)
+	if (r != MCP_XDP_PASS_UDP && r != MCP_XDP_TX_PONG) {
+		/* A protocol violation: mcpd's anomaly detector wants the source. */
+		struct mcp_event ev = { .origin = MCP_EV_XDP, .reason = (__u8)r,
+					.family = p->src.family };
+
+		__builtin_memcpy(ev.addr, p->src.addr, 16);
+		bpf_ringbuf_output(&mcp_events, &ev, sizeof(ev), 0);
 		return verdict(r, len, XDP_DROP);
+	}
 	r = rate_limit(p);
 	if (r != MCP_XDP__COUNT)
 		return verdict(r, len, XDP_DROP);

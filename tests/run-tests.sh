@@ -63,6 +63,10 @@ echo "== end-to-end: the real mcpd on loopback, the same suite on each data path
 for dp in user bpf; do
 	run "e2e router ($dp data path)" "$BUILD/bin/tests/e2e_router" "$dp"
 done
+echo "== end-to-end: control socket, mcpctl, /metrics, anomaly detection"
+for dp in user bpf; do
+	run "e2e control ($dp data path)" "$BUILD/bin/tests/e2e_control" "$dp"
+done
 echo "== end-to-end: the XDP guard on a veth pair, packets from a client namespace"
 run "e2e xdp guard (netns + veth)" "$BUILD/bin/tests/e2e_xdp"
 

@@ -1,22 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * mcpctl: look at a running router. This version reads the kernel's counters straight from
- * the maps mcpd pins under /sys/fs/bpf/mcp/ (they survive the daemon, so they can be read
- * even when it is down):
- *
- *   mcpctl stats        every counter of the fast path, by reason and by opcode
- *   mcpctl top [-n N]   rates per second, refreshed every second (N rounds, 0 = forever)
- *
- * -j prints JSON.
+ * mcpctl: look at and steer a running router, through mcpd's control socket
+ * (length-prefixed protobuf, proto/control.proto). `mcpctl maps` reads the kernel's counters
+ * straight from the maps pinned under /sys/fs/bpf/mcp/, with or without a daemon.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "config.h"
+#include "control.pb-c.h"
 #include "frame.h"
 #include "kstats.h"
 #include "version.h"
@@ -40,7 +40,7 @@ static const char *dir_name(int dir)
 	return dir == MCP_DIR_TO_BACKEND ? "to_backend" : "to_client";
 }
 
-static int cmd_stats(void)
+static int cmd_maps(void)
 {
 	struct mcp_kstats *k = calloc(1, sizeof(*k));
 
@@ -122,88 +122,411 @@ static int cmd_stats(void)
 	return 0;
 }
 
-static uint64_t frames_total(const struct mcp_kstats *k, int dir)
-{
-	uint64_t n = 0;
+/* ---- the control socket --------------------------------------------------------------- */
 
-	for (int op = 0; op < 256; op++)
-		n += k->op[dir][op].count;
-	return n;
+static const char *sock_path = MCP_DEFAULT_CONTROL;
+
+static int read_all(int fd, uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t r = recv(fd, p, n, 0);
+
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* One request, one response. NULL (with a message printed) when mcpd cannot be asked. */
+static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = mcp__ctl__request__get_packed_size(q);
+	uint8_t *buf = malloc(n + 4), hdr[4];
+	Mcp__Ctl__Response *rsp = NULL;
+	struct timeval tv = { .tv_sec = 10 };
+	uint32_t len;
+	int fd;
+
+	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "mcpctl: socket path too long: %s\n", sock_path);
+		return NULL;
+	}
+	strcpy(sa.sun_path, sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "mcpctl: cannot reach mcpd at %s: %s%s\n", sock_path, strerror(errno),
+			errno == ENOENT || errno == ECONNREFUSED ? " (is mcpd running? -s SOCKET?)" : "");
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	buf[0] = (uint8_t)(n >> 24);
+	buf[1] = (uint8_t)(n >> 16);
+	buf[2] = (uint8_t)(n >> 8);
+	buf[3] = (uint8_t)n;
+	mcp__ctl__request__pack(q, buf + 4);
+	if (send(fd, buf, n + 4, MSG_NOSIGNAL) != (ssize_t)(n + 4) || read_all(fd, hdr, 4)) {
+		fprintf(stderr, "mcpctl: mcpd at %s did not answer\n", sock_path);
+		goto out;
+	}
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	free(buf);
+	buf = len <= (64u << 20) ? malloc(len ? len : 1) : NULL;
+	if (!buf || read_all(fd, buf, len)) {
+		fprintf(stderr, "mcpctl: a broken answer from mcpd\n");
+		goto out;
+	}
+	rsp = mcp__ctl__response__unpack(NULL, len, buf);
+	if (!rsp)
+		fprintf(stderr, "mcpctl: a malformed answer from mcpd\n");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rsp;
+}
+
+static void print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+	json_object_put(o);
+}
+
+#define J_STR(o, k, v) json_object_object_add((o), (k), json_object_new_string((v) ? (v) : ""))
+#define J_INT(o, k, v) json_object_object_add((o), (k), json_object_new_int64((int64_t)(v)))
+#define J_BOOL(o, k, v) json_object_object_add((o), (k), json_object_new_boolean(v))
+
+static void show_status(const Mcp__Ctl__Status *s)
+{
+	if (json) {
+		json_object *o = json_object_new_object();
+
+		J_STR(o, "version", s->version);
+		J_STR(o, "datapath", s->datapath);
+		J_STR(o, "xdp", s->xdp);
+		J_INT(o, "uptime_s", s->uptime_s);
+		J_INT(o, "sessions", s->sessions);
+		J_INT(o, "sessions_total", s->sessions_total);
+		J_INT(o, "sessions_refused", s->sessions_refused);
+		J_STR(o, "config", s->config);
+		print_json(o);
+		return;
+	}
+	printf("mcpd %s, up %llu s, config %s\n", s->version, (unsigned long long)s->uptime_s,
+	       s->config);
+	printf("data path   %s\n", s->datapath);
+	printf("xdp guard   %s\n", s->xdp[0] ? s->xdp : "not attached");
+	printf("sessions    %u open, %llu since start, %llu refused\n", s->sessions,
+	       (unsigned long long)s->sessions_total, (unsigned long long)s->sessions_refused);
+}
+
+static void show_sessions(const Mcp__Ctl__Response *r)
+{
+	json_object *arr = json ? json_object_new_array() : NULL;
+
+	if (!json)
+		printf("%-8s %-22s %-10s %-2s %-12s %10s %12s %10s %12s %8s %s\n", "id", "peer",
+		       "state", "v", "pools", "frames_in", "bytes_in", "frames_out", "bytes_out",
+		       "idle_ms", "path");
+	for (size_t i = 0; i < r->n_sessions; i++) {
+		const Mcp__Ctl__Session *s = r->sessions[i];
+		char pools[128] = "";
+
+		for (size_t p = 0; p < s->n_pools; p++)
+			snprintf(pools + strlen(pools), sizeof(pools) - strlen(pools), "%s%s",
+				 p ? "," : "", s->pools[p]);
+		if (json) {
+			json_object *o = json_object_new_object(), *pl = json_object_new_array();
+
+			for (size_t p = 0; p < s->n_pools; p++)
+				json_object_array_add(pl, json_object_new_string(s->pools[p]));
+			J_INT(o, "id", s->id);
+			J_STR(o, "peer", s->peer);
+			J_STR(o, "client_id", s->client_id);
+			J_STR(o, "state", s->state);
+			J_INT(o, "version", s->version);
+			json_object_object_add(o, "pools", pl);
+			J_INT(o, "frames_in", s->frames_in);
+			J_INT(o, "bytes_in", s->bytes_in);
+			J_INT(o, "frames_out", s->frames_out);
+			J_INT(o, "bytes_out", s->bytes_out);
+			J_INT(o, "idle_ms", s->idle_ms);
+			J_BOOL(o, "fast_path", s->fast_path);
+			json_object_array_add(arr, o);
+			continue;
+		}
+		printf("%-8u %-22s %-10s %-2u %-12s %10llu %12llu %10llu %12llu %8llu %s\n", s->id,
+		       s->peer, s->state, s->version, pools, (unsigned long long)s->frames_in,
+		       (unsigned long long)s->bytes_in, (unsigned long long)s->frames_out,
+		       (unsigned long long)s->bytes_out, (unsigned long long)s->idle_ms,
+		       s->fast_path ? "kernel" : "user");
+	}
+	if (json)
+		print_json(arr);
+}
+
+static void show_routes(const Mcp__Ctl__Response *r)
+{
+	json_object *arr = json ? json_object_new_array() : NULL;
+
+	for (size_t i = 0; i < r->n_routes; i++) {
+		const Mcp__Ctl__Route *x = r->routes[i];
+
+		if (json) {
+			json_object *o = json_object_new_object();
+
+			J_INT(o, "first", x->first);
+			J_INT(o, "last", x->last);
+			J_STR(o, "pool", x->pool);
+			json_object_array_add(arr, o);
+		} else if (x->first == x->last) {
+			printf("0x%02x        %-6s -> %s\n", x->first, mcp_opcode_name((uint8_t)x->first),
+			       x->pool[0] ? x->pool : "(no route)");
+		} else {
+			printf("0x%02x-0x%02x   %-6s -> %s\n", x->first, x->last, "",
+			       x->pool[0] ? x->pool : "(no route)");
+		}
+	}
+	if (json)
+		print_json(arr);
+}
+
+static void show_pools(const Mcp__Ctl__Response *r)
+{
+	json_object *arr = json ? json_object_new_array() : NULL;
+
+	for (size_t i = 0; i < r->n_pools; i++) {
+		const Mcp__Ctl__Pool *p = r->pools[i];
+		json_object *o = NULL, *bs = NULL;
+
+		if (json) {
+			o = json_object_new_object();
+			bs = json_object_new_array();
+			J_STR(o, "name", p->name);
+		} else {
+			printf("pool %s\n", p->name);
+		}
+		for (size_t b = 0; b < p->n_backends; b++) {
+			const Mcp__Ctl__Backend *x = p->backends[b];
+
+			if (json) {
+				json_object *e = json_object_new_object();
+
+				J_STR(e, "address", x->address);
+				J_STR(e, "health", x->health);
+				J_INT(e, "sessions", x->sessions);
+				json_object_array_add(bs, e);
+			} else {
+				printf("  %-28s %-8s %u sessions\n", x->address, x->health, x->sessions);
+			}
+		}
+		if (json) {
+			json_object_object_add(o, "backends", bs);
+			json_object_array_add(arr, o);
+		}
+	}
+	if (json)
+		print_json(arr);
+}
+
+static void show_stats(const Mcp__Ctl__Response *r)
+{
+	if (json) {
+		json_object *o = json_object_new_object(), *cs = json_object_new_array(),
+			    *as = json_object_new_array();
+
+		for (size_t i = 0; i < r->n_counters; i++) {
+			json_object *e = json_object_new_object();
+
+			J_STR(e, "name", r->counters[i]->name);
+			J_STR(e, "label", r->counters[i]->label);
+			J_INT(e, "value", r->counters[i]->value);
+			json_object_array_add(cs, e);
+		}
+		for (size_t i = 0; i < r->n_anomalies; i++) {
+			json_object *e = json_object_new_object();
+
+			J_INT(e, "at_s", r->anomalies[i]->at_s);
+			J_STR(e, "kind", r->anomalies[i]->kind);
+			J_STR(e, "source", r->anomalies[i]->source);
+			J_STR(e, "detail", r->anomalies[i]->detail);
+			json_object_array_add(as, e);
+		}
+		json_object_object_add(o, "counters", cs);
+		json_object_object_add(o, "anomalies", as);
+		print_json(o);
+		return;
+	}
+	for (size_t i = 0; i < r->n_counters; i++) {
+		const Mcp__Ctl__Counter *c = r->counters[i];
+
+		if (!c->value && c->label[0])
+			continue; /* a labelled zero says nothing */
+		printf("%-28s %-40s %llu\n", c->name, c->label, (unsigned long long)c->value);
+	}
+	if (r->n_anomalies)
+		printf("\nrecent anomalies:\n");
+	for (size_t i = 0; i < r->n_anomalies; i++)
+		printf("  +%llus %-14s %-22s %s\n", (unsigned long long)r->anomalies[i]->at_s,
+		       r->anomalies[i]->kind, r->anomalies[i]->source, r->anomalies[i]->detail);
+}
+
+static void show_blocks(const Mcp__Ctl__Response *r)
+{
+	json_object *arr = json ? json_object_new_array() : NULL;
+
+	if (!json && !r->n_blocks)
+		printf("the blocklist is empty\n");
+	for (size_t i = 0; i < r->n_blocks; i++) {
+		const Mcp__Ctl__BlockEntry *b = r->blocks[i];
+
+		if (json) {
+			json_object *o = json_object_new_object();
+
+			J_STR(o, "prefix", b->prefix);
+			J_INT(o, "ttl_left_s", b->ttl_left_s);
+			J_INT(o, "hits", b->hits);
+			J_STR(o, "reason", b->reason);
+			json_object_array_add(arr, o);
+		} else {
+			char ttl[32] = "no expiry";
+
+			if (b->ttl_left_s)
+				snprintf(ttl, sizeof(ttl), "%llus left", (unsigned long long)b->ttl_left_s);
+			printf("%-44s %-12s %10llu hits  %s\n", b->prefix, ttl,
+			       (unsigned long long)b->hits, b->reason);
+		}
+	}
+	if (json)
+		print_json(arr);
+}
+
+/* A counter's value from a stats answer: the sum of every label matching `want` ("" = all). */
+static uint64_t stat_sum(const Mcp__Ctl__Response *r, const char *name, const char *want)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < r->n_counters; i++)
+		if (!strcmp(r->counters[i]->name, name) && strstr(r->counters[i]->label, want))
+			sum += r->counters[i]->value;
+	return sum;
+}
+
+static volatile sig_atomic_t stop_top;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	stop_top = 1;
 }
 
 static int cmd_top(int rounds)
 {
-	struct mcp_kstats *prev = calloc(1, sizeof(*prev)), *cur = calloc(1, sizeof(*cur));
+	static const char *const reasons[] = { "redirect", "pong", "pass_mixed", "pass_partial",
+					       "pass_catchup", "pass_control" };
+	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
+	Mcp__Ctl__Response *prev, *cur;
+	int tty = isatty(1) && !json;
 
-	if (!prev || !cur || read_or_explain(prev))
+	q.command = MCP__CTL__COMMAND__COMMAND_STATS;
+	prev = ask(&q);
+	if (!prev)
 		return 1;
-	for (int i = 0; rounds == 0 || i < rounds; i++) {
+	signal(SIGINT, on_sigint);
+	for (int i = 0; (rounds == 0 || i < rounds) && !stop_top; i++) {
 		sleep(1);
-		if (read_or_explain(cur))
+		cur = ask(&q);
+		if (!cur)
 			return 1;
+#define RATE(name, label) (stat_sum(cur, name, label) - stat_sum(prev, name, label))
 		if (json) {
 			json_object *o = json_object_new_object();
 
-			json_object_object_add(o, "frames_to_backend_per_sec",
-					       json_object_new_int64((int64_t)(frames_total(cur, 0) -
-									       frames_total(prev, 0))));
-			json_object_object_add(o, "frames_to_client_per_sec",
-					       json_object_new_int64((int64_t)(frames_total(cur, 1) -
-									       frames_total(prev, 1))));
-			for (int r = 0; r < MCP_DP__COUNT; r++)
-				json_object_object_add(o, mcp_dp_reason_name(r),
-						       json_object_new_int64((int64_t)(cur->dp[r].count -
-										       prev->dp[r].count)));
+			J_INT(o, "sessions", stat_sum(cur, "sessions", ""));
+			J_INT(o, "frames_to_backend_per_s", RATE("frames_total", "to_backend"));
+			J_INT(o, "frames_to_client_per_s", RATE("frames_total", "to_client"));
+			J_INT(o, "udp_per_s", RATE("udp_datagrams_total", ""));
+			J_INT(o, "xdp_drops_per_s", RATE("xdp_packets_total", "drop"));
+			J_INT(o, "errors_per_s", RATE("errors_sent_total", ""));
+			for (size_t k = 0; k < sizeof(reasons) / sizeof(reasons[0]); k++) {
+				char l[48];
+
+				snprintf(l, sizeof(l), "reason=%s", reasons[k]);
+				J_INT(o, reasons[k], RATE("fastpath_skbs_total", l));
+			}
 			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 			json_object_put(o);
 		} else {
-			printf("frames/s to backends %10llu   to clients %10llu   skbs/s:",
-			       (unsigned long long)(frames_total(cur, 0) - frames_total(prev, 0)),
-			       (unsigned long long)(frames_total(cur, 1) - frames_total(prev, 1)));
-			for (int r = 0; r < MCP_DP__COUNT; r++) {
-				uint64_t d = cur->dp[r].count - prev->dp[r].count;
-
-				if (d)
-					printf(" %s %llu", mcp_dp_reason_name(r), (unsigned long long)d);
-			}
-			printf("\n");
+			if (tty)
+				printf("\033[H\033[2J");
+			if (tty || i == 0)
+				printf("%8s %12s %12s %10s %10s %8s %10s %10s %10s\n", "sessions",
+				       "to_backend/s", "to_client/s", "udp/s", "xdp_drop/s", "errors/s",
+				       "redirect/s", "pass/s", "pong/s");
+			printf("%8llu %12llu %12llu %10llu %10llu %8llu %10llu %10llu %10llu\n",
+			       (unsigned long long)stat_sum(cur, "sessions", ""),
+			       (unsigned long long)RATE("frames_total", "to_backend"),
+			       (unsigned long long)RATE("frames_total", "to_client"),
+			       (unsigned long long)RATE("udp_datagrams_total", ""),
+			       (unsigned long long)RATE("xdp_packets_total", "drop"),
+			       (unsigned long long)RATE("errors_sent_total", ""),
+			       (unsigned long long)RATE("fastpath_skbs_total", "reason=redirect"),
+			       (unsigned long long)RATE("fastpath_skbs_total", "reason=pass"),
+			       (unsigned long long)RATE("fastpath_skbs_total", "reason=pong"));
 		}
 		fflush(stdout);
-		struct mcp_kstats *t = prev;
+		mcp__ctl__response__free_unpacked(prev, NULL);
 		prev = cur;
-		cur = t;
 	}
-	free(prev);
-	free(cur);
+	mcp__ctl__response__free_unpacked(prev, NULL);
 	return 0;
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: mcpctl [-j] COMMAND\n"
-		   "\n"
-		   "Commands:\n"
-		   "  stats          every fast-path counter, by reason and by opcode\n"
-		   "  top [-n N]     rates per second, refreshed each second (N rounds; 0: forever)\n"
-		   "\n"
-		   "  -j, --json     JSON output\n"
-		   "  -h, --help     this text\n"
-		   "  -V, --version  version\n"
-		   "The counters are read from the maps mcpd pins under " MCP_PIN_DIR ".\n");
+	fprintf(f,
+		"Usage: mcpctl [-s SOCKET] [-j] COMMAND [ARGS]\n"
+		"\n"
+		"  status                   version, data path, XDP mode per interface, uptime, sessions\n"
+		"  sessions                 every session: peer, state, version, pools, traffic, idle\n"
+		"  routes                   opcode ranges and their pools\n"
+		"  pools                    backends, health, sessions\n"
+		"  stats                    every counter, and the recent anomalies\n"
+		"  top [-n N]               rates, refreshed each second (N rounds; 0: until ^C)\n"
+		"  block PREFIX [--ttl S]   refuse a source prefix (in the kernel where XDP runs)\n"
+		"  unblock PREFIX\n"
+		"  blocklist                the blocked prefixes, their time left and hits\n"
+		"  drain BACKEND            no new sessions to this backend (as configured, HOST:PORT)\n"
+		"  kill SESSION             end a session (ERROR, then close)\n"
+		"  reload                   reload mcpd's config (a bad one is refused)\n"
+		"  maps                     the kernel's counters from " MCP_PIN_DIR ", daemon or not\n"
+		"\n"
+		"  -s, --socket PATH        mcpd's control socket (default " MCP_DEFAULT_CONTROL ")\n"
+		"  -j, --json               JSON output\n"
+		"  -h, --help, -V, --version\n"
+		"Exit status: 0 done, 1 mcpd refused or could not be reached (with a message), 2 usage.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{ "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },	     { "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	int c;
+	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
+	Mcp__Ctl__Response *r;
+	const char *cmd;
+	char **args;
+	int nargs, c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "+jhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			sock_path = optarg;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -222,20 +545,118 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[optind], "stats") && optind + 1 == argc)
-		return cmd_stats();
-	if (!strcmp(argv[optind], "top")) {
-		int rounds = 0;
+	cmd = argv[optind];
+	args = argv + optind + 1;
+	nargs = argc - optind - 1;
 
-		if (optind + 3 == argc && !strcmp(argv[optind + 1], "-n"))
-			rounds = atoi(argv[optind + 2]);
-		else if (optind + 1 != argc) {
-			fprintf(stderr, "mcpctl: top takes only -n N\n");
+#define NEED(n, what)                                                                             \
+	do {                                                                                      \
+		if (nargs != (n)) {                                                               \
+			fprintf(stderr, "mcpctl: %s takes %s\n", cmd, (what));                    \
+			return 2;                                                                 \
+		}                                                                                 \
+	} while (0)
+
+	if (!strcmp(cmd, "maps")) {
+		NEED(0, "no arguments");
+		return cmd_maps();
+	}
+	if (!strcmp(cmd, "top")) {
+		if (nargs == 2 && !strcmp(args[0], "-n"))
+			return cmd_top(atoi(args[1]));
+		NEED(0, "only -n N");
+		return cmd_top(0);
+	}
+	if (!strcmp(cmd, "status")) {
+		NEED(0, "no arguments");
+		q.command = MCP__CTL__COMMAND__COMMAND_STATUS;
+	} else if (!strcmp(cmd, "sessions")) {
+		NEED(0, "no arguments");
+		q.command = MCP__CTL__COMMAND__COMMAND_SESSIONS;
+	} else if (!strcmp(cmd, "routes")) {
+		NEED(0, "no arguments");
+		q.command = MCP__CTL__COMMAND__COMMAND_ROUTES;
+	} else if (!strcmp(cmd, "pools")) {
+		NEED(0, "no arguments");
+		q.command = MCP__CTL__COMMAND__COMMAND_POOLS;
+	} else if (!strcmp(cmd, "stats")) {
+		NEED(0, "no arguments");
+		q.command = MCP__CTL__COMMAND__COMMAND_STATS;
+	} else if (!strcmp(cmd, "blocklist")) {
+		NEED(0, "no arguments");
+		q.command = MCP__CTL__COMMAND__COMMAND_BLOCKLIST;
+	} else if (!strcmp(cmd, "block")) {
+		char *end;
+
+		if (nargs == 3 && !strcmp(args[1], "--ttl")) {
+			long ttl = strtol(args[2], &end, 10);
+
+			if (*end || ttl <= 0 || ttl > 86400L * 365) {
+				fprintf(stderr, "mcpctl: --ttl: '%s' is not a number of seconds\n", args[2]);
+				return 2;
+			}
+			q.ttl_s = (uint32_t)ttl;
+		} else {
+			NEED(1, "PREFIX [--ttl SECONDS]");
+		}
+		q.command = MCP__CTL__COMMAND__COMMAND_BLOCK;
+		q.arg = args[0];
+	} else if (!strcmp(cmd, "unblock")) {
+		NEED(1, "PREFIX");
+		q.command = MCP__CTL__COMMAND__COMMAND_UNBLOCK;
+		q.arg = args[0];
+	} else if (!strcmp(cmd, "drain")) {
+		NEED(1, "BACKEND (HOST:PORT as configured)");
+		q.command = MCP__CTL__COMMAND__COMMAND_DRAIN;
+		q.arg = args[0];
+	} else if (!strcmp(cmd, "kill")) {
+		char *end;
+		unsigned long id;
+
+		NEED(1, "SESSION (an id from mcpctl sessions)");
+		id = strtoul(args[0], &end, 10);
+		if (*end || !id || id > UINT32_MAX) {
+			fprintf(stderr, "mcpctl: kill: '%s' is not a session id\n", args[0]);
 			return 2;
 		}
-		return cmd_top(rounds);
+		q.command = MCP__CTL__COMMAND__COMMAND_KILL;
+		q.session = (uint32_t)id;
+	} else if (!strcmp(cmd, "reload")) {
+		NEED(0, "no arguments");
+		q.command = MCP__CTL__COMMAND__COMMAND_RELOAD;
+	} else {
+		fprintf(stderr, "mcpctl: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
 	}
-	fprintf(stderr, "mcpctl: unknown command '%s'\n", argv[optind]);
-	usage(stderr);
-	return 2;
+	r = ask(&q);
+	if (!r)
+		return 1;
+	if (!r->ok) {
+		fprintf(stderr, "mcpctl: %s: %s\n", cmd, r->error);
+		rc = 1;
+	} else if (q.command == MCP__CTL__COMMAND__COMMAND_STATUS && r->status) {
+		show_status(r->status);
+	} else if (q.command == MCP__CTL__COMMAND__COMMAND_SESSIONS) {
+		show_sessions(r);
+	} else if (q.command == MCP__CTL__COMMAND__COMMAND_ROUTES) {
+		show_routes(r);
+	} else if (q.command == MCP__CTL__COMMAND__COMMAND_POOLS) {
+		show_pools(r);
+	} else if (q.command == MCP__CTL__COMMAND__COMMAND_STATS) {
+		show_stats(r);
+	} else if (q.command == MCP__CTL__COMMAND__COMMAND_BLOCKLIST) {
+		show_blocks(r);
+	} else if (json) {
+		json_object *o = json_object_new_object();
+
+		J_BOOL(o, "ok", true);
+		J_STR(o, "message", r->message);
+		print_json(o);
+	} else {
+		printf("%s: ok%s%s\n", cmd, r->message && r->message[0] ? ": " : "",
+		       r->message ? r->message : "");
+	}
+	mcp__ctl__response__free_unpacked(r, NULL);
+	return rc;
 }

@@ -58,6 +58,12 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	cfg->rate_pps = 0;
 	cfg->rate_burst = 100;
 	cfg->newsrc_pps = 10000;
+	strcpy(cfg->control, MCP_DEFAULT_CONTROL);
+	cfg->auto_block = false;
+	cfg->auto_block_ttl_s = 300;
+	cfg->anomaly_sigma = 6;
+	cfg->anomaly_bad_frames = 20;
+	cfg->anomaly_new_sessions = 100;
 }
 
 int mcp_parse_addr(const char *text, struct mcp_addr *out)
@@ -203,6 +209,11 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		{ "rate_pps", 0, 100000000, offsetof(struct mcp_config, rate_pps) },
 		{ "rate_burst", 1, 100000000, offsetof(struct mcp_config, rate_burst) },
 		{ "newsrc_pps", 0, 100000000, offsetof(struct mcp_config, newsrc_pps) },
+		{ "auto_block_ttl_s", 1, 86400 * 30, offsetof(struct mcp_config, auto_block_ttl_s) },
+		{ "anomaly_sigma", 1, 1000, offsetof(struct mcp_config, anomaly_sigma) },
+		{ "anomaly_bad_frames", 1, 100000000, offsetof(struct mcp_config, anomaly_bad_frames) },
+		{ "anomaly_new_sessions", 1, 100000000,
+		  offsetof(struct mcp_config, anomaly_new_sessions) },
 	};
 
 	if (!strcmp(name, "listen")) {
@@ -230,6 +241,27 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 	}
 	if (!strcmp(name, "xdp_interfaces"))
 		return parse_ifaces(p, value);
+	if (!strcmp(name, "control")) {
+		if (strlen(value) >= sizeof(cfg->control) || (value[0] && value[0] != '/'))
+			return fail(p, p->line, "control: '%s' is not an absolute path (< 108 bytes)",
+				    value);
+		strcpy(cfg->control, value);
+		return 1;
+	}
+	if (!strcmp(name, "metrics")) {
+		if (mcp_parse_addr(value, &cfg->metrics))
+			return fail(p, p->line, "metrics: '%s' is not HOST:PORT or [IPV6]:PORT", value);
+		return 1;
+	}
+	if (!strcmp(name, "auto_block")) {
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
+			cfg->auto_block = true;
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+			cfg->auto_block = false;
+		else
+			return fail(p, p->line, "auto_block: '%s' is not true or false", value);
+		return 1;
+	}
 	if (!strcmp(name, "xdp_mode")) {
 		if (!strcmp(value, "native"))
 			cfg->xdp_mode = MCP_XDP_NATIVE;

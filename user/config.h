@@ -3,6 +3,7 @@
 #ifndef MCP_CONFIG_H
 #define MCP_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <limits.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 #define MCP_POOL_NAME_MAX  32
 #define MCP_ADDR_TEXT_MAX  64
 #define MCP_DEFAULT_LISTEN "127.0.0.1:7800"
+#define MCP_DEFAULT_CONTROL "/run/mcp/mcpd.sock"
 #define MCP_MAX_XDP_IFACES 8
 #define MCP_IFNAME_MAX	   16
 
@@ -51,6 +53,13 @@ struct mcp_config {
 	uint32_t rate_pps;   /* per source, UDP frames and TCP SYNs; 0: no limit */
 	uint32_t rate_burst;
 	uint32_t newsrc_pps; /* new sources admitted to the rate table per second and CPU */
+	char control[108];   /* the control socket's path; empty: none */
+	struct mcp_addr metrics; /* where /metrics is served; len 0: not served */
+	bool auto_block;
+	uint32_t auto_block_ttl_s;
+	uint32_t anomaly_sigma;	       /* how many standard deviations over the baseline */
+	uint32_t anomaly_bad_frames;   /* per source per second, at least */
+	uint32_t anomaly_new_sessions; /* per source per second, at least */
 	char error[PATH_MAX + 512]; /* "file:line: reason" when loading failed */
 };
 

@@ -78,9 +78,9 @@ static void clear_map(int fd)
 
 static void unpin_all(void)
 {
-	static const char *const names[] = { "mcp_socks",    "mcp_sock_state", "mcp_sock_fwd",
-					     "mcp_sock_redir", "mcp_routes", "mcp_op_stats",
-					     "mcp_dp_stats" };
+	static const char *const names[] = { "mcp_socks",      "mcp_sock_state", "mcp_sock_fwd",
+					     "mcp_sock_redir", "mcp_routes",	 "mcp_op_stats",
+					     "mcp_dp_stats",   "mcp_events" };
 	char path[128];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -263,6 +263,18 @@ static void bpf_publish(struct router *r, struct conn *c)
 		    bpf_map_update_elem(d->fwd, &x->cookie, &done, BPF_EXIST) == 0)
 			x->fwd_published = done;
 	}
+}
+
+int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uint64_t *bytes)
+{
+	struct bpf_dp *d = dp_of(r);
+	struct mcp_sock_state st;
+
+	if (!d || !c->installed || bpf_map_lookup_elem(d->state, &c->cookie, &st))
+		return -1;
+	*frames = st.frames;
+	*bytes = st.bytes;
+	return 0;
 }
 
 static uint64_t bpf_last_active_ms(struct router *r, struct session *s)

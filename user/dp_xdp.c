@@ -141,6 +141,8 @@ int xdp_guard_init(struct router *r, char *why, size_t why_len)
 			goto fail;
 	r->xdp = g;
 	xdp_guard_apply_config(r);
+	blocklist_attach_maps(&r->blocks, bpf_map__fd(g->skel->maps.mcp_block_v4),
+			      bpf_map__fd(g->skel->maps.mcp_block_v6), mcp_now_ms());
 	return 0;
 fail:
 	r->xdp = g;
@@ -208,4 +210,5 @@ void xdp_guard_free(struct router *r)
 		mcp_xdp__destroy(g->skel);
 	free(g);
 	r->xdp = NULL;
+	blocklist_attach_maps(&r->blocks, -1, -1, mcp_now_ms());
 }

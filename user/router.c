@@ -14,7 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "anomaly.h"
+#include "ctl.h"
 #include "messages.h"
+#include "metrics.h"
 #include "router.h"
 
 #define MAX_EVENTS     256
@@ -193,34 +196,47 @@ static void on_accept(struct router *r, struct handler *h)
 				pr_warn("accept: %s", strerror(errno));
 			return;
 		}
+		if (blocklist_match(&r->blocks, (struct sockaddr *)&ss, mcp_now_ms())) {
+			close(fd); /* the XDP guard drops these before the handshake where it runs */
+			r->sessions_refused++;
+			continue;
+		}
+		anomaly_new_session(r, (struct sockaddr *)&ss);
 		if (r->n_sessions >= r->cfg.max_sessions) {
 			refuse(r, fd);
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		addr_text(&ss, peer, sizeof(peer));
-		if (!session_new(r, fd, peer)) {
+		if (!session_new(r, fd, &ss, peer)) {
 			pr_err("cannot set up a session for %s", peer);
 			close(fd);
 		}
 	}
 }
 
-static void reload(struct router *r)
+int router_reload(struct router *r, char *msg, size_t len)
 {
 	struct mcp_config *next = malloc(sizeof(*next));
+	int rc = -1;
 
-	if (!next)
-		return;
+	if (!next) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
 	if (!r->cfg.path[0]) {
-		pr_warn("reload: mcpd runs without a config file; nothing to reload");
+		snprintf(msg, len, "mcpd runs without a config file; nothing to reload");
+		pr_warn("reload: %s", msg);
 	} else if (mcp_config_load(r->cfg.path, next)) {
-		pr_err("reload refused, the running config stays: %s", next->error);
+		snprintf(msg, len, "reload refused, the running config stays: %s", next->error);
+		pr_err("%s", msg);
 	} else {
 		/* Listeners and the data path stay as they are; the rest applies to new sessions. */
 		memcpy(next->listen, r->cfg.listen, sizeof(next->listen));
 		next->n_listen = r->cfg.n_listen;
 		next->datapath = r->cfg.datapath;
+		memcpy(next->control, r->cfg.control, sizeof(next->control));
+		next->metrics = r->cfg.metrics;
 		memset(r->health, 0, sizeof(r->health));
 		next->n_xdp_ifaces = r->cfg.n_xdp_ifaces;
 		memcpy(next->xdp_ifaces, r->cfg.xdp_ifaces, sizeof(next->xdp_ifaces));
@@ -230,9 +246,12 @@ static void reload(struct router *r)
 			dp_bpf_set_routes(r);
 		if (r->xdp)
 			xdp_guard_apply_config(r);
-		pr_info("reloaded %s: %d pools", r->cfg.path, r->cfg.n_pools);
+		snprintf(msg, len, "reloaded %s: %d pools", r->cfg.path, r->cfg.n_pools);
+		pr_info("%s", msg);
+		rc = 0;
 	}
 	free(next);
+	return rc;
 }
 
 static void begin_stop(struct router *r)
@@ -257,8 +276,11 @@ static void on_signal(struct router *r)
 	struct signalfd_siginfo si;
 
 	while (read(r->sigfd.fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
-			reload(r);
+		if (si.ssi_signo == SIGHUP) {
+			char msg[1024];
+
+			router_reload(r, msg, sizeof(msg));
+		}
 		else
 			begin_stop(r);
 	}
@@ -277,6 +299,9 @@ static void on_tick(struct router *r)
 	}
 	udp_tick(r, now);
 	xdp_guard_tick(r, now);
+	metrics_run(r); /* libmicrohttpd's timeouts */
+	blocklist_expire(&r->blocks, now);
+	anomaly_tick(r, now);
 }
 
 int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
@@ -289,6 +314,7 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
 
 	memset(r, 0, sizeof(*r));
 	r->cfg = *cfg;
+	blocklist_init(&r->blocks);
 	r->started_ms = mcp_now_ms();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0)
@@ -333,6 +359,14 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
 		pr_err("%s", why);
 		return -1;
 	}
+	if (ctl_init(r) || metrics_init(r) || anomaly_init(r))
+		return -1;
+	if (anomaly_events_fd(r) >= 0) {
+		r->events.kind = H_EVENTS;
+		r->events.fd = anomaly_events_fd(r);
+		ev.data.ptr = &r->events;
+		epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->events.fd, &ev);
+	}
 	return 0;
 }
 
@@ -359,6 +393,18 @@ int router_run(struct router *r)
 				break;
 			case H_TIMER:
 				on_tick(r);
+				break;
+			case H_CTL_LISTEN:
+				ctl_on_listen(r);
+				break;
+			case H_CTL:
+				ctl_on_client(r, h, evs[i].events);
+				break;
+			case H_EVENTS:
+				anomaly_on_events(r);
+				break;
+			case H_METRICS:
+				metrics_run(r);
 				break;
 			case H_UDP:
 				udp_on_readable(r, (struct udp_listener *)h);
@@ -391,6 +437,9 @@ void router_free(struct router *r)
 	reap(r);
 	close_listeners(r);
 	udp_close_all(r);
+	ctl_free(r);
+	metrics_free(r);
+	anomaly_free(r);
 	xdp_guard_free(r);
 	if (r->dp.destroy)
 		r->dp.destroy(r);

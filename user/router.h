@@ -12,6 +12,15 @@
 #include "config.h"
 #include "stream_decoder.h"
 #include "mcp/xdp.h"
+#include "blocklist.h"
+
+enum anomaly_kind {
+	ANOMALY_BAD_FRAMES = 0,	 /* a burst of bad frames from one source */
+	ANOMALY_SESSION_FLOOD,	 /* a flood of new sessions from one source */
+	ANOMALY_OPCODE_SPIKE,	 /* an opcode's rate far over its baseline */
+	ANOMALY_PASS_SPIKE,	 /* the pass-to-daemon rate far over its baseline */
+	ANOMALY__COUNT,
+};
 
 enum session_state {
 	S_IDLE = 0,   /* accepted, waiting for HELLO */
@@ -23,7 +32,10 @@ enum session_state {
 	S__COUNT,
 };
 
-enum handler_kind { H_LISTEN = 1, H_CONN, H_SIGNAL, H_TIMER, H_UDP, H_UPSTREAM };
+enum handler_kind {
+	H_LISTEN = 1, H_CONN, H_SIGNAL, H_TIMER, H_UDP, H_UPSTREAM, H_CTL_LISTEN, H_CTL, H_EVENTS,
+	H_METRICS,
+};
 
 struct handler {
 	int kind;
@@ -76,6 +88,7 @@ struct session {
 	uint64_t last_active_ms;
 	uint64_t deadline_ms; /* connecting, closing or lingering must end by then */
 	char peer[MCP_ADDR_TEXT_MAX];
+	struct sockaddr_storage peer_addr;
 	char client_id[130];
 	uint64_t frames_in, frames_out, bytes_in, bytes_out; /* seen by mcpd */
 	bool dead;
@@ -142,8 +155,14 @@ struct router {
 	struct mcp_counter udp_stats[MCP_XDP__COUNT]; /* the XDP guard's reasons, in userspace */
 	uint64_t udp_no_route, udp_relayed, udp_answers, udp_dropped_answers;
 	void *xdp; /* the XDP guard (dp_xdp.c), when attached */
+	struct blocklist blocks;
+	uint64_t anomalies_total[ANOMALY__COUNT];
+	void *anomaly;	 /* the detector's state (anomaly.c) */
+	void *ctl;	 /* the control socket (ctl.c) */
+	void *metrics;	 /* the /metrics page (metrics.c) */
 	struct handler sigfd;
 	struct handler timer;
+	struct handler events; /* the kernel's ring buffer of violations */
 	struct session *sessions; /* doubly linked list */
 	uint32_t n_sessions;
 	uint32_t next_session_id;
@@ -173,7 +192,16 @@ void router_mark_dirty(struct router *r, struct conn *c);
 int router_watch(struct router *r, struct conn *c, uint32_t events);
 
 /* session.c */
-struct session *session_new(struct router *r, int fd, const char *peer);
+struct session *session_new(struct router *r, int fd, const struct sockaddr_storage *ss,
+			    const char *peer);
+
+/* Frames and bytes each way: what mcpd forwarded itself plus what the kernel did. */
+struct session_counters {
+	uint64_t frames_in, bytes_in, frames_out, bytes_out;
+};
+void session_counters(struct router *r, struct session *s, struct session_counters *out);
+/* The kernel's counters of one installed socket (dp_bpf.c); 0 when not installed. */
+int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uint64_t *bytes);
 void session_on_event(struct router *r, struct conn *c, uint32_t events);
 void session_tick(struct router *r, struct session *s, uint64_t now);
 void session_end(struct router *r, struct session *s, int code, const char *msg);
@@ -184,6 +212,8 @@ const char *session_state_name(int state);
 int session_set_state(struct router *r, struct session *s, int next);
 
 int router_pick_backend(struct router *r, int pool, uint64_t now, bool udp);
+/* SIGHUP and `mcpctl reload`: 0 with a summary in msg, or -1 with the reason. */
+int router_reload(struct router *r, char *msg, size_t len);
 
 /* udp.c */
 int udp_open(struct router *r, const struct mcp_addr *a);
@@ -199,6 +229,9 @@ void xdp_guard_tick(struct router *r, uint64_t now);
 void xdp_guard_free(struct router *r);
 /* "eth0 native, eth1 skb" */
 void xdp_guard_describe(struct router *r, char *out, size_t len);
+
+/* anomaly.c */
+const char *anomaly_kind_name(int kind);
 
 /* dp_user.c / dp_bpf.c */
 void dp_user_init(struct datapath *dp);

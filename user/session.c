@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "anomaly.h"
 #include "log.h"
 #include "messages.h"
 #include "router.h"
@@ -431,8 +432,11 @@ static int client_frame(struct router *r, struct conn *c, const struct mcp_frame
 	struct session *s = c->s;
 	int cls = mcp_opcode_class(f->opcode);
 
-	s->frames_in++;
-	s->bytes_in += mcp_hdr_len(f->version) + f->length;
+	if (!c->installed) { /* on the fast path the kernel counts every frame */
+		s->frames_in++;
+		s->bytes_in += mcp_hdr_len(f->version) + f->length;
+		anomaly_frame(r, MCP_DIR_TO_BACKEND, f->opcode);
+	}
 	switch (s->state) {
 	case S_IDLE:
 		if (f->opcode != MCP_OP_HELLO) {
@@ -509,8 +513,11 @@ static int backend_frame(struct router *r, struct conn *b, const struct mcp_fram
 		return 0;
 	}
 	if (mcp_opcode_class(f->opcode) == MCP_OPC_RESPONSE) {
-		s->frames_out++;
-		s->bytes_out += mcp_hdr_len(f->version) + f->length;
+		if (!b->installed) {
+			anomaly_frame(r, MCP_DIR_TO_CLIENT, f->opcode);
+			s->frames_out++;
+			s->bytes_out += mcp_hdr_len(f->version) + f->length;
+		}
 		forward_frame(r, &s->client, f);
 		return 0;
 	}
@@ -585,6 +592,9 @@ static void decoder_failed(struct router *r, struct conn *c)
 		backend_failed(r, c, msg);
 		return;
 	}
+	/* On the fast path the kernel reported this one already (mcp_events). */
+	if (!c->installed)
+		anomaly_bad_frame(r, (struct sockaddr *)&s->peer_addr);
 	/* Garbage instead of HELLO is BAD_MAGIC; before negotiation, any frame but HELLO
 	 * is NOT_NEGOTIATED, whatever its header says. */
 	if (s->state == S_IDLE && c->dec.error != MCP_CHECK_BAD_MAGIC)
@@ -757,7 +767,8 @@ void session_flush(struct router *r, struct conn *c)
 		r->dp.publish(r, c);
 }
 
-struct session *session_new(struct router *r, int fd, const char *peer)
+struct session *session_new(struct router *r, int fd, const struct sockaddr_storage *ss,
+			    const char *peer)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
@@ -775,6 +786,7 @@ struct session *session_new(struct router *r, int fd, const char *peer)
 	/* Before HELLO any header version parses; the state machine judges it. */
 	mcp_decoder_init(&s->client.dec, 0, MCP_PEER_CLIENT, r->cfg.max_frame);
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	s->peer_addr = *ss;
 	s->last_active_ms = mcp_now_ms();
 	s->next = r->sessions;
 	if (r->sessions)
@@ -787,6 +799,29 @@ struct session *session_new(struct router *r, int fd, const char *peer)
 		return NULL;
 	}
 	return s;
+}
+
+void session_counters(struct router *r, struct session *s, struct session_counters *out)
+{
+	uint64_t f, b;
+
+	out->frames_in = s->frames_in;
+	out->bytes_in = s->bytes_in;
+	out->frames_out = s->frames_out;
+	out->bytes_out = s->bytes_out;
+	if (!r->dp.priv)
+		return;
+	/* The kernel counts what each socket received: the client's is "in"... */
+	if (!dp_bpf_sock_counters(r, &s->client, &f, &b)) {
+		out->frames_in += f;
+		out->bytes_in += b;
+	}
+	/* ... and what the backends' sockets received is on its way "out". */
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+		if (s->backends[slot] && !dp_bpf_sock_counters(r, s->backends[slot], &f, &b)) {
+			out->frames_out += f;
+			out->bytes_out += b;
+		}
 }
 
 void session_tick(struct router *r, struct session *s, uint64_t now)

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "anomaly.h"
 #include "log.h"
 #include "router.h"
 
@@ -142,6 +143,8 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 		struct upstream *u;
 		int slot;
 
+		if (blocklist_match(&r->blocks, (struct sockaddr *)&from[i], mcp_now_ms()))
+			continue;
 		if (verdict == MCP_XDP_TX_PONG) {
 			/* Answered in place, never larger than the PING. */
 			d[MCP_OFF_OPCODE] = MCP_OP_PONG;
@@ -154,8 +157,10 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 		}
 		if (verdict != MCP_XDP_PASS_UDP) {
 			count(r, verdict, len);
+			anomaly_bad_frame(r, (struct sockaddr *)&from[i]);
 			continue;
 		}
+		anomaly_frame(r, MCP_DIR_TO_BACKEND, d[MCP_OFF_OPCODE]);
 		slot = r->cfg.routes[d[MCP_OFF_OPCODE]];
 		u = slot ? upstream_for(r, (int)(l - r->udp), &from[i], in[i].msg_hdr.msg_namelen,
 					slot - 1)

@@ -93,4 +93,26 @@ enum mcp_dp_reason {
 
 #define MCP_OP_STATS_ENTRIES (MCP_DIR__COUNT * 256)
 
+/*
+ * A protocol violation, with its source, reported by the kernel through the ring buffer
+ * mcp_events (shared by the sockmap verdict and the XDP guard) to mcpd's anomaly detector.
+ */
+enum mcp_event_origin {
+	MCP_EV_SOCKMAP = 1, /* a bad frame on a TCP session; reason: enum mcp_check */
+	MCP_EV_XDP = 2,	    /* a datagram the guard dropped; reason: enum mcp_xdp_reason */
+};
+
+struct mcp_event {
+	__u8 origin;
+	__u8 reason;
+	__u8 family; /* 4 or 6 */
+	__u8 _pad;
+	__u32 _pad2;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes */
+};
+
+MCP_STATIC_ASSERT(sizeof(struct mcp_event) == 24, "mcp_event");
+
+#define MCP_EVENTS_BYTES (256 * 1024)
+
 #endif /* MCP_MAPS_H */

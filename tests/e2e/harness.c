@@ -193,6 +193,11 @@ int h_file_contains(const char *path, const char *needle)
 
 int h_connect(int port)
 {
+	return h_connect_from(port, NULL);
+}
+
+int h_connect_from(int port, const char *source)
+{
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct timeval tv = { .tv_sec = 5 };
@@ -200,6 +205,15 @@ int h_connect(int port)
 
 	if (fd < 0)
 		return -1;
+	if (source) {
+		struct sockaddr_in s = { .sin_family = AF_INET };
+
+		inet_pton(AF_INET, source, &s.sin_addr);
+		if (bind(fd, (struct sockaddr *)&s, sizeof(s))) {
+			close(fd);
+			return -1;
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
 		close(fd);
 		return -1;

@@ -41,6 +41,8 @@ struct h_frame {
 };
 
 int h_connect(int port);
+/* Connect from a given loopback source address (127.0.0.0/8). */
+int h_connect_from(int port, const char *source);
 int h_send(int fd, const void *p, size_t n);
 int h_send_frame(int fd, uint8_t version, uint8_t op, uint32_t stream, const void *p, size_t n);
 /* Read one frame of any version (timeout 5 s). 0, or -1 on EOF/timeout/garbage. */

@@ -20,6 +20,7 @@ packages=(
 	python3                                  # the benchmark driver (tools/scripts/bench.py)
 	haproxy                                  # make bench: the relay mcpd is compared with
 	gnuplot-nox                              # make bench: plots
+	prometheus                               # promtool, which checks the /metrics page
 )
 
 missing=()

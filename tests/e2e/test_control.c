@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control socket, mcpctl, /metrics and anomaly detection, end to end: every mcpctl
+ * command against a running mcpd, the metrics page through promtool, and each anomaly driven
+ * with real traffic.
+ *
+ *   e2e_control user|bpf
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include "harness.h"
+
+static const char *datapath;
+static int port, metrics_port;
+static pid_t mcpd;
+static struct h_backend *one, *two;
+static char sock[128], cfg_text[2048];
+static const char *cfg_path;
+
+static void write_config(const char *extra_routes)
+{
+	snprintf(cfg_text, sizeof(cfg_text),
+		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\nmetrics = 127.0.0.1:%d\n"
+		 "idle_timeout_ms = 60000\nauto_block = true\nauto_block_ttl_s = 60\n"
+		 "anomaly_bad_frames = 20\nanomaly_new_sessions = 100\n"
+		 "[pool kv]\nbackend = 127.0.0.1:%d\nbackend = 127.0.0.1:%d\n"
+		 "[routes]\nGET-DEL = kv\n%s",
+		 port, sock, metrics_port, h_backend_port(one), h_backend_port(two), extra_routes);
+	cfg_path = h_write_file("ctl.ini", cfg_text);
+}
+
+static int setup(void **state)
+{
+	char *argv[] = { "mcpd", "-f", "-c", NULL, "--datapath", (char *)datapath, NULL };
+
+	(void)state;
+	one = h_backend_start(HB_ECHO, 0);
+	two = h_backend_start(HB_ECHO, 0);
+	port = h_free_port();
+	metrics_port = h_free_port();
+	snprintf(sock, sizeof(sock), "%s/mcpd.sock", h_tmpdir());
+	write_config("");
+	argv[3] = (char *)cfg_path;
+	mcpd = h_spawn("mcpd-ctl.log", argv);
+	return h_wait_port(port, 5000);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_kill(mcpd, SIGTERM);
+	h_wait(mcpd, 5000);
+	h_backend_stop(one);
+	h_backend_stop(two);
+	return 0;
+}
+
+/* Run mcpctl -s SOCK ARGS...; its output lands in out; returns the exit status. */
+static int ctl(char *out, size_t len, ...)
+{
+	char *argv[16] = { "mcpctl", "-s", sock };
+	int argc = 3;
+	va_list ap;
+
+	va_start(ap, len);
+	for (char *a; argc < 15 && (a = va_arg(ap, char *));)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return h_run(out, len, argv);
+}
+
+static json_object *ctl_json(const char *cmd)
+{
+	static char out[1 << 20];
+	json_object *o;
+
+	assert_int_equal(ctl(out, sizeof(out), "-j", cmd, NULL), 0);
+	o = json_tokener_parse(out);
+	if (!o)
+		fail_msg("mcpctl -j %s printed no JSON: %s", cmd, out);
+	return o;
+}
+
+static int64_t jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
+	return json_object_get_int64(v);
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
+	return json_object_get_string(v);
+}
+
+/* The value of counter `name` with label `label` (exact), from mcpctl -j stats. */
+static int64_t counter(const char *name, const char *label)
+{
+	json_object *o = ctl_json("stats"), *cs;
+	int64_t v = -1;
+
+	json_object_object_get_ex(o, "counters", &cs);
+	for (size_t i = 0; i < json_object_array_length(cs); i++) {
+		json_object *c = json_object_array_get_idx(cs, i);
+
+		if (!strcmp(jstr(c, "name"), name) && !strcmp(jstr(c, "label"), label))
+			v = jint(c, "value");
+	}
+	json_object_put(o);
+	return v;
+}
+
+/* Anomalies of a kind (and from a source, if given) in mcpctl -j stats. */
+static int anomalies(const char *kind, const char *source)
+{
+	json_object *o = ctl_json("stats"), *as;
+	int n = 0;
+
+	json_object_object_get_ex(o, "anomalies", &as);
+	for (size_t i = 0; i < json_object_array_length(as); i++) {
+		json_object *a = json_object_array_get_idx(as, i);
+
+		n += !strcmp(jstr(a, "kind"), kind) && (!source || !strcmp(jstr(a, "source"), source));
+	}
+	json_object_put(o);
+	return n;
+}
+
+/* ---- commands ------------------------------------------------------------------------ */
+
+static void test_status(void **state)
+{
+	char out[4096];
+	json_object *o;
+
+	(void)state;
+	assert_int_equal(ctl(out, sizeof(out), "status", NULL), 0);
+	assert_non_null(strstr(out, "data path"));
+	assert_non_null(strstr(out, datapath));
+	o = ctl_json("status");
+	assert_string_equal(jstr(o, "datapath"), datapath);
+	assert_string_equal(jstr(o, "version"), "0.1.0");
+	assert_true(jint(o, "uptime_s") >= 0);
+	assert_int_equal(jint(o, "sessions"), 0);
+	json_object_put(o);
+}
+
+static void test_sessions(void **state)
+{
+	int a = h_session(port, 1), b = h_session(port, 2);
+	json_object *o;
+	int seen = 0;
+
+	(void)state;
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(h_roundtrip(a, 1, MCP_OP_GET, 100), 0);
+		assert_int_equal(h_roundtrip(b, 2, MCP_OP_SET, 50), 0);
+	}
+	o = ctl_json("sessions");
+	assert_int_equal(json_object_array_length(o), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_object *s = json_object_array_get_idx(o, i);
+
+		assert_string_equal(jstr(s, "state"), "CONNECTED");
+		assert_string_equal(jstr(s, "client_id"), "e2e");
+		assert_true(jint(s, "frames_in") >= 10);
+		assert_true(jint(s, "frames_out") >= 10);
+		assert_true(jint(s, "idle_ms") < 5000);
+		seen |= 1 << (jint(s, "version") - 1);
+	}
+	assert_int_equal(seen, 3); /* one v1, one v2 */
+	json_object_put(o);
+	close(a);
+	close(b);
+}
+
+static void test_routes_and_pools(void **state)
+{
+	json_object *o = ctl_json("routes"), *r0, *p0, *bs;
+
+	(void)state;
+	r0 = json_object_array_get_idx(o, 0);
+	assert_int_equal(jint(r0, "first"), 1);
+	assert_int_equal(jint(r0, "last"), 4);
+	assert_string_equal(jstr(r0, "pool"), "kv");
+	json_object_put(o);
+	o = ctl_json("pools");
+	p0 = json_object_array_get_idx(o, 0);
+	assert_string_equal(jstr(p0, "name"), "kv");
+	json_object_object_get_ex(p0, "backends", &bs);
+	assert_int_equal(json_object_array_length(bs), 2);
+	assert_string_equal(jstr(json_object_array_get_idx(bs, 0), "health"), "up");
+	json_object_put(o);
+}
+
+static void test_stats(void **state)
+{
+	char out[1 << 16];
+
+	(void)state;
+	assert_int_equal(ctl(out, sizeof(out), "stats", NULL), 0);
+	assert_non_null(strstr(out, "sessions_opened_total"));
+	assert_true(counter("sessions_opened_total", "") >= 2);
+	assert_int_equal(counter("sessions", ""), 0);
+	assert_true(counter("pool_backends_up", "pool=kv") == 2);
+}
+
+static void test_block_unblock(void **state)
+{
+	char out[4096];
+	int fd;
+	json_object *o;
+
+	(void)state;
+	fd = h_connect_from(port, "127.0.0.2");
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(ctl(out, sizeof(out), "block", "127.0.0.2", NULL), 0);
+	/* At once: the next connection from there is closed before HELLO_ACK. */
+	fd = h_connect_from(port, "127.0.0.2");
+	const uint32_t v[] = { 1 };
+	struct mcp_hello_ack ack;
+	assert_true(fd < 0 || h_hello(fd, v, 1, &ack) < 0);
+	if (fd >= 0)
+		close(fd);
+	/* Others are not touched. */
+	fd = h_session(port, 1);
+	assert_true(fd >= 0);
+	close(fd);
+	o = ctl_json("blocklist");
+	assert_int_equal(json_object_array_length(o), 1);
+	assert_string_equal(jstr(json_object_array_get_idx(o, 0), "prefix"), "127.0.0.2/32");
+	assert_true(jint(json_object_array_get_idx(o, 0), "hits") >= 1);
+	assert_string_equal(jstr(json_object_array_get_idx(o, 0), "reason"), "operator");
+	json_object_put(o);
+	assert_int_equal(counter("blocklist_entries", ""), 1);
+	assert_int_equal(ctl(out, sizeof(out), "unblock", "127.0.0.2/32", NULL), 0);
+	fd = h_connect_from(port, "127.0.0.2");
+	assert_int_equal(h_hello(fd, v, 1, &ack), 1);
+	close(fd);
+
+	/* With a TTL, the entry goes by itself. */
+	assert_int_equal(ctl(out, sizeof(out), "block", "127.0.5.0/24", "--ttl", "1", NULL), 0);
+	o = ctl_json("blocklist");
+	assert_int_equal(json_object_array_length(o), 1);
+	assert_true(jint(json_object_array_get_idx(o, 0), "ttl_left_s") >= 1);
+	json_object_put(o);
+	usleep(1600000);
+	o = ctl_json("blocklist");
+	assert_int_equal(json_object_array_length(o), 0);
+	json_object_put(o);
+	/* IPv6 prefixes too. */
+	assert_int_equal(ctl(out, sizeof(out), "block", "2001:db8::/32", NULL), 0);
+	assert_int_equal(ctl(out, sizeof(out), "unblock", "2001:db8::/32", NULL), 0);
+}
+
+static void test_drain(void **state)
+{
+	char out[4096];
+	char addr[32];
+	uint64_t before_one = h_backend_sessions(one), before_two = h_backend_sessions(two);
+	json_object *o, *bs;
+
+	(void)state;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", h_backend_port(one));
+	assert_int_equal(ctl(out, sizeof(out), "drain", addr, NULL), 0);
+	for (int i = 0; i < 6; i++) {
+		int fd = h_session(port, 1);
+
+		assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 8), 0);
+		close(fd);
+	}
+	assert_int_equal(h_backend_sessions(one), before_one);
+	assert_int_equal(h_backend_sessions(two), before_two + 6);
+	o = ctl_json("pools");
+	json_object_object_get_ex(json_object_array_get_idx(o, 0), "backends", &bs);
+	assert_string_equal(jstr(json_object_array_get_idx(bs, 0), "health"), "drained");
+	json_object_put(o);
+	assert_int_equal(ctl(out, sizeof(out), "drain", "10.0.0.1:1", NULL), 1);
+	assert_non_null(strstr(out, "no backend"));
+}
+
+static void test_kill(void **state)
+{
+	char out[4096], id[16];
+	int fd = h_session(port, 1);
+	json_object *o;
+
+	(void)state;
+	o = ctl_json("sessions");
+	snprintf(id, sizeof(id), "%lld", (long long)jint(json_object_array_get_idx(o, 0), "id"));
+	json_object_put(o);
+	assert_int_equal(ctl(out, sizeof(out), "kill", id, NULL), 0);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_UNKNOWN), 0);
+	close(fd);
+	assert_int_equal(ctl(out, sizeof(out), "kill", "424242", NULL), 1);
+	assert_non_null(strstr(out, "no session 424242"));
+}
+
+static void test_reload(void **state)
+{
+	char out[4096];
+	json_object *o;
+	size_t n;
+
+	(void)state;
+	write_config("0x20 = kv\n");
+	assert_int_equal(ctl(out, sizeof(out), "reload", NULL), 0);
+	o = ctl_json("routes");
+	n = json_object_array_length(o);
+	assert_true(n >= 3); /* 0x01-0x04, 0x05-0x1f (none), 0x20, ... */
+	int found = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(o, i);
+
+		found |= jint(r, "first") == 0x20 && jint(r, "last") == 0x20;
+	}
+	assert_true(found);
+	json_object_put(o);
+	h_write_file("ctl.ini", "[mcpd]\nmax_frame = lots\n");
+	assert_int_equal(ctl(out, sizeof(out), "reload", NULL), 1);
+	assert_non_null(strstr(out, "ctl.ini:2: max_frame"));
+	write_config("0x20 = kv\n");
+}
+
+static void test_errors_are_clear(void **state)
+{
+	char out[4096], *argv[] = { "mcpctl", "-s", "/nonexistent/mcpd.sock", "status", NULL };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint8_t junk[] = { 0, 0, 0, 4, 0xFF, 0xFF, 0xFF, 0xFF }, rsp[4096];
+	int fd;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(h_run(out, sizeof(out), argv), 1);
+	assert_non_null(strstr(out, "cannot reach mcpd at /nonexistent/mcpd.sock"));
+	assert_int_equal(ctl(out, sizeof(out), "block", "not-an-address", NULL), 1);
+	assert_non_null(strstr(out, "not an address or prefix"));
+	assert_int_equal(ctl(out, sizeof(out), "block", "10.0.0.0/33", NULL), 1);
+	assert_int_equal(ctl(out, sizeof(out), "frobnicate", NULL), 2);
+	assert_int_equal(ctl(out, sizeof(out), "kill", "abc", NULL), 2);
+	assert_int_equal(ctl(out, sizeof(out), "block", NULL), 2);
+	/* Garbage on the socket gets a refusal, and mcpd carries on. */
+	strcpy(sa.sun_path, sock);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(send(fd, junk, sizeof(junk), 0), sizeof(junk));
+	n = recv(fd, rsp, sizeof(rsp), MSG_WAITALL);
+	assert_true(n > 4);
+	close(fd);
+	assert_int_equal(ctl(out, sizeof(out), "status", NULL), 0);
+}
+
+static void test_top(void **state)
+{
+	char out[8192];
+	int lines = 0;
+
+	(void)state;
+	assert_int_equal(ctl(out, sizeof(out), "-j", "top", "-n", "2", NULL), 0);
+	for (char *p = out; (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(lines, 2);
+	assert_non_null(strstr(out, "frames_to_backend_per_s"));
+}
+
+/* GET http://127.0.0.1:port/path; the body lands in out. Returns the HTTP status. */
+static int http_get(int p, const char *path, char *out, size_t len)
+{
+	char req[128];
+	size_t got = 0;
+	ssize_t n;
+	int fd = h_connect(p), status = 0;
+	char *body;
+
+	assert_true(fd >= 0);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	assert_int_equal(h_send(fd, req, strlen(req)), 0);
+	while (got + 1 < len && (n = recv(fd, out + got, len - 1 - got, 0)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(fd);
+	sscanf(out, "HTTP/1.%*d %d", &status);
+	body = strstr(out, "\r\n\r\n");
+	if (body)
+		memmove(out, body + 4, strlen(body + 4) + 1);
+	return status;
+}
+
+static void test_metrics_pass_promtool(void **state)
+{
+	static char page[1 << 20];
+	char path[256], cmd[300];
+	FILE *f;
+
+	(void)state;
+	if (system("command -v promtool >/dev/null"))
+		fail_msg("promtool is missing (Debian package prometheus; make deps installs it)");
+	assert_int_equal(http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
+	assert_non_null(strstr(page, "# TYPE mcp_sessions_opened_total counter"));
+	assert_non_null(strstr(page, "# HELP mcp_errors_sent_total"));
+	assert_non_null(strstr(page, "mcp_errors_sent_total{code=\"NO_ROUTE\"}"));
+	assert_null(strstr(page, "127.0.0.1")); /* never an address in a label */
+	snprintf(path, sizeof(path), "%s/metrics.txt", h_tmpdir());
+	f = fopen(path, "w");
+	fputs(page, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(http_get(metrics_port, "/other", page, sizeof(page)), 404);
+}
+
+/* ---- anomalies ------------------------------------------------------------------------ */
+
+static void test_steady_load_raises_none(void **state)
+{
+	char target[32], out[4096];
+	char *argv[] = { "mcpbench", "-t", target, "-c", "4", "-d", "8", "-s", "64", "-D", "9", NULL };
+	int64_t before[4];
+	static const char *const kinds[] = { "bad_frames", "session_flood", "opcode_spike",
+					     "pass_spike" };
+	pid_t bench;
+	char l[64];
+
+	(void)state;
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	bench = h_spawn("steady.log", argv);
+	sleep(3); /* the ramp from idle is part of the warm-up */
+	for (int i = 0; i < 4; i++) {
+		snprintf(l, sizeof(l), "kind=%s", kinds[i]);
+		before[i] = counter("anomalies_total", l);
+	}
+	assert_int_equal(h_wait(bench, 20000), 0);
+	for (int i = 0; i < 4; i++) {
+		snprintf(l, sizeof(l), "kind=%s", kinds[i]);
+		if (counter("anomalies_total", l) != before[i])
+			fail_msg("steady load raised %s", kinds[i]);
+	}
+	(void)out;
+}
+
+static void test_bad_frames_from_a_source(void **state)
+{
+	const uint32_t v[] = { 1 };
+	struct mcp_hello_ack ack;
+	int fd;
+
+	(void)state;
+	sleep(1);
+	/* 40 sessions from 127.0.0.3, each sending garbage at once. */
+	for (int i = 0; i < 40; i++) {
+		fd = h_connect_from(port, "127.0.0.3");
+		if (fd < 0)
+			break;
+		h_send(fd, "GARBAGE GARBAGE!", 16);
+		h_expect_eof(fd);
+		close(fd);
+	}
+	for (int i = 0; i < 30 && !anomalies("bad_frames", "127.0.0.3/32"); i++)
+		usleep(100000);
+	assert_true(anomalies("bad_frames", "127.0.0.3/32") >= 1);
+	/* auto_block put the source in the blocklist, and it is refused now. */
+	fd = h_connect_from(port, "127.0.0.3");
+	assert_true(fd < 0 || h_hello(fd, v, 1, &ack) < 0);
+	if (fd >= 0)
+		close(fd);
+	json_object *o = ctl_json("blocklist");
+	int found = 0;
+	for (size_t i = 0; i < json_object_array_length(o); i++) {
+		json_object *b = json_object_array_get_idx(o, i);
+
+		found |= !strcmp(jstr(b, "prefix"), "127.0.0.3/32") &&
+			 !strcmp(jstr(b, "reason"), "anomaly: bad_frames") && jint(b, "ttl_left_s") > 0;
+	}
+	json_object_put(o);
+	assert_true(found);
+}
+
+static void test_session_flood_from_a_source(void **state)
+{
+	static int fds[300];
+	int n = 0;
+
+	(void)state;
+	sleep(1);
+	for (int i = 0; i < 300; i++)
+		if ((fds[n] = h_connect_from(port, "127.0.0.4")) >= 0)
+			n++;
+	for (int i = 0; i < 30 && !anomalies("session_flood", "127.0.0.4/32"); i++)
+		usleep(100000);
+	assert_true(anomalies("session_flood", "127.0.0.4/32") >= 1);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static void test_opcode_and_pass_spikes(void **state)
+{
+	char target[32];
+	char *argv[] = { "mcpbench", "-t", target, "-c", "4", "-d", "32", "-s", "0-200", "-D", "3",
+			 "--ops", "SYNC", "--ping-every", "2", NULL };
+	int fd = h_session(port, 1);
+
+	(void)state;
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	/* A steady trickle of SYNC, about 300 a second, long enough to be a baseline. */
+	for (int i = 0; i < 2400; i++) {
+		assert_int_equal(h_roundtrip(fd, 1, MCP_OP_SYNC, 16), 0);
+		usleep(2500);
+	}
+	/* Then a burst of SYNC with PINGs mixed in (on the fast path: passed to mcpd). */
+	assert_int_equal(h_run(NULL, 0, argv), 0);
+	for (int i = 0; i < 30 && !anomalies("opcode_spike", NULL); i++)
+		usleep(100000);
+	assert_true(anomalies("opcode_spike", NULL) >= 1);
+	if (!strcmp(datapath, "bpf"))
+		assert_true(anomalies("pass_spike", NULL) >= 1);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_routes_and_pools),
+		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_block_unblock),
+		cmocka_unit_test(test_kill),
+		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_errors_are_clear),
+		cmocka_unit_test(test_top),
+		cmocka_unit_test(test_metrics_pass_promtool),
+		cmocka_unit_test(test_steady_load_raises_none),
+		cmocka_unit_test(test_bad_frames_from_a_source),
+		cmocka_unit_test(test_session_flood_from_a_source),
+		cmocka_unit_test(test_opcode_and_pass_spikes),
+		cmocka_unit_test(test_drain),
+	};
+	struct rlimit rl = { 65536, 65536 };
+	char name[32];
+
+	if (argc != 2 || (strcmp(argv[1], "user") && strcmp(argv[1], "bpf"))) {
+		fprintf(stderr, "usage: e2e_control user|bpf\n");
+		return 2;
+	}
+	datapath = argv[1];
+	if (!strcmp(datapath, "bpf") && geteuid() != 0) {
+		printf("SKIPPED: the bpf data path needs root\n");
+		return 77;
+	}
+	setrlimit(RLIMIT_NOFILE, &rl);
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(name, sizeof(name), "e2e_control_%s", datapath);
+	return cmocka_run_group_tests_name(name, tests, setup, teardown);
+}

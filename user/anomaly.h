@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Anomaly detection. Every second mcpd samples its rates — bad frames and new sessions per
+ * source (from the kernel's ring buffer mcp_events and from its own accept and decode
+ * paths), each opcode's frame rate, and the rate of skbs the fast path passes up — and
+ * compares each with its baseline, an exponentially weighted mean and variance. A rate far
+ * above its baseline is an anomaly: a log line, a counter, an entry in `mcpctl stats`, and
+ * with auto_block, a blocklist entry with a TTL for the source's prefix.
+ */
+#ifndef MCP_ANOMALY_H
+#define MCP_ANOMALY_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct router;
+
+#define ANOMALY_RECENT 64
+
+struct anomaly_event {
+	uint64_t at_ms; /* since mcpd started */
+	int kind;	/* enum anomaly_kind */
+	char source[64];
+	char detail[160];
+};
+
+int anomaly_init(struct router *r);
+void anomaly_free(struct router *r);
+/* Once a second, from the timer. */
+void anomaly_tick(struct router *r, uint64_t now_ms);
+/* The kernel's ring buffer has events. */
+void anomaly_on_events(struct router *r);
+int anomaly_events_fd(struct router *r);
+/* Userspace sightings. */
+void anomaly_bad_frame(struct router *r, const struct sockaddr *src);
+void anomaly_new_session(struct router *r, const struct sockaddr *src);
+void anomaly_frame(struct router *r, int dir, uint8_t opcode);
+/* The most recent anomalies, oldest first. */
+int anomaly_recent(struct router *r, const struct anomaly_event **out);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The blocklist: source prefixes refused on the router's ports. mcpd keeps the list; where the
+ * XDP guard runs, every entry is mirrored at once into its LPM maps (mcp_block_v4/v6) so the
+ * kernel drops the packets; elsewhere mcpd refuses the connections and datagrams itself.
+ * Entries may expire; mcpd removes them from both places.
+ */
+#ifndef MCP_BLOCKLIST_H
+#define MCP_BLOCKLIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define MCP_BLOCK_MAX	  4096
+#define MCP_BLOCK_REASON  32
+
+struct mcp_prefix {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint32_t len; /* prefix length in bits */
+};
+
+struct block_entry {
+	struct mcp_prefix p;
+	uint64_t expires_ms; /* CLOCK_MONOTONIC ms; 0 = until removed */
+	uint64_t hits;	     /* refused in userspace */
+	char reason[MCP_BLOCK_REASON];
+};
+
+struct blocklist {
+	struct block_entry e[MCP_BLOCK_MAX];
+	int n;
+	int v4_fd, v6_fd; /* the guard's maps, -1 when it is not attached */
+};
+
+/* "10.0.0.0/8", "192.0.2.7" (a /32), "2001:db8::/32". 0, or -1 when not a prefix. */
+int mcp_prefix_parse(const char *text, struct mcp_prefix *out);
+void mcp_prefix_format(const struct mcp_prefix *p, char *out, size_t len);
+/* Does the prefix contain this address? */
+bool mcp_prefix_match(const struct mcp_prefix *p, const struct sockaddr *sa);
+
+void blocklist_init(struct blocklist *b);
+/* Add or refresh; ttl_ms 0 = no expiry. 0, or -errno (-ENOSPC when full). */
+int blocklist_add(struct blocklist *b, const struct mcp_prefix *p, uint64_t ttl_ms,
+		  const char *reason, uint64_t now_ms);
+int blocklist_remove(struct blocklist *b, const struct mcp_prefix *p);
+/* Is this source blocked? Counts a hit. */
+bool blocklist_match(struct blocklist *b, const struct sockaddr *sa, uint64_t now_ms);
+/* Drop expired entries (from the kernel maps too). */
+void blocklist_expire(struct blocklist *b, uint64_t now_ms);
+/* Kernel drops for an entry, from the guard's map (0 without it). */
+uint64_t blocklist_kernel_hits(const struct blocklist *b, const struct block_entry *e);
+/* The guard came (or went): mirror every entry into its maps. */
+void blocklist_attach_maps(struct blocklist *b, int v4_fd, int v6_fd, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mcpd's control socket: a Unix stream socket (mode 0660) speaking length-prefixed protobuf
+ * (proto/control.proto). One request per connection: read it, answer it, close. Requests are
+ * handled in the event loop, between batches of traffic, so they see a consistent state and
+ * their changes (blocklist, drain, kill, reload) take effect at once.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "anomaly.h"
+#include "control.pb-c.h"
+#include "ctl.h"
+#include "log.h"
+#include "router.h"
+#include "stats.h"
+#include "version.h"
+
+#define MAX_REQUEST (64 * 1024)
+
+struct ctl_client {
+	struct handler h;
+	struct buf in, out;
+	struct ctl_client *prev, *next;
+};
+
+struct ctl {
+	struct handler listen;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctl_client *clients;
+};
+
+/* Everything a response points to, freed in one go after it is packed. */
+struct arena {
+	void **p;
+	size_t n, cap;
+};
+
+static void *amalloc(struct arena *a, size_t size)
+{
+	void *m = calloc(1, size);
+
+	if (!m)
+		abort();
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 64;
+		a->p = realloc(a->p, a->cap * sizeof(void *));
+		if (!a->p)
+			abort();
+	}
+	a->p[a->n++] = m;
+	return m;
+}
+
+static char *astr(struct arena *a, const char *s)
+{
+	char *d = amalloc(a, strlen(s) + 1);
+
+	strcpy(d, s);
+	return d;
+}
+
+static void afree(struct arena *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->p[i]);
+	free(a->p);
+}
+
+/* Append one element to a protobuf-c repeated field of pointers. */
+#define PUSH(a, arr, n, elem)                                                                     \
+	do {                                                                                      \
+		void **grown = amalloc((a), ((n) + 1) * sizeof(void *));                          \
+		if (n)                                                                            \
+			memcpy(grown, (arr), (n) * sizeof(void *));                               \
+		grown[(n)] = (elem);                                                              \
+		(arr) = (void *)grown;                                                            \
+		(n)++;                                                                            \
+	} while (0)
+
+static void fail(struct arena *a, Mcp__Ctl__Response *rsp, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail(struct arena *a, Mcp__Ctl__Response *rsp, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rsp->ok = false;
+	rsp->error = astr(a, msg);
+}
+
+static void do_status(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+{
+	Mcp__Ctl__Status *s = amalloc(a, sizeof(*s));
+	char xdp[256];
+
+	mcp__ctl__status__init(s);
+	xdp_guard_describe(r, xdp, sizeof(xdp));
+	s->version = astr(a, MCP_VERSION_STRING);
+	s->datapath = astr(a, r->dp.name);
+	s->xdp = astr(a, xdp);
+	s->uptime_s = (mcp_now_ms() - r->started_ms) / 1000;
+	s->sessions = r->n_sessions;
+	s->sessions_total = r->sessions_total;
+	s->sessions_refused = r->sessions_refused;
+	s->config = astr(a, r->cfg.path[0] ? r->cfg.path : "(defaults)");
+	rsp->status = s;
+}
+
+static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+{
+	uint64_t now = mcp_now_ms();
+
+	for (struct session *s = r->sessions; s; s = s->next) {
+		Mcp__Ctl__Session *m = amalloc(a, sizeof(*m));
+		struct session_counters k;
+		uint64_t last = s->last_active_ms;
+
+		mcp__ctl__session__init(m);
+		m->id = s->id;
+		m->peer = astr(a, s->peer);
+		m->state = astr(a, session_state_name(s->state));
+		m->version = s->version;
+		m->client_id = astr(a, s->client_id);
+		for (int p = 0; p < r->cfg.n_pools; p++)
+			if (s->pools & (1u << p))
+				PUSH(a, m->pools, m->n_pools, astr(a, r->cfg.pools[p].name));
+		session_counters(r, s, &k);
+		m->frames_in = k.frames_in;
+		m->bytes_in = k.bytes_in;
+		m->frames_out = k.frames_out;
+		m->bytes_out = k.bytes_out;
+		m->fast_path = s->client.installed;
+		if (r->dp.last_active_ms) {
+			uint64_t kl = r->dp.last_active_ms(r, s);
+
+			if (kl > last)
+				last = kl;
+		}
+		m->idle_ms = now > last ? now - last : 0;
+		PUSH(a, rsp->sessions, rsp->n_sessions, m);
+	}
+}
+
+static void do_routes(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+{
+	for (int op = MCP_OP_REQUEST_MIN; op <= MCP_OP_REQUEST_MAX;) {
+		int slot = r->cfg.routes[op], last = op;
+		Mcp__Ctl__Route *m;
+
+		while (last + 1 <= MCP_OP_REQUEST_MAX && r->cfg.routes[last + 1] == slot)
+			last++;
+		m = amalloc(a, sizeof(*m));
+		mcp__ctl__route__init(m);
+		m->first = (uint32_t)op;
+		m->last = (uint32_t)last;
+		m->pool = astr(a, slot ? r->cfg.pools[slot - 1].name : "");
+		PUSH(a, rsp->routes, rsp->n_routes, m);
+		op = last + 1;
+	}
+}
+
+static void do_pools(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+{
+	uint64_t now = mcp_now_ms();
+
+	for (int p = 0; p < r->cfg.n_pools; p++) {
+		Mcp__Ctl__Pool *m = amalloc(a, sizeof(*m));
+
+		mcp__ctl__pool__init(m);
+		m->name = astr(a, r->cfg.pools[p].name);
+		for (int b = 0; b < r->cfg.pools[p].n_backends; b++) {
+			Mcp__Ctl__Backend *x = amalloc(a, sizeof(*x));
+			const struct backend_health *h = &r->health[p][b];
+
+			mcp__ctl__backend__init(x);
+			x->address = astr(a, r->cfg.pools[p].backends[b].text);
+			x->health = astr(a, h->drained ? "drained" : h->down_until_ms > now ? "down" : "up");
+			x->sessions = h->sessions;
+			PUSH(a, m->backends, m->n_backends, x);
+		}
+		PUSH(a, rsp->pools, rsp->n_pools, m);
+	}
+}
+
+struct collect_ctx {
+	struct arena *a;
+	Mcp__Ctl__Response *rsp;
+};
+
+static void add_counter(void *ctx, const struct metric *m, const struct label *labels, int n,
+			uint64_t value)
+{
+	struct collect_ctx *c = ctx;
+	Mcp__Ctl__Counter *x = amalloc(c->a, sizeof(*x));
+	char label[128] = "";
+
+	for (int i = 0; i < n; i++)
+		snprintf(label + strlen(label), sizeof(label) - strlen(label), "%s%s=%s",
+			 i ? "," : "", labels[i].key, labels[i].value);
+	mcp__ctl__counter__init(x);
+	x->name = astr(c->a, m->name);
+	x->label = astr(c->a, label);
+	x->value = value;
+	PUSH(c->a, c->rsp->counters, c->rsp->n_counters, x);
+}
+
+static void do_stats(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+{
+	struct collect_ctx c = { a, rsp };
+
+	const struct anomaly_event *ev;
+	int n;
+
+	router_collect(r, add_counter, &c);
+	n = anomaly_recent(r, &ev);
+	for (int i = 0; i < n; i++) {
+		Mcp__Ctl__Anomaly *m = amalloc(a, sizeof(*m));
+
+		mcp__ctl__anomaly__init(m);
+		m->at_s = ev[i].at_ms / 1000;
+		m->kind = astr(a, anomaly_kind_name(ev[i].kind));
+		m->source = astr(a, ev[i].source);
+		m->detail = astr(a, ev[i].detail);
+		PUSH(a, rsp->anomalies, rsp->n_anomalies, m);
+	}
+}
+
+static void do_blocklist(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+{
+	uint64_t now = mcp_now_ms();
+
+	for (int i = 0; i < r->blocks.n; i++) {
+		const struct block_entry *e = &r->blocks.e[i];
+		Mcp__Ctl__BlockEntry *m = amalloc(a, sizeof(*m));
+		char p[64];
+
+		mcp__ctl__block_entry__init(m);
+		mcp_prefix_format(&e->p, p, sizeof(p));
+		m->prefix = astr(a, p);
+		m->ttl_left_s = e->expires_ms ? (e->expires_ms > now ? (e->expires_ms - now + 999) / 1000 : 0) : 0;
+		m->hits = e->hits + blocklist_kernel_hits(&r->blocks, e);
+		m->reason = astr(a, e->reason);
+		PUSH(a, rsp->blocks, rsp->n_blocks, m);
+	}
+}
+
+static void handle(struct router *r, const Mcp__Ctl__Request *q, struct arena *a,
+		   Mcp__Ctl__Response *rsp)
+{
+	struct mcp_prefix p;
+	int err;
+
+	rsp->ok = true;
+	switch (q->command) {
+	case MCP__CTL__COMMAND__COMMAND_STATUS:
+		do_status(r, a, rsp);
+		return;
+	case MCP__CTL__COMMAND__COMMAND_SESSIONS:
+		do_sessions(r, a, rsp);
+		return;
+	case MCP__CTL__COMMAND__COMMAND_ROUTES:
+		do_routes(r, a, rsp);
+		return;
+	case MCP__CTL__COMMAND__COMMAND_POOLS:
+		do_pools(r, a, rsp);
+		return;
+	case MCP__CTL__COMMAND__COMMAND_STATS:
+		do_stats(r, a, rsp);
+		return;
+	case MCP__CTL__COMMAND__COMMAND_BLOCKLIST:
+		do_blocklist(r, a, rsp);
+		return;
+	case MCP__CTL__COMMAND__COMMAND_BLOCK:
+	case MCP__CTL__COMMAND__COMMAND_UNBLOCK:
+		if (!q->arg || mcp_prefix_parse(q->arg, &p)) {
+			fail(a, rsp, "'%s' is not an address or prefix (10.0.0.0/8, 2001:db8::/32)",
+			     q->arg ? q->arg : "");
+			return;
+		}
+		if (q->command == MCP__CTL__COMMAND__COMMAND_BLOCK)
+			err = blocklist_add(&r->blocks, &p, (uint64_t)q->ttl_s * 1000, "operator",
+					    mcp_now_ms());
+		else
+			err = blocklist_remove(&r->blocks, &p);
+		if (err)
+			fail(a, rsp, "%s %s: %s", q->command == MCP__CTL__COMMAND__COMMAND_BLOCK ?
+					      "block" : "unblock", q->arg,
+			     err == -ENOENT ? "not in the blocklist" : strerror(-err));
+		else
+			pr_info("control: %s %s%s", q->command == MCP__CTL__COMMAND__COMMAND_BLOCK ?
+						 "blocked" : "unblocked", q->arg,
+				q->ttl_s ? " (with a ttl)" : "");
+		return;
+	case MCP__CTL__COMMAND__COMMAND_DRAIN:
+		for (int pool = 0; pool < r->cfg.n_pools; pool++)
+			for (int b = 0; b < r->cfg.pools[pool].n_backends; b++)
+				if (q->arg && !strcmp(r->cfg.pools[pool].backends[b].text, q->arg)) {
+					r->health[pool][b].drained = true;
+					pr_info("control: backend %s (pool %s) drained: no new sessions",
+						q->arg, r->cfg.pools[pool].name);
+					rsp->message = astr(a, "drained: new sessions go to the pool's other backends");
+					return;
+				}
+		fail(a, rsp, "no backend '%s' in any pool", q->arg ? q->arg : "");
+		return;
+	case MCP__CTL__COMMAND__COMMAND_KILL:
+		for (struct session *s = r->sessions; s; s = s->next)
+			if (s->id == q->session && !s->dead) {
+				pr_info("control: session %u killed", s->id);
+				session_end(r, s, MCP_ERR_UNKNOWN, "ended by the operator");
+				return;
+			}
+		fail(a, rsp, "no session %u", q->session);
+		return;
+	case MCP__CTL__COMMAND__COMMAND_RELOAD: {
+		char why[1024];
+
+		if (router_reload(r, why, sizeof(why)))
+			fail(a, rsp, "%s", why);
+		else
+			rsp->message = astr(a, why);
+		return;
+	}
+	default:
+		fail(a, rsp, "unknown command %d", q->command);
+	}
+}
+
+static void client_free(struct ctl *c, struct router *r, struct ctl_client *x)
+{
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, x->h.fd, NULL);
+	close(x->h.fd);
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		c->clients = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	buf_free(&x->in);
+	buf_free(&x->out);
+	free(x);
+}
+
+/* Pack the response behind its 4-byte length into x->out. */
+static void respond(struct ctl_client *x, const Mcp__Ctl__Response *rsp)
+{
+	size_t n = mcp__ctl__response__get_packed_size(rsp);
+	uint8_t *t = buf_reserve(&x->out, n + 4);
+
+	if (!t)
+		return;
+	t[0] = (uint8_t)(n >> 24);
+	t[1] = (uint8_t)(n >> 16);
+	t[2] = (uint8_t)(n >> 8);
+	t[3] = (uint8_t)n;
+	mcp__ctl__response__pack(rsp, t + 4);
+	x->out.len += n + 4;
+}
+
+static void answer(struct router *r, struct ctl_client *x)
+{
+	const uint8_t *d = x->in.data + x->in.head;
+	uint32_t n = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
+	struct arena a = { 0 };
+	Mcp__Ctl__Request *q = mcp__ctl__request__unpack(NULL, n, d + 4);
+
+	if (!q) {
+		fail(&a, &rsp, "malformed request (not a mcp.ctl.Request)");
+	} else {
+		handle(r, q, &a, &rsp);
+		mcp__ctl__request__free_unpacked(q, NULL);
+	}
+	respond(x, &rsp);
+	afree(&a);
+}
+
+void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
+{
+	struct ctl *c = r->ctl;
+	struct ctl_client *x = (struct ctl_client *)h;
+
+	if (events & EPOLLIN) {
+		uint8_t *t = buf_reserve(&x->in, 16384);
+		ssize_t n = t ? recv(x->h.fd, t, 16384, 0) : -1;
+
+		if (n <= 0 && !(n < 0 && errno == EAGAIN)) {
+			client_free(c, r, x);
+			return;
+		}
+		if (n > 0)
+			x->in.len += (size_t)n;
+		if (x->in.len >= 4 && !x->out.len) {
+			const uint8_t *d = x->in.data + x->in.head;
+			uint32_t want = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 |
+					(uint32_t)d[2] << 8 | d[3];
+
+			if (want > MAX_REQUEST) {
+				Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
+				struct arena a = { 0 };
+
+				fail(&a, &rsp, "request of %u bytes: more than %d", want, MAX_REQUEST);
+				respond(x, &rsp);
+				afree(&a);
+			} else if (x->in.len >= 4 + want) {
+				answer(r, x);
+			}
+		}
+	}
+	while (x->out.len) {
+		ssize_t n = send(x->h.fd, x->out.data + x->out.head, x->out.len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &x->h };
+
+			epoll_ctl(r->epfd, EPOLL_CTL_MOD, x->h.fd, &ev);
+			return;
+		}
+		if (n <= 0)
+			break;
+		buf_consume(&x->out, (size_t)n);
+		if (!x->out.len) {
+			client_free(c, r, x); /* one request per connection */
+			return;
+		}
+	}
+}
+
+void ctl_on_listen(struct router *r)
+{
+	struct ctl *c = r->ctl;
+
+	for (int i = 0; i < 16; i++) {
+		int fd = accept4(c->listen.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ctl_client *x;
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (fd < 0)
+			return;
+		x = calloc(1, sizeof(*x));
+		if (!x) {
+			close(fd);
+			return;
+		}
+		x->h.kind = H_CTL;
+		x->h.fd = fd;
+		ev.data.ptr = &x->h;
+		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			free(x);
+			continue;
+		}
+		x->next = c->clients;
+		if (c->clients)
+			c->clients->prev = x;
+		c->clients = x;
+	}
+}
+
+int ctl_init(struct router *r)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN };
+	const char *path = r->cfg.control;
+	struct ctl *c;
+	char dir[sizeof(sa.sun_path)], *slash;
+	int fd;
+
+	if (!path[0])
+		return 0; /* control = (empty): no control socket */
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		pr_err("control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0750);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* A socket file is there: if something answers on it, another mcpd owns it. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN) {
+		pr_err("control socket %s is in use by another mcpd", path);
+		close(fd);
+		return -1;
+	}
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0660) || listen(fd, 64)) {
+		pr_err("cannot serve the control socket %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -1;
+	}
+	c->listen.kind = H_CTL_LISTEN;
+	c->listen.fd = fd;
+	strcpy(c->path, path);
+	ev.data.ptr = &c->listen;
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
+	r->ctl = c;
+	pr_info("control socket on %s", path);
+	return 0;
+}
+
+void ctl_free(struct router *r)
+{
+	struct ctl *c = r->ctl;
+
+	if (!c)
+		return;
+	while (c->clients)
+		client_free(c, r, c->clients);
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->listen.fd, NULL);
+	close(c->listen.fd);
+	unlink(c->path);
+	free(c);
+	r->ctl = NULL;
+}

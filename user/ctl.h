@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* mcpd's control socket (ctl.c): the server side of mcpctl. */
+#ifndef MCP_CTL_H
+#define MCP_CTL_H
+
+#include <stdint.h>
+
+struct router;
+struct handler;
+
+int ctl_init(struct router *r);
+void ctl_on_listen(struct router *r);
+void ctl_on_client(struct router *r, struct handler *h, uint32_t events);
+void ctl_free(struct router *r);
+
+#endif

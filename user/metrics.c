@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * GET /metrics in the Prometheus text format (version 0.0.4), from router_collect(): names
+ * mcp_..., counters ending in _total, HELP and TYPE once per metric. libmicrohttpd runs
+ * without threads of its own: its epoll fd sits in mcpd's epoll set and MHD_run() is called
+ * when it is ready (and on every tick, for its timeouts), so a scrape reads the router's
+ * state from the same thread that changes it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <microhttpd.h>
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+#include "stats.h"
+
+struct metrics {
+	struct MHD_Daemon *d;
+	struct handler h;
+};
+
+struct page {
+	char *buf;
+	size_t len, cap;
+	const struct metric *last;
+};
+
+static void put(struct page *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct page *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < p->cap - p->len)
+			break;
+		p->cap = p->cap * 2 + (size_t)n + 1;
+		p->buf = realloc(p->buf, p->cap);
+		if (!p->buf)
+			abort();
+	}
+	p->len += (size_t)n;
+}
+
+static void sample(void *ctx, const struct metric *m, const struct label *labels, int n,
+		   uint64_t value)
+{
+	struct page *p = ctx;
+
+	if (p->last != m) {
+		put(p, "# HELP mcp_%s %s\n# TYPE mcp_%s %s\n", m->name, m->help, m->name, m->type);
+		p->last = m;
+	}
+	put(p, "mcp_%s", m->name);
+	for (int i = 0; i < n; i++)
+		put(p, "%s%s=\"%s\"", i ? "," : "{", labels[i].key, labels[i].value);
+	put(p, "%s %llu\n", n ? "}" : "", (unsigned long long)value);
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	struct router *r = cls;
+	struct page p = { .cap = 16384 };
+	struct MHD_Response *rsp;
+	enum MHD_Result ret;
+	unsigned int status = MHD_HTTP_OK;
+
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)con_cls;
+	p.buf = malloc(p.cap);
+	if (!p.buf)
+		return MHD_NO;
+	p.buf[0] = '\0';
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		put(&p, "only GET\n");
+	} else if (strcmp(url, "/metrics")) {
+		status = MHD_HTTP_NOT_FOUND;
+		put(&p, "mcpd serves /metrics\n");
+	} else {
+		router_collect(r, sample, &p);
+	}
+	rsp = MHD_create_response_from_buffer(p.len, p.buf, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(rsp, "Content-Type",
+				status == MHD_HTTP_OK ? "text/plain; version=0.0.4; charset=utf-8"
+						      : "text/plain");
+	ret = MHD_queue_response(conn, status, rsp);
+	MHD_destroy_response(rsp);
+	return ret;
+}
+
+int metrics_init(struct router *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	const union MHD_DaemonInfo *info;
+	struct metrics *m;
+
+	if (!r->cfg.metrics.len)
+		return 0;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -1;
+	m->d = MHD_start_daemon(MHD_USE_EPOLL | (r->cfg.metrics.ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				0, NULL, NULL, answer, r, MHD_OPTION_SOCK_ADDR, &r->cfg.metrics.ss,
+				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				MHD_OPTION_END);
+	info = m->d ? MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+	if (!info) {
+		pr_err("cannot serve metrics on %s", r->cfg.metrics.text);
+		if (m->d)
+			MHD_stop_daemon(m->d);
+		free(m);
+		return -1;
+	}
+	m->h.kind = H_METRICS;
+	m->h.fd = info->epoll_fd;
+	ev.data.ptr = &m->h;
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, m->h.fd, &ev);
+	r->metrics = m;
+	pr_info("metrics on http://%s/metrics", r->cfg.metrics.text);
+	return 0;
+}
+
+void metrics_run(struct router *r)
+{
+	struct metrics *m = r->metrics;
+
+	if (m)
+		MHD_run(m->d);
+}
+
+void metrics_free(struct router *r)
+{
+	struct metrics *m = r->metrics;
+
+	if (!m)
+		return;
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, m->h.fd, NULL);
+	MHD_stop_daemon(m->d);
+	free(m);
+	r->metrics = NULL;
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The Prometheus /metrics page (libmicrohttpd, driven by mcpd's own epoll loop). */
+#ifndef MCP_METRICS_H
+#define MCP_METRICS_H
+
+struct router;
+
+int metrics_init(struct router *r);
+void metrics_run(struct router *r);
+void metrics_free(struct router *r);
+
+#endif
