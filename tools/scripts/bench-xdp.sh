@@ -39,7 +39,7 @@ ip -n "$NS" addr add 10.78.0.2/24 dev "$CIF"
 ip -n "$NS" link set "$CIF" up
 ip -n "$NS" link set lo up
 ip -n "$NS" link set dev "$CIF" xdp obj build/tests/bpf/xdp_pass.bpf.o sec xdp
-ip netns exec "$NS" ethtool -K "$CIF" tx off >/dev/null
+ip netns exec "$NS" ethtool -K "$CIF" tx off tso off >/dev/null
 
 "$BIN/mcp-echo" --listen "127.0.0.1:$BPORT" -q & pids+=($!)
 
