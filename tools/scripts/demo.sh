@@ -30,6 +30,7 @@ cat >"$work/mcpd.ini" <<EOT
 [mcpd]
 listen = 127.0.0.1:$PORT
 datapath = bpf
+control = $work/mcpd.sock
 [pool kv]
 backend = 127.0.0.1:9001
 backend = 127.0.0.1:9002
@@ -64,16 +65,21 @@ step "load: mcpbench, 16 connections x 32 in flight, 64-byte payloads, GET/SET/S
 "$BIN/mcpbench" --target "127.0.0.1:$PORT" --connections 16 --depth 32 --size 64 \
 	--duration "$SECS" --ops GET,SET,SYNC --ping-every 64 >"$work/bench.txt" &
 bench=$!
-step "live counters from the pinned maps (mcpctl top), one line a second"
-"$BIN/mcpctl" top -n $((SECS - 2))
+CTL=("$BIN/mcpctl" -s "$work/mcpd.sock")
+step "live rates from the control socket (mcpctl top), one line a second"
+"${CTL[@]}" top -n $((SECS - 3))
+step "the sessions as mcpd sees them (mcpctl sessions; 'kernel': frames never reach mcpd)"
+"${CTL[@]}" sessions | head -6
 step "one session's sockets as the verdict sees them (BTF shows the fields by name)"
 bpftool map dump pinned /sys/fs/bpf/mcp/mcp_sock_state | head -34
 wait $bench && ok=yes || ok=no
 step "mcpbench result (every answer checked for order and content)"
 sed 's/^/    /' "$work/bench.txt"
 
-step "every counter since the maps were pinned (mcpctl stats)"
-show "$BIN/mcpctl" stats
+step "status, pools and counters (mcpctl status / pools / stats)"
+show "${CTL[@]}" status
+show "${CTL[@]}" pools
+show "${CTL[@]}" stats
 
 step "stopping everything"
 kill "${pids[2]}"
