@@ -24,6 +24,7 @@
 #include <bpf/bpf_helpers.h>
 #include "mcp/wire.h"
 #include "mcp/maps.h"
+#include "mcp_events.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -80,12 +81,6 @@ struct {
 	__type(value, struct mcp_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcp_dp_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, MCP_EVENTS_BYTES);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mcp_events SEC(".maps");
 
 struct walk {
 	struct __sk_buff *skb;
@@ -283,7 +278,7 @@ static __always_inline void report_violation(struct __sk_buff *skb, __u32 check)
 		ev.family = 6;
 		__builtin_memcpy(ev.addr, a, 16);
 	}
-	bpf_ringbuf_output(&mcp_events, &ev, sizeof(ev), 0);
+	mcp_report(&ev);
 }
 
 static __always_inline int pass(struct walk *w, __u32 reason, __u32 skip0, __u32 dest0)

@@ -21,6 +21,7 @@
 #include <xdp/xdp_helpers.h>
 #include "mcp/wire.h"
 #include "mcp/xdp.h"
+#include "mcp_events.h"
 
 struct {
 	__uint(priority, 20);
@@ -84,12 +85,6 @@ struct {
 	__type(value, struct mcp_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcp_xdp_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, MCP_EVENTS_BYTES);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mcp_events SEC(".maps");
 
 #define NS_PER_TOKEN 1000000000ull
 
@@ -320,7 +315,7 @@ static __always_inline int judge_udp(struct pkt *p, __u32 len)
 					.family = p->src.family };
 
 		__builtin_memcpy(ev.addr, p->src.addr, 16);
-		bpf_ringbuf_output(&mcp_events, &ev, sizeof(ev), 0);
+		mcp_report(&ev);
 		return verdict(r, len, XDP_DROP);
 	}
 	r = rate_limit(p);

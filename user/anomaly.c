@@ -145,20 +145,6 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-void anomaly_on_events(struct router *r)
-{
-	struct anomaly_state *a = st_of(r);
-
-	if (a && a->rb)
-		ring_buffer__consume(a->rb);
-}
-
-int anomaly_events_fd(struct router *r)
-{
-	struct anomaly_state *a = st_of(r);
-
-	return a && a->rb ? ring_buffer__epoll_fd(a->rb) : -1;
-}
 
 static void source_text(uint8_t family, const uint8_t *addr, char *out, size_t len)
 {
@@ -318,7 +304,9 @@ void anomaly_tick(struct router *r, uint64_t now_ms)
 		return;
 	secs = (double)(now_ms - a->last_tick_ms) / 1000.0;
 	a->last_tick_ms = now_ms;
-	anomaly_on_events(r);
+	/* The kernel reports without waking us (BPF_RB_NO_WAKEUP): read the second's events. */
+	if (a->rb)
+		ring_buffer__consume(a->rb);
 	judge_sources(r, now_ms);
 	judge_rates(r, now_ms, secs);
 }

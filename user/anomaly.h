@@ -28,9 +28,6 @@ int anomaly_init(struct router *r);
 void anomaly_free(struct router *r);
 /* Once a second, from the timer. */
 void anomaly_tick(struct router *r, uint64_t now_ms);
-/* The kernel's ring buffer has events. */
-void anomaly_on_events(struct router *r);
-int anomaly_events_fd(struct router *r);
 /* Userspace sightings. */
 void anomaly_bad_frame(struct router *r, const struct sockaddr *src);
 void anomaly_new_session(struct router *r, const struct sockaddr *src);

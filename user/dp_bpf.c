@@ -80,7 +80,7 @@ static void unpin_all(void)
 {
 	static const char *const names[] = { "mcp_socks",      "mcp_sock_state", "mcp_sock_fwd",
 					     "mcp_sock_redir", "mcp_routes",	 "mcp_op_stats",
-					     "mcp_dp_stats",   "mcp_events" };
+					     "mcp_dp_stats",   "mcp_events",	 "mcp_ev_budget" };
 	char path[128];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -361,12 +361,6 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
 	}
 	if (ctl_init(r) || metrics_init(r) || anomaly_init(r))
 		return -1;
-	if (anomaly_events_fd(r) >= 0) {
-		r->events.kind = H_EVENTS;
-		r->events.fd = anomaly_events_fd(r);
-		ev.data.ptr = &r->events;
-		epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->events.fd, &ev);
-	}
 	return 0;
 }
 
@@ -399,9 +393,6 @@ int router_run(struct router *r)
 				break;
 			case H_CTL:
 				ctl_on_client(r, h, evs[i].events);
-				break;
-			case H_EVENTS:
-				anomaly_on_events(r);
 				break;
 			case H_METRICS:
 				metrics_run(r);

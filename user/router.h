@@ -33,8 +33,7 @@ enum session_state {
 };
 
 enum handler_kind {
-	H_LISTEN = 1, H_CONN, H_SIGNAL, H_TIMER, H_UDP, H_UPSTREAM, H_CTL_LISTEN, H_CTL, H_EVENTS,
-	H_METRICS,
+	H_LISTEN = 1, H_CONN, H_SIGNAL, H_TIMER, H_UDP, H_UPSTREAM, H_CTL_LISTEN, H_CTL, H_METRICS,
 };
 
 struct handler {
@@ -162,7 +161,6 @@ struct router {
 	void *metrics;	 /* the /metrics page (metrics.c) */
 	struct handler sigfd;
 	struct handler timer;
-	struct handler events; /* the kernel's ring buffer of violations */
 	struct session *sessions; /* doubly linked list */
 	uint32_t n_sessions;
 	uint32_t next_session_id;

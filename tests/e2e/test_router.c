@@ -52,6 +52,7 @@ static int setup(void **state)
 		 "; written by tests/e2e/test_router.c\n"
 		 "[mcpd]\n"
 		 "listen = 127.0.0.1:%d\n"
+		 "control = %s/mcpd.sock\n"
 		 "max_frame = 16384\n"
 		 "heartbeat_ms = 1000\n"
 		 "idle_timeout_ms = 3000\n"
@@ -73,7 +74,7 @@ static int setup(void **state)
 		 "0x10-0x1f = b\n"
 		 "0x40 = dies\n"
 		 "0x41 = slow\n",
-		 port, dead_port, h_backend_port(pool_a), h_backend_port(pool_b),
+		 port, h_tmpdir(), dead_port, h_backend_port(pool_a), h_backend_port(pool_b),
 		 h_backend_port(dies), h_backend_port(slow));
 	config_path = h_write_file("mcpd.ini", config_text);
 	mcpd = start_mcpd(config_path, "mcpd.log");
@@ -425,7 +426,7 @@ static void test_backend_none_reachable(void **state)
 
 	(void)state;
 	snprintf(cfg, sizeof(cfg),
-		 "[mcpd]\nlisten = 127.0.0.1:%d\n[pool gone]\nbackend = 127.0.0.1:%d\n"
+		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol =\n[pool gone]\nbackend = 127.0.0.1:%d\n"
 		 "backend = 127.0.0.1:%d\n[routes]\ndefault = gone\n",
 		 other, dead_port, h_free_port());
 	/* A second mcpd on the user path: the pinned fast-path maps belong to the first. */

@@ -121,7 +121,7 @@ static int setup(void **state)
 	 * and a real NIC would put a full UDP checksum on the wire, so no checksum offload. */
 	if (sh("ip -n %s link set dev %s xdp obj %s/../tests/bpf/xdp_pass.bpf.o sec xdp", ns, cif,
 	       h_bindir()) ||
-	    sh("ip netns exec %s ethtool -K %s tx off tso off >/dev/null", ns, cif))
+	    sh("ip netns exec %s ethtool -K %s tx off >/dev/null", ns, cif))
 		return -1;
 	backend_port = h_free_port();
 	port = h_free_port();
@@ -129,7 +129,7 @@ static int setup(void **state)
 	char *eargv[] = { "mcp-echo", "--listen", addr, "-q", NULL };
 	echo = h_spawn("echo-xdp.log", eargv);
 	snprintf(cfg, sizeof(cfg),
-		 "[mcpd]\nlisten = %s:%d\nxdp_interfaces = %s\nxdp_mode = native\n"
+		 "[mcpd]\nlisten = %s:%d\ncontrol =\nxdp_interfaces = %s\nxdp_mode = native\n"
 		 "rate_pps = 100\nrate_burst = 50\nnewsrc_pps = 1000\n"
 		 "[pool kv]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = kv\n",
 		 router_ip, port, rif, backend_port);

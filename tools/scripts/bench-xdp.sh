@@ -39,7 +39,7 @@ ip -n "$NS" addr add 10.78.0.2/24 dev "$CIF"
 ip -n "$NS" link set "$CIF" up
 ip -n "$NS" link set lo up
 ip -n "$NS" link set dev "$CIF" xdp obj build/tests/bpf/xdp_pass.bpf.o sec xdp
-ip netns exec "$NS" ethtool -K "$CIF" tx off tso off >/dev/null
+ip netns exec "$NS" ethtool -K "$CIF" tx off >/dev/null
 
 "$BIN/mcp-echo" --listen "127.0.0.1:$BPORT" -q & pids+=($!)
 
@@ -48,6 +48,7 @@ config() { # config xdp|user
 [mcpd]
 listen = 10.78.0.1:$PORT
 datapath = user
+control = $work/mcpd.sock
 $([ "$1" = xdp ] && printf 'xdp_interfaces = %s\nxdp_mode = native\n' "$RIF")
 rate_pps = 0
 [pool kv]
@@ -58,7 +59,7 @@ EOT
 }
 
 udp_in() { awk '/^Udp: [0-9]/ { print $2 }' /proc/net/snmp; }
-xdp_count() { "$BIN/mcpctl" -j stats | python3 -c "import json,sys; print(json.load(sys.stdin)['xdp']['$1']['packets'])"; }
+xdp_count() { "$BIN/mcpctl" -j maps | python3 -c "import json,sys; print(json.load(sys.stdin)['xdp']['$1']['packets'])"; }
 
 declare -A R
 for round in $(seq "$ROUNDS"); do

@@ -75,6 +75,7 @@ class Setup:
         cfg = os.path.join(self.work, name + ".ini")
         with open(cfg, "w") as f:
             f.write(f"[mcpd]\nlisten = 127.0.0.1:{port}\ndatapath = {datapath}\n"
+                    f"control = {self.work}/{name}.sock\n"
                     f"idle_timeout_ms = 600000\nheartbeat_ms = 60000\n"
                     f"[pool kv]\nbackend = 127.0.0.1:{backend}\n[routes]\ndefault = kv\n")
         p = self.spawn(name, [os.path.join(BIN, "mcpd"), "-f", "-c", cfg])

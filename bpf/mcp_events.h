@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Reporting protocol violations to mcpd (BPF side). Both the sockmap verdict and the XDP
+ * guard include this; the maps are pinned by name, so they share one ring buffer.
+ *
+ * A flood of bad packets must not turn into a flood of events: each CPU reports at most
+ * MCP_EVENTS_PER_SEC events a second, and without waking mcpd, which reads the ring once a
+ * second (enough for its per-second, per-source counts).
+ */
+#ifndef MCP_BPF_EVENTS_H
+#define MCP_BPF_EVENTS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "mcp/maps.h"
+
+#define MCP_EVENTS_PER_SEC 4096
+
+struct mcp_ev_budget {
+	__u64 window_ns;
+	__u32 used;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MCP_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcp_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mcp_ev_budget);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcp_ev_budget SEC(".maps");
+
+static __always_inline void mcp_report(const struct mcp_event *ev)
+{
+	__u32 zero = 0;
+	struct mcp_ev_budget *b = bpf_map_lookup_elem(&mcp_ev_budget, &zero);
+	__u64 now;
+
+	if (!b)
+		return;
+	now = bpf_ktime_get_ns();
+	if (now - b->window_ns >= 1000000000ull) {
+		b->window_ns = now;
+		b->used = 0;
+	}
+	if (b->used >= MCP_EVENTS_PER_SEC)
+		return;
+	b->used++;
+	bpf_ringbuf_output(&mcp_events, (void *)ev, sizeof(*ev), BPF_RB_NO_WAKEUP);
+}
+
+#endif
