@@ -21,6 +21,7 @@
 #include "log.h"
 #include "router.h"
 #include "stats.h"
+#include "takeover.h"
 #include "version.h"
 
 #define MAX_REQUEST (64 * 1024)
@@ -376,6 +377,14 @@ static void answer(struct router *r, struct ctl_client *x)
 	struct arena a = { 0 };
 	Mcp__Ctl__Request *q = mcp__ctl__request__unpack(NULL, n, d + 4);
 
+	if (q && q->command == MCP__CTL__COMMAND__COMMAND_TAKEOVER) {
+		/* A new mcpd: everything goes to it, and this one is done. */
+		mcp__ctl__request__free_unpacked(q, NULL);
+		if (takeover_give(r, x->h.fd) == 0)
+			r->handed_over = true;
+		buf_consume(&x->in, x->in.len);
+		return;
+	}
 	if (!q) {
 		fail(&a, &rsp, "malformed request (not a mcp.ctl.Request)");
 	} else {
@@ -468,12 +477,41 @@ void ctl_on_listen(struct router *r)
 	}
 }
 
+static int serve(struct router *r, int fd, const char *path)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct ctl *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		close(fd);
+		return -1;
+	}
+	c->listen.kind = H_CTL_LISTEN;
+	c->listen.fd = fd;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	ev.data.ptr = &c->listen;
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
+	r->ctl = c;
+	pr_info("control socket on %s", path);
+	return 0;
+}
+
+int ctl_listen_fd(struct router *r)
+{
+	struct ctl *c = r->ctl;
+
+	return c ? c->listen.fd : -1;
+}
+
+int ctl_adopt(struct router *r, int fd)
+{
+	return serve(r, fd, r->cfg.control);
+}
+
 int ctl_init(struct router *r)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct epoll_event ev = { .events = EPOLLIN };
 	const char *path = r->cfg.control;
-	struct ctl *c;
 	char dir[sizeof(sa.sun_path)], *slash;
 	int fd;
 
@@ -505,19 +543,7 @@ int ctl_init(struct router *r)
 		close(fd);
 		return -1;
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		return -1;
-	}
-	c->listen.kind = H_CTL_LISTEN;
-	c->listen.fd = fd;
-	strcpy(c->path, path);
-	ev.data.ptr = &c->listen;
-	epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
-	r->ctl = c;
-	pr_info("control socket on %s", path);
-	return 0;
+	return serve(r, fd, path);
 }
 
 void ctl_free(struct router *r)

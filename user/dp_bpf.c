@@ -265,6 +265,14 @@ static void bpf_publish(struct router *r, struct conn *c)
 	}
 }
 
+void dp_bpf_lock(struct router *r)
+{
+	struct bpf_dp *d = dp_of(r);
+
+	if (d && flock(d->lock_fd, LOCK_EX))
+		pr_warn("cannot lock %s: %s", MCP_PIN_DIR, strerror(errno));
+}
+
 int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uint64_t *bytes)
 {
 	struct bpf_dp *d = dp_of(r);
@@ -314,8 +322,10 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
+	/* On a takeover the old mcpd holds the lock until it has handed over: take it then
+	 * (dp_bpf_lock). */
 	d->lock_fd = open(MCP_PIN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB)) {
+	if (d->lock_fd < 0 || (!r->taking_over && flock(d->lock_fd, LOCK_EX | LOCK_NB))) {
 		snprintf(why, why_len, "%s is in use by another mcpd (%s)", MCP_PIN_DIR,
 			 strerror(errno));
 		if (d->lock_fd >= 0)
@@ -343,11 +353,14 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 		free(d);
 		return -1;
 	}
-	/* Whatever an earlier mcpd left: its sockets are gone, so is their state. */
-	clear_map(d->state);
-	clear_map(d->fwd);
-	clear_map(d->redir);
-	clear_map(d->socks);
+	/* Whatever an earlier mcpd left: its sockets are gone, so is their state. Not on a
+	 * takeover: those sockets are alive and coming over. */
+	if (!r->taking_over) {
+		clear_map(d->state);
+		clear_map(d->fwd);
+		clear_map(d->redir);
+		clear_map(d->socks);
+	}
 
 	r->dp.name = "bpf";
 	r->dp.priv = d;

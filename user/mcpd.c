@@ -26,6 +26,8 @@ static void usage(FILE *f)
 		"  -f, --foreground      stay in the foreground (log to stderr)\n"
 		"      --datapath MODE   bpf, user or auto (overrides the config)\n"
 		"  -t, --check           check the config and exit\n"
+		"      --takeover        take over every session of the mcpd running with this\n"
+		"                        config (its control socket), without dropping any\n"
 		"  -v, --verbose         more log (repeat for debug)\n"
 		"  -h, --help            this text\n"
 		"  -V, --version         version, with the libbpf and libxdp versions\n"
@@ -41,6 +43,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "datapath", required_argument, NULL, 'D' },
 		{ "check", no_argument, NULL, 't' },
+		{ "takeover", no_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -49,7 +52,7 @@ int main(int argc, char **argv)
 	struct mcp_config *cfg = calloc(1, sizeof(*cfg));
 	struct router *r = calloc(1, sizeof(*r));
 	const char *path = NULL;
-	int foreground = 0, check = 0, level = MCP_LOG_INFO, datapath = -1, c, rc = 1;
+	int foreground = 0, check = 0, level = MCP_LOG_INFO, datapath = -1, c, rc = 1, takeover = 0;
 
 	if (!cfg || !r)
 		return 1;
@@ -76,6 +79,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			check = 1;
+			break;
+		case 'T':
+			takeover = 1;
 			break;
 		case 'v':
 			level++;
@@ -125,8 +131,14 @@ int main(int argc, char **argv)
 		perror("mcpd: daemon");
 		return 1;
 	}
-	if (router_init(r, cfg, cfg->datapath) == 0)
+	if (router_init(r, cfg, cfg->datapath, takeover) == 0)
 		rc = router_run(r) ? 1 : 0;
+	if (r->handed_over) {
+		/* The new mcpd holds every socket; closing ours changes nothing, but freeing
+		 * sessions would take them out of the maps: leave at once. */
+		fflush(stderr);
+		_exit(0);
+	}
 	router_free(r);
 	free(cfg);
 	free(r);

@@ -98,10 +98,11 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	return ret;
 }
 
-int metrics_init(struct router *r)
+static int start(struct router *r, int listen_fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	const union MHD_DaemonInfo *info;
+	unsigned int flags = MHD_USE_EPOLL;
 	struct metrics *m;
 
 	if (!r->cfg.metrics.len)
@@ -109,10 +110,16 @@ int metrics_init(struct router *r)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -1;
-	m->d = MHD_start_daemon(MHD_USE_EPOLL | (r->cfg.metrics.ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-				0, NULL, NULL, answer, r, MHD_OPTION_SOCK_ADDR, &r->cfg.metrics.ss,
-				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				MHD_OPTION_END);
+	if (r->cfg.metrics.ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (listen_fd >= 0)
+		m->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, r, MHD_OPTION_LISTEN_SOCKET,
+					listen_fd, MHD_OPTION_CONNECTION_LIMIT, 64u,
+					MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	else
+		m->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, r, MHD_OPTION_SOCK_ADDR,
+					&r->cfg.metrics.ss, MHD_OPTION_CONNECTION_LIMIT, 64u,
+					MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	info = m->d ? MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {
 		pr_err("cannot serve metrics on %s", r->cfg.metrics.text);
@@ -128,6 +135,27 @@ int metrics_init(struct router *r)
 	r->metrics = m;
 	pr_info("metrics on http://%s/metrics", r->cfg.metrics.text);
 	return 0;
+}
+
+int metrics_init(struct router *r)
+{
+	return start(r, -1);
+}
+
+int metrics_adopt(struct router *r, int fd)
+{
+	return start(r, fd);
+}
+
+int metrics_listen_fd(struct router *r)
+{
+	struct metrics *m = r->metrics;
+	const union MHD_DaemonInfo *info;
+
+	if (!m)
+		return -1;
+	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_LISTEN_FD);
+	return info ? info->listen_fd : -1;
 }
 
 void metrics_run(struct router *r)

@@ -8,5 +8,8 @@ struct router;
 int metrics_init(struct router *r);
 void metrics_run(struct router *r);
 void metrics_free(struct router *r);
+int metrics_listen_fd(struct router *r);
+/* Serve /metrics on an inherited listening fd (takeover). */
+int metrics_adopt(struct router *r, int fd);
 
 #endif

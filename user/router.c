@@ -19,6 +19,7 @@
 #include "messages.h"
 #include "metrics.h"
 #include "router.h"
+#include "takeover.h"
 
 #define MAX_EVENTS     256
 #define ACCEPT_BATCH   64
@@ -139,6 +140,19 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	return -1;
+}
+
+int router_adopt_listener(struct router *r, int fd)
+{
+	struct handler *h = &r->listeners[r->n_listeners];
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
+
+	if (r->n_listeners == MCP_MAX_LISTEN || epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return -1;
+	h->kind = H_LISTEN;
+	h->fd = fd;
+	r->n_listeners++;
+	return 0;
 }
 
 static void close_listeners(struct router *r)
@@ -304,7 +318,7 @@ static void on_tick(struct router *r)
 	anomaly_tick(r, now);
 }
 
-int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
+int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bool takeover)
 {
 	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L },
 				  .it_value = { 0, TICK_MS * 1000000L } };
@@ -314,6 +328,7 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
 
 	memset(r, 0, sizeof(*r));
 	r->cfg = *cfg;
+	r->taking_over = takeover;
 	blocklist_init(&r->blocks);
 	r->started_ms = mcp_now_ms();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -352,16 +367,28 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath)
 		pr_info("data path: user (as configured)");
 	}
 
-	for (int i = 0; i < cfg->n_listen; i++)
-		if (open_listener(r, &r->cfg.listen[i]) || udp_open(r, &r->cfg.listen[i]))
-			return -1;
+	if (!takeover) {
+		for (int i = 0; i < cfg->n_listen; i++)
+			if (open_listener(r, &r->cfg.listen[i]))
+				return -1;
+		for (int i = 0; i < cfg->n_listen; i++)
+			if (udp_open(r, &r->cfg.listen[i]))
+				return -1;
+	}
 	if (xdp_guard_init(r, why, sizeof(why))) {
 		pr_err("%s", why);
 		return -1;
 	}
-	if (ctl_init(r) || metrics_init(r) || anomaly_init(r))
+	if (takeover) {
+		/* Listeners, control and metrics sockets, and sessions: all from the old mcpd. */
+		if (takeover_take(r))
+			return -1;
+		if (r->dp.priv)
+			dp_bpf_lock(r);
+	} else if (ctl_init(r) || metrics_init(r)) {
 		return -1;
-	return 0;
+	}
+	return anomaly_init(r);
 }
 
 int router_run(struct router *r)
@@ -375,7 +402,7 @@ int router_run(struct router *r)
 			pr_err("epoll_wait: %s", strerror(errno));
 			return -1;
 		}
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n && !r->handed_over; i++) {
 			struct handler *h = evs[i].data.ptr;
 
 			switch (h->kind) {
@@ -412,6 +439,8 @@ int router_run(struct router *r)
 			}
 			}
 		}
+		if (r->handed_over)
+			return 0;
 		flush_dirty(r);
 		reap(r);
 		if (r->stopping && (!r->n_sessions || mcp_now_ms() > r->stop_deadline_ms)) {

@@ -171,6 +171,8 @@ struct router {
 	uint32_t rr[MCP_MAX_POOLS];
 	struct datapath dp;
 	bool stopping;
+	bool taking_over;  /* started with --takeover: adopt, do not create or clear */
+	bool handed_over;  /* gave everything to a new mcpd: exit without touching anything */
 	uint64_t stop_deadline_ms;
 	bool pending_writes; /* a write waits for the kernel: poll soon */
 	uint64_t started_ms;
@@ -183,7 +185,8 @@ struct router {
 uint64_t mcp_now_ms(void);
 
 /* router.c */
-int router_init(struct router *r, const struct mcp_config *cfg, int datapath);
+int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bool takeover);
+int router_adopt_listener(struct router *r, int fd);
 int router_run(struct router *r);
 void router_free(struct router *r);
 void router_mark_dirty(struct router *r, struct conn *c);
@@ -219,6 +222,7 @@ void udp_on_readable(struct router *r, struct udp_listener *l);
 void upstream_on_readable(struct router *r, struct upstream *u);
 void udp_tick(struct router *r, uint64_t now);
 void udp_close_all(struct router *r);
+int udp_adopt(struct router *r, int fd, uint32_t index);
 
 /* dp_xdp.c: the XDP guard on the configured interfaces */
 int xdp_guard_init(struct router *r, char *why, size_t why_len);
@@ -235,5 +239,7 @@ const char *anomaly_kind_name(int kind);
 void dp_user_init(struct datapath *dp);
 int dp_bpf_init(struct router *r, char *why, size_t why_len);
 void dp_bpf_set_routes(struct router *r);
+/* After a takeover: wait for the old mcpd to let go of the pin directory. */
+void dp_bpf_lock(struct router *r);
 
 #endif

@@ -57,6 +57,20 @@ fail:
 	return -1;
 }
 
+int udp_adopt(struct router *r, int fd, uint32_t index)
+{
+	struct udp_listener *l = &r->udp[r->n_udp];
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->h };
+
+	if (index >= (uint32_t)r->cfg.n_listen || epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return -1;
+	l->h.kind = H_UDP;
+	l->h.fd = fd;
+	l->addr = &r->cfg.listen[index];
+	r->n_udp++;
+	return 0;
+}
+
 static uint32_t hash_client(const struct sockaddr_storage *ss, socklen_t len, int pool)
 {
 	const uint8_t *p = (const uint8_t *)ss;

@@ -618,6 +618,37 @@ static void test_restart_after_kill(void **state)
 	bench("2", "8", "0-500", "5000", "1", "--ping-every", "4");
 }
 
+static void test_hot_upgrade_under_load(void **state)
+{
+	char target[32], log[256];
+	char *bench_argv[] = { "mcpbench", "-t", target, "-c", "8", "-d", "16", "-s", "0-2000",
+			       "-D", "14", "-v", "2", "--ping-every", "7", "--ops", "GET,SET", NULL };
+	char *argv[] = { "mcpd", "-f", "-c", (char *)config_path, "--datapath", (char *)datapath,
+			 "--takeover", NULL };
+	pid_t bench;
+
+	(void)state;
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+	bench = h_spawn("upgrade-bench.log", bench_argv);
+	sleep(1);
+	/* Ten upgrades in a row under load: each new mcpd takes every session from the last. */
+	for (int i = 0; i < 10; i++) {
+		pid_t next = h_spawn("mcpd.log", argv);
+
+		assert_int_equal(h_wait(mcpd, 5000), 0); /* the old one leaves by itself */
+		mcpd = next;
+		usleep(400000);
+	}
+	assert_int_equal(h_wait(bench, 30000), 0);
+	snprintf(log, sizeof(log), "%s/upgrade-bench.log", h_tmpdir());
+	assert_true(h_file_contains(log, "lost 0  reordered 0  corrupt 0"));
+	assert_false(h_file_contains(log, "errors"));
+	/* The last one serves new sessions too. */
+	int fd = h_session(port, 2);
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 64), 0);
+	close(fd);
+}
+
 static void test_sigterm_ends_sessions(void **state)
 {
 	int fd = h_session(port, 1);
@@ -657,6 +688,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_config_refused),
 		cmocka_unit_test(test_fast_path_carries_data),
 		cmocka_unit_test(test_restart_after_kill),
+		cmocka_unit_test(test_hot_upgrade_under_load),
 		cmocka_unit_test(test_sigterm_ends_sessions),
 	};
 	struct rlimit rl = { 65536, 65536 };

@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Hot upgrade. A new mcpd started with --takeover connects to the running one's control
+ * socket and asks for everything: the old one stops where it is — between two batches of its
+ * event loop, so no frame is half-handled — and sends one protobuf message with every
+ * session's state (including the bytes of a frame its decoder had begun and the output it had
+ * not written yet) followed by every socket: listeners, the control and metrics sockets, and
+ * each session's client and backend sockets (SCM_RIGHTS, KERNEL-NOTES 6). The new one rebuilds
+ * the sessions, says it has everything, and the old one exits without touching any socket or
+ * map. The pinned maps and the attached programs stay in the kernel throughout; bytes that
+ * arrive meanwhile wait in the sockets' queues.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "control.pb-c.h"
+#include "ctl.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+#include "takeover.h"
+
+#define FDS_PER_MSG 250 /* SCM_MAX_FD is 253 */
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int recv_all(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n) {
+		ssize_t r = recv(fd, b, n, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int send_fds(int sock, const int *fds, int n)
+{
+	for (int off = 0; off < n; off += FDS_PER_MSG) {
+		int k = n - off < FDS_PER_MSG ? n - off : FDS_PER_MSG;
+		char cbuf[CMSG_SPACE(sizeof(int) * FDS_PER_MSG)];
+		uint8_t one = 'F';
+		struct iovec iov = { .iov_base = &one, .iov_len = 1 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				      .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)k) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)k);
+		memcpy(CMSG_DATA(c), fds + off, sizeof(int) * (size_t)k);
+		if (sendmsg(sock, &msg, MSG_NOSIGNAL) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+static int recv_fds(int sock, int *fds, int n)
+{
+	for (int off = 0; off < n;) {
+		char cbuf[CMSG_SPACE(sizeof(int) * FDS_PER_MSG)];
+		uint8_t one;
+		struct iovec iov = { .iov_base = &one, .iov_len = 1 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				      .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *c;
+		int k;
+
+		if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+			return -1;
+		c = CMSG_FIRSTHDR(&msg);
+		if (!c || c->cmsg_type != SCM_RIGHTS)
+			return -1;
+		k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		if (k <= 0 || off + k > n)
+			return -1;
+		memcpy(fds + off, CMSG_DATA(c), sizeof(int) * (size_t)k);
+		off += k;
+	}
+	return 0;
+}
+
+/* ---- the old mcpd: give ------------------------------------------------------------------ */
+
+struct giving {
+	int *fds;
+	int n, cap;
+};
+
+static uint32_t add_fd(struct giving *g, int fd)
+{
+	if (g->n == g->cap) {
+		g->cap = g->cap ? g->cap * 2 : 256;
+		g->fds = realloc(g->fds, (size_t)g->cap * sizeof(int));
+		if (!g->fds)
+			abort();
+	}
+	g->fds[g->n] = fd;
+	return (uint32_t)g->n++;
+}
+
+static Mcp__Ctl__TakeoverConn *describe_conn(struct conn *c, struct giving *g)
+{
+	Mcp__Ctl__TakeoverConn *m = calloc(1, sizeof(*m));
+	uint8_t *partial = malloc(MCP_HDR_MAX_LEN + c->dec.body_have + 1);
+
+	mcp__ctl__takeover_conn__init(m);
+	m->slot = (uint32_t)c->slot;
+	m->backend = (uint32_t)c->backend;
+	m->ready = c->ready;
+	m->close_seen = c->close_seen;
+	m->fd_index = add_fd(g, c->h.fd);
+	memcpy(partial, c->dec.hdr, c->dec.hdr_have);
+	if (c->dec.body_have)
+		memcpy(partial + c->dec.hdr_have, c->dec.body, c->dec.body_have);
+	m->partial.data = partial;
+	m->partial.len = c->dec.hdr_have + c->dec.body_have;
+	m->dec_version = c->dec.version;
+	m->dec_max_frame = c->dec.max_frame;
+	m->dec_offset = c->dec.offset;
+	m->out.data = c->out.data ? c->out.data + c->out.head : NULL;
+	m->out.len = c->out.len;
+	m->installed = c->installed;
+	m->cookie = c->cookie;
+	m->queue_base = c->queue_base;
+	m->daemon_written = c->daemon_written;
+	m->read_total = c->read_total;
+	m->fwd_published = c->fwd_published;
+	m->episode = c->episode;
+	m->raw_left = c->raw_left;
+	m->raw_dest = c->raw_dest;
+	return m;
+}
+
+int takeover_give(struct router *r, int sock)
+{
+	Mcp__Ctl__Takeover t = MCP__CTL__TAKEOVER__INIT;
+	struct giving g = { 0 };
+	uint8_t hdr[4], ack;
+	size_t n_sessions = 0, len;
+	uint8_t *buf;
+	int rc = -1, fl;
+	struct session *s;
+
+	/* The transfer is a conversation: block on this one socket until it is done. */
+	fl = fcntl(sock, F_GETFL);
+	fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+	for (int i = 0; i < r->n_listeners; i++)
+		add_fd(&g, r->listeners[i].fd);
+	for (int i = 0; i < r->n_udp; i++)
+		add_fd(&g, r->udp[i].h.fd);
+	t.n_tcp = (uint32_t)r->n_listeners;
+	t.n_udp = (uint32_t)r->n_udp;
+	t.ctl = ctl_listen_fd(r) >= 0;
+	if (t.ctl)
+		add_fd(&g, ctl_listen_fd(r));
+	t.metrics = metrics_listen_fd(r) >= 0;
+	if (t.metrics)
+		add_fd(&g, metrics_listen_fd(r));
+	for (s = r->sessions; s; s = s->next)
+		n_sessions++;
+	t.sessions = calloc(n_sessions ? n_sessions : 1, sizeof(*t.sessions));
+	for (s = r->sessions; s; s = s->next) {
+		Mcp__Ctl__TakeoverSession *m = calloc(1, sizeof(*m));
+
+		mcp__ctl__takeover_session__init(m);
+		m->id = s->id;
+		m->state = (uint32_t)s->state;
+		m->version = s->version;
+		m->max_frame = s->max_frame;
+		m->heartbeat_ms = s->heartbeat_ms;
+		m->pools = s->pools;
+		m->peer = s->peer;
+		m->peer_addr.data = (uint8_t *)&s->peer_addr;
+		m->peer_addr.len = sizeof(s->peer_addr);
+		m->client_id = s->client_id;
+		m->frames_in = s->frames_in;
+		m->bytes_in = s->bytes_in;
+		m->frames_out = s->frames_out;
+		m->bytes_out = s->bytes_out;
+		m->backends_pending = (uint32_t)s->backends_pending;
+		m->conns = calloc(MCP_MAX_POOLS + 1, sizeof(*m->conns));
+		m->conns[m->n_conns++] = describe_conn(&s->client, &g);
+		for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+			if (s->backends[slot] && s->backends[slot]->h.fd >= 0)
+				m->conns[m->n_conns++] = describe_conn(s->backends[slot], &g);
+		t.sessions[t.n_sessions++] = m;
+	}
+	t.n_fds = (uint32_t)g.n;
+	t.next_session_id = r->next_session_id;
+	t.sessions_total = r->sessions_total;
+
+	len = mcp__ctl__takeover__get_packed_size(&t);
+	buf = malloc(len);
+	mcp__ctl__takeover__pack(&t, buf);
+	hdr[0] = (uint8_t)(len >> 24);
+	hdr[1] = (uint8_t)(len >> 16);
+	hdr[2] = (uint8_t)(len >> 8);
+	hdr[3] = (uint8_t)len;
+	if (send_all(sock, hdr, 4) || send_all(sock, buf, len) || send_fds(sock, g.fds, g.n) ||
+	    recv_all(sock, &ack, 1) || ack != 'K') {
+		pr_err("takeover: the new mcpd did not take everything; carrying on");
+	} else {
+		pr_info("takeover: handed %zu sessions and %d sockets to the new mcpd; exiting",
+			t.n_sessions, g.n);
+		rc = 0;
+	}
+	for (size_t i = 0; i < t.n_sessions; i++) {
+		for (size_t c = 0; c < t.sessions[i]->n_conns; c++) {
+			free(t.sessions[i]->conns[c]->partial.data);
+			free(t.sessions[i]->conns[c]);
+		}
+		free(t.sessions[i]->conns);
+		free(t.sessions[i]);
+	}
+	free(t.sessions);
+	free(buf);
+	free(g.fds);
+	return rc;
+}
+
+/* ---- the new mcpd: take ------------------------------------------------------------------ */
+
+static int no_frame(void *ctx, const struct mcp_frame *f)
+{
+	(void)f;
+	*(int *)ctx = 1; /* a whole frame in "partial" would mean a broken hand-over */
+	return 0;
+}
+
+static int restore_conn(struct router *r, struct conn *c, const Mcp__Ctl__TakeoverConn *m,
+			int fd, int peer)
+{
+	int whole = 0;
+
+	c->h.kind = H_CONN;
+	c->h.fd = fd;
+	c->slot = (int)m->slot;
+	c->peer = peer;
+	c->backend = (int)m->backend;
+	c->ready = m->ready;
+	c->close_seen = m->close_seen;
+	mcp_decoder_init(&c->dec, (uint8_t)m->dec_version, peer, m->dec_max_frame);
+	c->dec.offset = m->dec_offset - m->partial.len;
+	if (m->partial.len && mcp_decoder_feed(&c->dec, m->partial.data, m->partial.len, no_frame,
+					       &whole) != (ssize_t)m->partial.len)
+		return -1;
+	if (whole)
+		return -1;
+	if (m->out.len && buf_append(&c->out, m->out.data, m->out.len))
+		return -1;
+	c->installed = m->installed;
+	c->cookie = m->cookie;
+	c->queue_base = m->queue_base;
+	c->daemon_written = m->daemon_written;
+	c->read_total = m->read_total;
+	c->fwd_published = m->fwd_published;
+	c->episode = m->episode;
+	c->raw_left = m->raw_left;
+	c->raw_dest = m->raw_dest;
+	if (router_watch(r, c, EPOLLIN | (c->out.len ? EPOLLOUT : 0)))
+		return -1;
+	if (c->out.len)
+		router_mark_dirty(r, c);
+	return 0;
+}
+
+static int restore_session(struct router *r, const Mcp__Ctl__TakeoverSession *m, const int *fds,
+			   int n_fds)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s || !m->n_conns)
+		return -1;
+	s->id = m->id;
+	s->state = (int)m->state;
+	s->version = (uint8_t)m->version;
+	s->max_frame = m->max_frame;
+	s->heartbeat_ms = m->heartbeat_ms;
+	s->pools = m->pools;
+	snprintf(s->peer, sizeof(s->peer), "%s", m->peer);
+	if (m->peer_addr.len == sizeof(s->peer_addr))
+		memcpy(&s->peer_addr, m->peer_addr.data, sizeof(s->peer_addr));
+	snprintf(s->client_id, sizeof(s->client_id), "%s", m->client_id);
+	s->frames_in = m->frames_in;
+	s->bytes_in = m->bytes_in;
+	s->frames_out = m->frames_out;
+	s->bytes_out = m->bytes_out;
+	s->backends_pending = (int)m->backends_pending;
+	s->last_active_ms = mcp_now_ms();
+	s->deadline_ms = mcp_now_ms() + 2000;
+	s->client.s = s;
+	s->next = r->sessions;
+	if (r->sessions)
+		r->sessions->prev = s;
+	r->sessions = s;
+	r->n_sessions++;
+	for (size_t i = 0; i < m->n_conns; i++) {
+		const Mcp__Ctl__TakeoverConn *cm = m->conns[i];
+		struct conn *c;
+
+		if (cm->fd_index >= (uint32_t)n_fds || cm->slot > MCP_MAX_POOLS)
+			return -1;
+		if (cm->slot == MCP_SLOT_CLIENT) {
+			c = &s->client;
+		} else {
+			c = calloc(1, sizeof(*c));
+			if (!c)
+				return -1;
+			c->s = s;
+			s->backends[cm->slot] = c;
+			if (cm->ready && cm->slot - 1 < MCP_MAX_POOLS && cm->backend < MCP_MAX_BACKENDS)
+				r->health[cm->slot - 1][cm->backend].sessions++;
+		}
+		if (restore_conn(r, c, cm, fds[cm->fd_index],
+				 cm->slot == MCP_SLOT_CLIENT ? MCP_PEER_CLIENT : MCP_PEER_BACKEND))
+			return -1;
+	}
+	return 0;
+}
+
+int takeover_take(struct router *r)
+{
+	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	Mcp__Ctl__Takeover *t = NULL;
+	uint8_t hdr[4], *buf = NULL, ack = 'K';
+	int sock, *fds = NULL, rc = -1, next = 0;
+	size_t len;
+	uint32_t n;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->cfg.control);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa))) {
+		pr_err("takeover: cannot reach the running mcpd at %s: %s", r->cfg.control,
+		       strerror(errno));
+		goto out;
+	}
+	q.command = MCP__CTL__COMMAND__COMMAND_TAKEOVER;
+	len = mcp__ctl__request__get_packed_size(&q);
+	buf = malloc(len + 4);
+	buf[0] = (uint8_t)(len >> 24);
+	buf[1] = (uint8_t)(len >> 16);
+	buf[2] = (uint8_t)(len >> 8);
+	buf[3] = (uint8_t)len;
+	mcp__ctl__request__pack(&q, buf + 4);
+	if (send_all(sock, buf, len + 4) || recv_all(sock, hdr, 4))
+		goto broken;
+	free(buf);
+	n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	buf = malloc(n ? n : 1);
+	if (!buf || recv_all(sock, buf, n))
+		goto broken;
+	t = mcp__ctl__takeover__unpack(NULL, n, buf);
+	if (!t || t->n_fds > 1000000)
+		goto broken;
+	fds = calloc(t->n_fds ? t->n_fds : 1, sizeof(int));
+	if (!fds || recv_fds(sock, fds, (int)t->n_fds))
+		goto broken;
+
+	for (uint32_t i = 0; i < t->n_tcp; i++)
+		if (router_adopt_listener(r, fds[next++]))
+			goto broken;
+	for (uint32_t i = 0; i < t->n_udp; i++)
+		if (udp_adopt(r, fds[next++], i))
+			goto broken;
+	if (t->ctl && ctl_adopt(r, fds[next++]))
+		goto broken;
+	if (t->metrics && metrics_adopt(r, fds[next++]))
+		goto broken;
+	for (size_t i = 0; i < t->n_sessions; i++)
+		if (restore_session(r, t->sessions[i], fds, (int)t->n_fds))
+			goto broken;
+	r->next_session_id = t->next_session_id;
+	r->sessions_total = t->sessions_total;
+	if (send_all(sock, &ack, 1))
+		goto broken;
+	pr_info("takeover: took %zu sessions and %u sockets", t->n_sessions, t->n_fds);
+	rc = 0;
+	goto out;
+broken:
+	pr_err("takeover: the hand-over broke off; the running mcpd keeps everything");
+out:
+	if (t)
+		mcp__ctl__takeover__free_unpacked(t, NULL);
+	free(buf);
+	free(fds);
+	if (sock >= 0)
+		close(sock);
+	return rc;
+}

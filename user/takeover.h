@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Hot upgrade (takeover.c): the running mcpd gives, the new one takes. */
+#ifndef MCP_TAKEOVER_H
+#define MCP_TAKEOVER_H
+
+struct router;
+
+/* The old mcpd, asked on its control socket: 0 when the new one has everything. */
+int takeover_give(struct router *r, int sock);
+/* The new mcpd (--takeover): 0 when it holds every listener and session of the old one. */
+int takeover_take(struct router *r);
+
+#endif
