@@ -19,7 +19,7 @@ OBJ := $(BUILD)/obj
 BIN := $(BUILD)/bin
 GEN := $(BUILD)/gen
 
-PKGS     := libbpf libxdp libprotobuf-c inih json-c libmicrohttpd
+PKGS     := libbpf libxdp libprotobuf-c inih json-c libmicrohttpd libsystemd
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 LIBXDP_VERSION := $(shell pkg-config --modversion libxdp 2>/dev/null)
@@ -41,7 +41,7 @@ LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c use
 PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c \
 	     user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
-	     user/takeover.c
+	     user/takeover.c user/privileges.c
 TOOLS    := mcp-echo mcpbench mcpctl
 BENCH_TOOLS := mcp-xdpcost mcp-udpflood
 PROTOS   := $(wildcard proto/*.proto)
@@ -82,6 +82,8 @@ help:
 	@echo "make bench      side-by-side benchmarks into docs/benchmarks.md (QUICK=1: < 1 min)"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make format     clang-format the sources"
+	@echo "make install    PREFIX=/usr/local DESTDIR=: mcpd, mcpctl, tools, man pages, unit, example"
+	@echo "make uninstall  remove what make install put there"
 	@echo "make clean      remove $(BUILD)/"
 
 deps:
@@ -185,6 +187,34 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@tools/scripts/bench.py $(if $(QUICK),--quick)
+
+# ---- install --------------------------------------------------------------------------------
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR := $(PREFIX)/sbin
+BINDIR  := $(PREFIX)/bin
+DATADIR := $(PREFIX)/share/mcprouter
+MANDIR  := $(PREFIX)/share/man/man8
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+ETCDIR  ?= /etc/mcp
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(MANDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(ETCDIR)
+	install -m 0755 $(BIN)/mcpd $(DESTDIR)$(SBINDIR)/mcpd
+	install -m 0755 $(BIN)/mcpctl $(BIN)/mcp-echo $(BIN)/mcpbench $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(BUILD)/bpf/mcp_sockmap.bpf.o $(BUILD)/bpf/mcp_xdp.bpf.o $(DESTDIR)$(DATADIR)/
+	install -m 0644 docs/man/mcpd.8 docs/man/mcpctl.8 $(DESTDIR)$(MANDIR)/
+	install -m 0644 tools/packaging/mcpd.ini.example $(DESTDIR)$(ETCDIR)/mcpd.ini.example
+	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/packaging/mcpd.service > $(DESTDIR)$(UNITDIR)/mcpd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mcpd.service
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mcpd $(DESTDIR)$(BINDIR)/mcpctl $(DESTDIR)$(BINDIR)/mcp-echo \
+		$(DESTDIR)$(BINDIR)/mcpbench $(DESTDIR)$(MANDIR)/mcpd.8 $(DESTDIR)$(MANDIR)/mcpctl.8 \
+		$(DESTDIR)$(UNITDIR)/mcpd.service $(DESTDIR)$(ETCDIR)/mcpd.ini.example
+	rm -rf $(DESTDIR)$(DATADIR)
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -70,6 +70,9 @@ done
 echo "== end-to-end: the XDP guard on a veth pair, packets from a client namespace"
 run "e2e xdp guard (netns + veth)" "$BUILD/bin/tests/e2e_xdp"
 
+echo "== packaging: make install and make uninstall into a scratch DESTDIR"
+run "install" tests/install.sh
+
 echo "== benchmarks: make bench QUICK=1 runs and writes its report (no timing is judged)"
 bench_smoke() {
 	local out="$BUILD/bench-smoke/benchmarks.md"

@@ -63,6 +63,7 @@ static int ensure_bpffs(char *why, size_t len)
 		snprintf(why, len, "cannot create %s: %s", MCP_PIN_DIR, strerror(errno));
 		return -1;
 	}
+	chmod(MCP_PIN_DIR, 0700); /* the maps steer sessions: root only */
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <xdp/libxdp.h>
 #include "log.h"
 #include "router.h"
@@ -201,9 +202,20 @@ void xdp_guard_free(struct router *r)
 
 	if (!g)
 		return;
-	for (int i = 0; i < g->n; i++)
-		if (xdp_program__detach(g->prog, g->ifindex[i], g->mode[i], 0))
-			pr_warn("cannot detach the XDP guard from ifindex %d", g->ifindex[i]);
+	for (int i = 0; i < g->n; i++) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = xdp_program__fd(g->prog));
+		__u32 flags = g->mode[i] == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+
+		if (xdp_program__detach(g->prog, g->ifindex[i], g->mode[i], 0) == 0)
+			continue;
+		/* libxdp looks programs up by id, which takes CAP_SYS_ADMIN, dropped by now.
+		 * Attached alone (no dispatcher), the guard comes off by its fd with netlink,
+		 * and only if it is still the one attached. */
+		flags |= XDP_FLAGS_REPLACE;
+		if (bpf_xdp_detach(g->ifindex[i], flags, &o))
+			pr_warn("cannot detach the XDP guard from ifindex %d: %s", g->ifindex[i],
+				strerror(errno));
+	}
 	if (g->prog)
 		xdp_program__close(g->prog);
 	if (g->skel)

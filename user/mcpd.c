@@ -11,7 +11,9 @@
 #include <xdp/libxdp.h>
 #include "log.h"
 #include "router.h"
+#include "privileges.h"
 #include "version.h"
+#include <systemd/sd-daemon.h>
 
 static void usage(FILE *f)
 {
@@ -105,6 +107,8 @@ int main(int argc, char **argv)
 	}
 	mcp_log_init("mcpd", level > MCP_LOG_DEBUG ? MCP_LOG_DEBUG : level);
 	mcp_log_route_libbpf();
+	if (privileges_sanitize_env())
+		return 1;
 
 	if (path) {
 		if (mcp_config_load(path, cfg)) {
@@ -131,8 +135,12 @@ int main(int argc, char **argv)
 		perror("mcpd: daemon");
 		return 1;
 	}
-	if (router_init(r, cfg, cfg->datapath, takeover) == 0)
+	if (router_init(r, cfg, cfg->datapath, takeover) == 0) {
+		sd_notify(0, "READY=1");
+		privileges_drop(r->dp.priv || r->xdp);
 		rc = router_run(r) ? 1 : 0;
+		sd_notify(0, "STOPPING=1");
+	}
 	if (r->handed_over) {
 		/* The new mcpd holds every socket; closing ours changes nothing, but freeing
 		 * sessions would take them out of the maps: leave at once. */

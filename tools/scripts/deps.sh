@@ -15,6 +15,7 @@ packages=(
 	libinih-dev                              # mcpd config files (INI)
 	libjson-c-dev                            # mcpctl -j, mcpbench --json
 	libmicrohttpd-dev                        # the /metrics page
+	libsystemd-dev                           # sd_notify: mcpd.service is Type=notify
 	iproute2                                 # network namespaces and veth in tests
 	ethtool                                  # checksum offload off on test veths
 	python3                                  # the benchmark driver (tools/scripts/bench.py)
