@@ -37,8 +37,9 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 # ---- sources --------------------------------------------------------------------------------
 
 LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c user/kstats.c \
-	    user/blocklist.c
-PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c
+	    user/blocklist.c user/ctl_request.c
+PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c \
+		  user/blocklist.c user/ctl_request.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c \
 	     user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
 	     user/takeover.c user/privileges.c
@@ -164,7 +165,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser -I$(G
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_LIB_SRCS) $(PB_SRCS) $(PB_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(PROTO_LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c -linih
+	$(CLANG) $(FUZZ_CFLAGS) $< $(PROTO_LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c -linih -lbpf
 
 fuzz: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh $(BUILD)/fuzz
@@ -175,7 +176,7 @@ unit: $(UNIT_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san SAN=1 unit
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san SAN=1 unit $(BUILD)/san/bin/mcpd
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 	@BUILD=$(BUILD) tests/run-tests.sh
 

@@ -63,6 +63,15 @@ echo "== end-to-end: the real mcpd on loopback, the same suite on each data path
 for dp in user bpf; do
 	run "e2e router ($dp data path)" "$BUILD/bin/tests/e2e_router" "$dp"
 done
+echo "== end-to-end: the same suite against mcpd built with ASan+UBSan"
+for dp in user bpf; do
+	MCP_MCPD="$BUILD/san/bin/mcpd" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		run "e2e router, mcpd under ASan+UBSan ($dp data path)" "$BUILD/bin/tests/e2e_router" "$dp"
+done
+echo "== valgrind: a short session through mcpd"
+run "valgrind mcpd" tests/e2e/valgrind.sh
+
 echo "== end-to-end: control socket, mcpctl, /metrics, anomaly detection"
 for dp in user bpf; do
 	run "e2e control ($dp data path)" "$BUILD/bin/tests/e2e_control" "$dp"

@@ -18,6 +18,7 @@
 #include "anomaly.h"
 #include "control.pb-c.h"
 #include "ctl.h"
+#include "ctl_request.h"
 #include "log.h"
 #include "router.h"
 #include "stats.h"
@@ -256,10 +257,9 @@ static void do_blocklist(struct router *r, struct arena *a, Mcp__Ctl__Response *
 	}
 }
 
-static void handle(struct router *r, const Mcp__Ctl__Request *q, struct arena *a,
+static void handle(struct router *r, const struct ctl_req *q, struct arena *a,
 		   Mcp__Ctl__Response *rsp)
 {
-	struct mcp_prefix p;
 	int err;
 
 	rsp->ok = true;
@@ -284,16 +284,11 @@ static void handle(struct router *r, const Mcp__Ctl__Request *q, struct arena *a
 		return;
 	case MCP__CTL__COMMAND__COMMAND_BLOCK:
 	case MCP__CTL__COMMAND__COMMAND_UNBLOCK:
-		if (!q->arg || mcp_prefix_parse(q->arg, &p)) {
-			fail(a, rsp, "'%s' is not an address or prefix (10.0.0.0/8, 2001:db8::/32)",
-			     q->arg ? q->arg : "");
-			return;
-		}
 		if (q->command == MCP__CTL__COMMAND__COMMAND_BLOCK)
-			err = blocklist_add(&r->blocks, &p, (uint64_t)q->ttl_s * 1000, "operator",
-					    mcp_now_ms());
+			err = blocklist_add(&r->blocks, &q->prefix, (uint64_t)q->ttl_s * 1000,
+					    "operator", mcp_now_ms());
 		else
-			err = blocklist_remove(&r->blocks, &p);
+			err = blocklist_remove(&r->blocks, &q->prefix);
 		if (err)
 			fail(a, rsp, "%s %s: %s", q->command == MCP__CTL__COMMAND__COMMAND_BLOCK ?
 					      "block" : "unblock", q->arg,
@@ -306,14 +301,14 @@ static void handle(struct router *r, const Mcp__Ctl__Request *q, struct arena *a
 	case MCP__CTL__COMMAND__COMMAND_DRAIN:
 		for (int pool = 0; pool < r->cfg.n_pools; pool++)
 			for (int b = 0; b < r->cfg.pools[pool].n_backends; b++)
-				if (q->arg && !strcmp(r->cfg.pools[pool].backends[b].text, q->arg)) {
+				if (!strcmp(r->cfg.pools[pool].backends[b].text, q->arg)) {
 					r->health[pool][b].drained = true;
 					pr_info("control: backend %s (pool %s) drained: no new sessions",
 						q->arg, r->cfg.pools[pool].name);
 					rsp->message = astr(a, "drained: new sessions go to the pool's other backends");
 					return;
 				}
-		fail(a, rsp, "no backend '%s' in any pool", q->arg ? q->arg : "");
+		fail(a, rsp, "no backend '%s' in any pool", q->arg);
 		return;
 	case MCP__CTL__COMMAND__COMMAND_KILL:
 		for (struct session *s = r->sessions; s; s = s->next)
@@ -375,21 +370,19 @@ static void answer(struct router *r, struct ctl_client *x)
 	uint32_t n = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
 	Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
 	struct arena a = { 0 };
-	Mcp__Ctl__Request *q = mcp__ctl__request__unpack(NULL, n, d + 4);
+	struct ctl_req q;
+	char err[256];
 
-	if (q && q->command == MCP__CTL__COMMAND__COMMAND_TAKEOVER) {
+	if (ctl_parse_request(d + 4, n, &q, err, sizeof(err))) {
+		fail(&a, &rsp, "%s", err);
+	} else if (q.command == MCP__CTL__COMMAND__COMMAND_TAKEOVER) {
 		/* A new mcpd: everything goes to it, and this one is done. */
-		mcp__ctl__request__free_unpacked(q, NULL);
 		if (takeover_give(r, x->h.fd) == 0)
 			r->handed_over = true;
 		buf_consume(&x->in, x->in.len);
 		return;
-	}
-	if (!q) {
-		fail(&a, &rsp, "malformed request (not a mcp.ctl.Request)");
 	} else {
-		handle(r, q, &a, &rsp);
-		mcp__ctl__request__free_unpacked(q, NULL);
+		handle(r, &q, &a, &rsp);
 	}
 	respond(x, &rsp);
 	afree(&a);

@@ -71,6 +71,9 @@ pid_t h_spawn(const char *log, char *const argv[])
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/%s", h_bindir(), argv[0]);
+	/* MCP_MCPD runs another build of the daemon (the ASan+UBSan one) under the same tests. */
+	if (!strcmp(argv[0], "mcpd") && getenv("MCP_MCPD"))
+		snprintf(path, sizeof(path), "%s", getenv("MCP_MCPD"));
 	snprintf(logpath, sizeof(logpath), "%s/%s", h_tmpdir(), log);
 	pid = fork();
 	if (pid == 0) {

@@ -48,6 +48,33 @@ seeds = {
     },
 }
 
+def field_varint(field, n):
+    return bytes([field << 3]) + varint(n)
+
+
+def field_string(field, text):
+    t = text.encode()
+    return bytes([field << 3 | 2]) + varint(len(t)) + t
+
+
+seeds["fuzz_control"] = {  # mcp.ctl.Request: 1 command, 2 arg, 3 ttl_s, 4 session
+    "status": field_varint(1, 1),
+    "block_ttl": field_varint(1, 6) + field_string(2, "10.0.0.0/8") + field_varint(3, 60),
+    "unblock6": field_varint(1, 7) + field_string(2, "2001:db8::/32"),
+    "drain": field_varint(1, 9) + field_string(2, "127.0.0.1:9001"),
+    "kill": field_varint(1, 10) + field_varint(4, 42),
+    "reload": field_varint(1, 11),
+    "bad": b"\xff\xff\xff",
+}
+seeds["fuzz_config"] = {
+    "full": b"[mcpd]\nlisten = 127.0.0.1:7800\nlisten = [::1]:7801\ndatapath = user\n"
+            b"max_frame = 16384\n[pool kv]\nbackend = 127.0.0.1:9001\n[routes]\nGET = kv\n"
+            b"0x10-0x1f = kv\ndefault = kv\n",
+    "xdp": b"[mcpd]\nxdp_interfaces = eth0, eth1\nxdp_mode = native\nrate_pps = 100\n"
+           b"auto_block = true\ncontrol = /run/mcp/x.sock\nmetrics = 127.0.0.1:9800\n",
+    "bad": b"[mcpd]\nmax_frame = 99999\n[nope]\nx=1\n",
+}
+
 for target, files in seeds.items():
     d = os.path.join(here, "corpus", target)
     os.makedirs(d, exist_ok=True)

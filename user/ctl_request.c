@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdio.h>
+#include <string.h>
+#include "control.pb-c.h"
+#include "ctl_request.h"
+
+int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, char *err,
+		      size_t errlen)
+{
+	Mcp__Ctl__Request *q = mcp__ctl__request__unpack(NULL, len, buf);
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!q) {
+		snprintf(err, errlen, "malformed request (not a mcp.ctl.Request)");
+		return -1;
+	}
+	out->command = q->command;
+	out->ttl_s = q->ttl_s;
+	out->session = q->session;
+	if (q->arg && strlen(q->arg) >= sizeof(out->arg)) {
+		snprintf(err, errlen, "argument longer than %d bytes", CTL_ARG_MAX - 1);
+		goto out;
+	}
+	snprintf(out->arg, sizeof(out->arg), "%s", q->arg ? q->arg : "");
+	switch (q->command) {
+	case MCP__CTL__COMMAND__COMMAND_BLOCK:
+	case MCP__CTL__COMMAND__COMMAND_UNBLOCK:
+		if (mcp_prefix_parse(out->arg, &out->prefix)) {
+			snprintf(err, errlen,
+				 "'%.64s' is not an address or prefix (10.0.0.0/8, 2001:db8::/32)",
+				 out->arg);
+			goto out;
+		}
+		if (out->ttl_s > 86400u * 365) {
+			snprintf(err, errlen, "ttl of %u s: more than a year", out->ttl_s);
+			goto out;
+		}
+		break;
+	case MCP__CTL__COMMAND__COMMAND_DRAIN:
+		if (!out->arg[0]) {
+			snprintf(err, errlen, "drain needs a backend (HOST:PORT)");
+			goto out;
+		}
+		break;
+	case MCP__CTL__COMMAND__COMMAND_KILL:
+		if (!out->session) {
+			snprintf(err, errlen, "kill needs a session id");
+			goto out;
+		}
+		break;
+	case MCP__CTL__COMMAND__COMMAND_STATUS:
+	case MCP__CTL__COMMAND__COMMAND_SESSIONS:
+	case MCP__CTL__COMMAND__COMMAND_ROUTES:
+	case MCP__CTL__COMMAND__COMMAND_POOLS:
+	case MCP__CTL__COMMAND__COMMAND_STATS:
+	case MCP__CTL__COMMAND__COMMAND_BLOCKLIST:
+	case MCP__CTL__COMMAND__COMMAND_RELOAD:
+	case MCP__CTL__COMMAND__COMMAND_TAKEOVER:
+		break;
+	default:
+		snprintf(err, errlen, "unknown command %d", q->command);
+		goto out;
+	}
+	rc = 0;
+out:
+	mcp__ctl__request__free_unpacked(q, NULL);
+	return rc;
+}
