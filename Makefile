@@ -58,7 +58,8 @@ SKELS    := $(foreach s,$(BPF_SRCS),$(GEN)/$(notdir $(s:.bpf.c=.skel.h)))
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRCS))
-E2E_BINS   := $(BIN)/tests/e2e_router $(BIN)/tests/e2e_xdp $(BIN)/tests/e2e_control
+E2E_BINS   := $(BIN)/tests/e2e_router $(BIN)/tests/e2e_xdp $(BIN)/tests/e2e_control \
+	      $(BIN)/tests/e2e_faults
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BIN)/tests/%,$(BPFT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -144,6 +145,10 @@ $(BIN)/tests/e2e_router: $(OBJ)/tests/e2e/test_router.o $(OBJ)/tests/e2e/harness
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
 
 $(BIN)/tests/e2e_xdp: $(OBJ)/tests/e2e/test_xdp.o $(OBJ)/tests/e2e/harness.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
+
+$(BIN)/tests/e2e_faults: $(OBJ)/tests/e2e/test_faults.o $(OBJ)/tests/e2e/harness.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
 

@@ -59,6 +59,14 @@ struct {
 } mcp_sock_redir SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MCP_MAX_SOCKS);
+	__type(key, struct mcp_sock_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcp_sock_full SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 256);
 	__type(key, __u32);
@@ -325,6 +333,11 @@ int mcp_verdict(struct __sk_buff *skb)
 		if (w.off < w.len && w.reason == MCP_DP_REDIRECT)
 			w.reason = MCP_DP_PASS_MANY;
 	}
+	/* How long the frame in progress has been coming (mcpd closes slow senders). */
+	if (!st->skip && !st->hdr_have)
+		st->partial_ns = 0;
+	else if (w.frames || at_boundary || !st->partial_ns)
+		st->partial_ns = st->last_ns; /* a new frame began in this skb */
 	if (w.reason == MCP_DP_REDIRECT && w.dest == MCP_DEST_DAEMON)
 		w.reason = MCP_DP_PASS_CONTROL;
 	if (w.reason != MCP_DP_REDIRECT)
@@ -344,6 +357,10 @@ int mcp_verdict(struct __sk_buff *skb)
 	} else {
 		to.slot = w.dest;
 	}
+	/* The kernel queues what it redirects without a bound: when mcpd sees the target's
+	 * queue backed up, the skbs go to mcpd, whose own backpressure stops the sender. */
+	if (bpf_map_lookup_elem(&mcp_sock_full, &to))
+		return pass(&w, MCP_DP_PASS_BACKPRESSURE, skip0, dest0);
 	if (w.dest == MCP_DEST_SELF || (st->version == MCP_VERSION_2 && st->role == MCP_PEER_CLIENT)) {
 		w.off = at_boundary ? 0 : (skip0 < w.len ? skip0 : w.len);
 		w.session = st->key.session;

@@ -63,6 +63,10 @@ echo "== end-to-end: the real mcpd on loopback, the same suite on each data path
 for dp in user bpf; do
 	run "e2e router ($dp data path)" "$BUILD/bin/tests/e2e_router" "$dp"
 done
+echo "== end-to-end: faults (garbage and stalled backends, slow senders, floods, 10 000 sessions)"
+for dp in user bpf; do
+	run "e2e faults ($dp data path)" "$BUILD/bin/tests/e2e_faults" "$dp"
+done
 echo "== end-to-end: the same suite against mcpd built with ASan+UBSan"
 for dp in user bpf; do
 	MCP_MCPD="$BUILD/san/bin/mcpd" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

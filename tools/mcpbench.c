@@ -651,7 +651,7 @@ int main(int argc, char **argv)
 			}
 			if (c->state == C_DONE)
 				continue;
-			top_up(c, now_ns() < end);
+			top_up(c, !opt.idle && now_ns() < end);
 			if (flush(c) >= 0) {
 				struct epoll_event ev = { .events = EPOLLIN | (c->out.len ? EPOLLOUT : 0),
 							  .data.ptr = c };

@@ -55,6 +55,8 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	cfg->max_sessions = 65536;
 	cfg->connect_timeout_ms = 2000;
 	cfg->backend_down_ms = 2000;
+	cfg->partial_timeout_ms = 10000;
+	cfg->stall_timeout_ms = 5000;
 	cfg->rate_pps = 0;
 	cfg->rate_burst = 100;
 	cfg->newsrc_pps = 10000;
@@ -206,6 +208,8 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		{ "max_sessions", 1, 1000000, offsetof(struct mcp_config, max_sessions) },
 		{ "connect_timeout_ms", 1, 600000, offsetof(struct mcp_config, connect_timeout_ms) },
 		{ "backend_down_ms", 0, 3600000, offsetof(struct mcp_config, backend_down_ms) },
+		{ "partial_timeout_ms", 1, 3600000, offsetof(struct mcp_config, partial_timeout_ms) },
+		{ "stall_timeout_ms", 1, 3600000, offsetof(struct mcp_config, stall_timeout_ms) },
 		{ "rate_pps", 0, 100000000, offsetof(struct mcp_config, rate_pps) },
 		{ "rate_burst", 1, 100000000, offsetof(struct mcp_config, rate_burst) },
 		{ "newsrc_pps", 0, 100000000, offsetof(struct mcp_config, newsrc_pps) },

@@ -43,6 +43,8 @@ struct mcp_config {
 	uint32_t idle_timeout_ms;
 	uint32_t max_sessions;
 	uint32_t connect_timeout_ms; /* backend connect + HELLO */
+	uint32_t partial_timeout_ms; /* a frame begun must be complete within this */
+	uint32_t stall_timeout_ms;   /* a peer that reads nothing for this long ends its session */
 	uint32_t backend_down_ms;    /* how long a refusing backend is left alone */
 	struct mcp_pool_cfg pools[MCP_MAX_POOLS];
 	int n_pools;

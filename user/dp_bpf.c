@@ -37,8 +37,12 @@
 #define SO_COOKIE 57
 #endif
 
+#define BACKLOG_HIGH (1u << 20)	  /* kernel-queued bytes that make a socket "full" ... */
+#define BACKLOG_LOW  (256u << 10) /* ... and that make it not full again */
+
 struct bpf_dp {
 	struct mcp_sockmap *skel;
+	int full;
 	int lock_fd; /* flock on the pin directory: one mcpd per set of pinned maps */
 	int socks, state, fwd, redir, routes;
 };
@@ -81,7 +85,8 @@ static void unpin_all(void)
 {
 	static const char *const names[] = { "mcp_socks",      "mcp_sock_state", "mcp_sock_fwd",
 					     "mcp_sock_redir", "mcp_routes",	 "mcp_op_stats",
-					     "mcp_dp_stats",   "mcp_events",	 "mcp_ev_budget" };
+					     "mcp_dp_stats",   "mcp_events",	 "mcp_ev_budget",
+					     "mcp_sock_full" };
 	char path[128];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -159,7 +164,9 @@ static void bpf_uninstall(struct router *r, struct session *s)
 		bpf_map_delete_elem(d->state, &c->cookie);
 		bpf_map_delete_elem(d->fwd, &c->cookie);
 		bpf_map_delete_elem(d->redir, &key);
+		bpf_map_delete_elem(d->full, &key);
 		c->installed = false;
+		c->full = false;
 	}
 }
 
@@ -296,6 +303,57 @@ static uint64_t bpf_last_active_ms(struct router *r, struct session *s)
 	return st.last_ns / 1000000;
 }
 
+static uint64_t bpf_partial_since_ms(struct router *r, struct conn *c)
+{
+	struct bpf_dp *d = dp_of(r);
+	struct mcp_sock_state st;
+
+	if (!c->installed || bpf_map_lookup_elem(d->state, &c->cookie, &st) || !st.partial_ns)
+		return 0;
+	return st.partial_ns / 1000000;
+}
+
+/*
+ * Bytes the kernel redirected into c that are not on its send queue yet: they wait in the
+ * egress worker's queue, which has no bound of its own (measured: a client pushing at a
+ * backend that stopped reading ate a gigabyte of kernel memory in three seconds).
+ */
+static void watch_backlog(struct bpf_dp *d, struct session *s, struct conn *c)
+{
+	struct mcp_sock_key key = { .session = s->id, .slot = (uint32_t)c->slot };
+	uint64_t redir = 0, queued, backlog;
+	uint8_t one = 1;
+
+	if (!c->installed || bpf_map_lookup_elem(d->redir, &key, &redir))
+		return;
+	if (redir == c->redir_seen && !c->full)
+		return; /* nothing new went that way */
+	c->redir_seen = redir;
+	if (queued_bytes(c->h.fd, &queued))
+		return;
+	queued -= c->queue_base;
+	backlog = redir + c->daemon_written > queued ? redir + c->daemon_written - queued : 0;
+	if (!c->full && backlog > BACKLOG_HIGH) {
+		if (!bpf_map_update_elem(d->full, &key, &one, BPF_ANY))
+			c->full = true;
+		pr_debug("session %u slot %d: %llu bytes queued in the kernel; redirects held",
+			 s->id, c->slot, (unsigned long long)backlog);
+	} else if (c->full && backlog < BACKLOG_LOW) {
+		bpf_map_delete_elem(d->full, &key);
+		c->full = false;
+	}
+}
+
+static void bpf_tick(struct router *r, struct session *s)
+{
+	struct bpf_dp *d = dp_of(r);
+
+	watch_backlog(d, s, &s->client);
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+		if (s->backends[slot])
+			watch_backlog(d, s, s->backends[slot]);
+}
+
 static void bpf_destroy(struct router *r)
 {
 	struct bpf_dp *d = dp_of(r);
@@ -345,6 +403,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	d->fwd = bpf_map__fd(d->skel->maps.mcp_sock_fwd);
 	d->redir = bpf_map__fd(d->skel->maps.mcp_sock_redir);
 	d->routes = bpf_map__fd(d->skel->maps.mcp_routes);
+	d->full = bpf_map__fd(d->skel->maps.mcp_sock_full);
 	err = bpf_prog_attach(bpf_program__fd(d->skel->progs.mcp_verdict), d->socks,
 			      BPF_SK_SKB_VERDICT, 0);
 	if (err) {
@@ -361,6 +420,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 		clear_map(d->fwd);
 		clear_map(d->redir);
 		clear_map(d->socks);
+		clear_map(d->full);
 	}
 
 	r->dp.name = "bpf";
@@ -371,6 +431,8 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	r->dp.on_read = bpf_on_read;
 	r->dp.publish = bpf_publish;
 	r->dp.last_active_ms = bpf_last_active_ms;
+	r->dp.partial_since_ms = bpf_partial_since_ms;
+	r->dp.tick = bpf_tick;
 	r->dp.destroy = bpf_destroy;
 	dp_bpf_set_routes(r);
 	return 0;

@@ -21,6 +21,7 @@ const char *mcp_dp_reason_name(int reason)
 		[MCP_DP_PASS_MANY] = "pass_many",
 		[MCP_DP_PASS_UNKNOWN] = "pass_unknown",
 		[MCP_DP_REDIRECT_FAIL] = "redirect_fail",
+		[MCP_DP_PASS_BACKPRESSURE] = "pass_backpressure",
 	};
 
 	return reason >= 0 && reason < MCP_DP__COUNT ? names[reason] : "?";

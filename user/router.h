@@ -58,6 +58,8 @@ struct conn {
 	bool closed;	  /* peer closed or failed */
 	bool close_seen;  /* peer sent CLOSE */
 	bool dirty;	  /* on the flush list */
+	uint64_t partial_since_ms; /* mcpd's decoder holds part of a frame since then */
+	uint64_t stalled_since_ms; /* output waiting and the peer not taking it, since then */
 	struct conn *next_dirty;
 	struct conn *next_dead;
 
@@ -72,6 +74,8 @@ struct conn {
 	uint32_t episode;	 /* slow episode being read */
 	uint32_t raw_left;	 /* bytes of a frame begun in the kernel, to forward as they are */
 	uint32_t raw_dest;
+	uint64_t redir_seen;	 /* mcp_sock_redir at the last backlog check */
+	bool full;		 /* marked in mcp_sock_full */
 };
 
 struct session {
@@ -138,6 +142,10 @@ struct datapath {
 	/* After c's session flushed everything: publish how much c's passed data is done. */
 	void (*publish)(struct router *r, struct conn *c);
 	uint64_t (*last_active_ms)(struct router *r, struct session *s);
+	/* Every tick: watch the kernel's queues (backpressure on the fast path). */
+	void (*tick)(struct router *r, struct session *s);
+	/* Since when the kernel has held part of a frame from c (0: none). */
+	uint64_t (*partial_since_ms)(struct router *r, struct conn *c);
 	void (*destroy)(struct router *r);
 	void *priv;
 };

@@ -260,6 +260,7 @@ void session_free(struct router *r, struct session *s)
 
 static void backend_failed(struct router *r, struct conn *b, const char *why);
 
+
 static int connect_backend(struct router *r, struct session *s, int slot)
 {
 	uint64_t now = mcp_now_ms();
@@ -274,10 +275,21 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 			return -1;
 		a = &r->cfg.pools[pool].backends[i];
 		fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
+		if (fd < 0) {
+			/* Our limit, not the backend's fault: say so, and mark nothing down. */
+			pr_err("cannot open a backend connection: %s%s", strerror(errno),
+			       errno == EMFILE ? " (raise the open-file limit: LimitNOFILE)" : "");
 			return -1;
+		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (connect(fd, (const struct sockaddr *)&a->ss, a->len) && errno != EINPROGRESS) {
+			if (errno == EADDRNOTAVAIL || errno == EAGAIN || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				pr_err("cannot connect to backend %s: %s (a shortage here, not the "
+				       "backend's fault)", a->text, strerror(errno));
+				close(fd);
+				return -1;
+			}
 			pr_warn("backend %s (pool %s): %s; down for %u ms", a->text,
 				r->cfg.pools[pool].name, strerror(errno), r->cfg.backend_down_ms);
 			r->health[pool][i].down_until_ms = now + r->cfg.backend_down_ms;
@@ -683,6 +695,12 @@ static void read_conn(struct router *r, struct conn *c)
 		if (c->installed && r->dp.on_read)
 			r->dp.on_read(r, c, (size_t)n);
 		consume(r, c, buf, (size_t)n);
+		if (!c->s || c->closed)
+			return;
+		if (mcp_decoder_idle(&c->dec))
+			c->partial_since_ms = 0;
+		else if (!c->partial_since_ms || backpressured(s))
+			c->partial_since_ms = mcp_now_ms(); /* our hold is not the sender's delay */
 		if ((size_t)n < sizeof(buf))
 			return;
 	}
@@ -740,6 +758,8 @@ void session_flush(struct router *r, struct conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
+				if (!c->stalled_since_ms)
+					c->stalled_since_ms = mcp_now_ms();
 				router_watch(r, c, c->events | EPOLLOUT);
 				return;
 			}
@@ -748,6 +768,7 @@ void session_flush(struct router *r, struct conn *c)
 			break;
 		}
 		c->daemon_written += (uint64_t)n;
+		c->stalled_since_ms = 0;
 		buf_consume(&c->out, (size_t)n);
 	}
 	if (c->h.fd >= 0 && !c->closed && !c->out.len && (c->events & EPOLLOUT) && !c->connecting)
@@ -828,6 +849,9 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 {
 	uint64_t last;
 
+	if (r->dp.tick && s->state == S_CONNECTED)
+		r->dp.tick(r, s);
+
 	switch (s->state) {
 	case S_IDLE:
 	case S_CONNECTED:
@@ -839,6 +863,50 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 
 			if (b && !b->out.len && b->out.cap && !b->dirty)
 				buf_free(&b->out);
+		}
+		/* A peer that stopped reading: its session ends, so neither mcpd's buffers nor the
+		 * kernel's queues (the fast path marks it full) grow without bound. */
+		if (s->state == S_CONNECTED) {
+			struct conn *stuck = NULL;
+
+			for (int slot = 0; slot <= MCP_MAX_POOLS && !stuck; slot++) {
+				struct conn *c = slot ? s->backends[slot] : &s->client;
+
+				if (c && c->full && !c->stalled_since_ms)
+					c->stalled_since_ms = now;
+				if (c && !c->full && !c->out.len)
+					c->stalled_since_ms = 0;
+				if (c && c->stalled_since_ms &&
+				    now > c->stalled_since_ms + r->cfg.stall_timeout_ms)
+					stuck = c;
+			}
+			if (stuck) {
+				session_end(r, s,
+					    stuck->peer == MCP_PEER_BACKEND ? MCP_ERR_BACKEND_UNAVAILABLE
+									    : MCP_ERR_UNKNOWN,
+					    stuck->peer == MCP_PEER_BACKEND
+						    ? "the backend stopped reading (stall_timeout_ms)"
+						    : "the client stopped reading (stall_timeout_ms)");
+				break;
+			}
+		}
+		/* A slow sender: part of a frame, and the rest not coming in time. */
+		if (s->state == S_CONNECTED) {
+			uint64_t since = s->client.partial_since_ms;
+
+			if (r->dp.partial_since_ms) {
+				uint64_t k = r->dp.partial_since_ms(r, &s->client);
+
+				if (k && (!since || k < since))
+					since = k;
+			}
+			if (backpressured(s) || !(s->client.events & EPOLLIN))
+				since = 0; /* we stopped reading: the sender is not the slow one */
+			if (since && now > since + r->cfg.partial_timeout_ms) {
+				session_end(r, s, MCP_ERR_PROTOCOL_VIOLATION,
+					    "a frame not completed within partial_timeout_ms");
+				break;
+			}
 		}
 		last = s->last_active_ms;
 		if (r->dp.last_active_ms) {

@@ -157,6 +157,7 @@ static Mcp__Ctl__TakeoverConn *describe_conn(struct conn *c, struct giving *g)
 	m->episode = c->episode;
 	m->raw_left = c->raw_left;
 	m->raw_dest = c->raw_dest;
+	m->full = c->full;
 	return m;
 }
 
@@ -286,6 +287,7 @@ static int restore_conn(struct router *r, struct conn *c, const Mcp__Ctl__Takeov
 	c->episode = m->episode;
 	c->raw_left = m->raw_left;
 	c->raw_dest = m->raw_dest;
+	c->full = m->full;
 	if (router_watch(r, c, EPOLLIN | (c->out.len ? EPOLLOUT : 0)))
 		return -1;
 	if (c->out.len)

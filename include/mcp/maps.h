@@ -12,6 +12,9 @@
  *   mcp_sock_redir  HASH      mcp_sock_key -> __u64           bytes the kernel redirected into
  *                                                             this socket's send path
  *   mcp_routes      ARRAY     opcode -> slot                  0: no route
+ *   mcp_sock_full   HASH      mcp_sock_key -> __u8            1: do not redirect into this
+ *                                                             socket, its queue is backed up
+ *                                                             (only mcpd writes)
  *   mcp_op_stats    PERCPU_ARRAY dir * 256 + opcode -> mcp_counter
  *   mcp_dp_stats    PERCPU_ARRAY enum mcp_dp_reason -> mcp_counter
  */
@@ -58,10 +61,11 @@ struct mcp_sock_state {
 	__u64 frames;	   /* frames received on this socket */
 	__u64 bytes;	   /* bytes received on this socket */
 	__u64 last_ns;	   /* bpf_ktime_get_ns() of the last skb */
+	__u64 partial_ns;  /* when the frame still incomplete began arriving; 0 between frames */
 };
 
 MCP_STATIC_ASSERT(sizeof(struct mcp_sock_key) == 8, "mcp_sock_key");
-MCP_STATIC_ASSERT(sizeof(struct mcp_sock_state) == 88, "mcp_sock_state");
+MCP_STATIC_ASSERT(sizeof(struct mcp_sock_state) == 96, "mcp_sock_state");
 
 /* Direction of a frame, for per-opcode counters. */
 enum mcp_dir {
@@ -88,6 +92,7 @@ enum mcp_dp_reason {
 	MCP_DP_PASS_MANY,      /* more than MCP_FRAMES_PER_SKB frames */
 	MCP_DP_PASS_UNKNOWN,   /* a socket without state */
 	MCP_DP_REDIRECT_FAIL,  /* redirect refused (peer gone): passed instead */
+	MCP_DP_PASS_BACKPRESSURE, /* the peer's send queue is backed up: mcpd holds the line */
 	MCP_DP__COUNT,
 };
 

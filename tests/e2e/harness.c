@@ -428,6 +428,8 @@ static int backend_frame(void *ctx, const struct mcp_frame *f)
 		}
 		if (x->b->mode == HB_SLOW)
 			usleep((useconds_t)x->b->arg * 1000);
+		if (x->b->mode == HB_GARBAGE)
+			return h_send(x->fd, "this is no MCP frame", 20) ? 1 : 0;
 		r.opcode = f->opcode == MCP_OP_PING ? MCP_OP_PONG : mcp_response_opcode(f->opcode);
 		n = mcp_frame_encode(out, cap, &r);
 	} else if (f->opcode == MCP_OP_CLOSE) {

@@ -61,7 +61,7 @@ int h_roundtrip(int fd, int version, uint8_t op, size_t len);
 /* ---- in-process backends ------------------------------------------------------------------ */
 
 struct h_backend;
-enum h_backend_mode { HB_ECHO = 0, HB_SLOW, HB_DIE_AFTER, HB_STALL };
+enum h_backend_mode { HB_ECHO = 0, HB_SLOW, HB_DIE_AFTER, HB_STALL, HB_GARBAGE };
 
 struct h_backend *h_backend_start(int mode, int arg);
 int h_backend_port(const struct h_backend *b);
