@@ -9,10 +9,14 @@ pass=0 fail=0 skip=0
 failed=()
 
 run() { # run NAME CMD...
-	local name=$1 out rc
+	local name=$1 out rc log
 	shift
-	out=$("$@" 2>&1)
+	# Output to a file, not a pipe: a process a test left behind must not hold us up.
+	log=$(mktemp /tmp/mcp-test-XXXXXX.log)
+	"$@" >"$log" 2>&1 </dev/null
 	rc=$?
+	out=$(cat "$log")
+	rm -f "$log"
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1))
 		echo "PASS    $name"

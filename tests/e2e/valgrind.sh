@@ -9,9 +9,11 @@ BIN=${BUILD:-build}/bin
 command -v valgrind >/dev/null || { echo "SKIPPED: valgrind is not installed"; exit 77; }
 work=$(mktemp -d /tmp/mcp-valgrind-XXXXXX)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-bport=$((port + 1))
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+read -r port bport < <(python3 -c 'import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
 "$BIN/mcp-echo" --listen "127.0.0.1:$bport" -q & pids+=($!)
 cat >"$work/mcpd.ini" <<EOT
 [mcpd]
@@ -26,7 +28,13 @@ EOT
 valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 	--log-file="$work/valgrind.log" "$BIN/mcpd" -f -c "$work/mcpd.ini" 2>"$work/mcpd.log" &
 vg=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/mcpd.log" 2>/dev/null && break; sleep 0.1; done
+pids+=("$vg")
+# valgrind starts slowly on a busy machine: wait until the control socket answers.
+for _ in $(seq 300); do
+	"$BIN/mcpctl" -s "$work/mcpd.sock" status >/dev/null 2>&1 && break
+	sleep 0.1
+done
+"$BIN/mcpctl" -s "$work/mcpd.sock" status >/dev/null || { echo "mcpd under valgrind did not start"; cat "$work/mcpd.log"; exit 1; }
 "$BIN/mcpbench" -t "127.0.0.1:$port" -c 2 -d 4 -s 0-500 -n 500 -v 1 --ping-every 5 >/dev/null
 "$BIN/mcpbench" -t "127.0.0.1:$port" -c 2 -d 4 -s 0-500 -n 500 -v 2 >/dev/null
 "$BIN/mcpctl" -s "$work/mcpd.sock" sessions >/dev/null
