@@ -37,7 +37,7 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 # ---- sources --------------------------------------------------------------------------------
 
 LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c user/kstats.c \
-	    user/blocklist.c user/ctl_request.c
+	    user/blocklist.c user/ctl_request.c user/fdio.c
 PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c \
 		  user/blocklist.c user/ctl_request.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c \

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "buf.h"
 #include "config.h"
+#include "fdio.h"
 #include "log.h"
 #include "messages.h"
 #include "stream_decoder.h"
@@ -220,15 +221,7 @@ static void on_udp(int fd)
 	struct iovec iov[BATCH];
 	int n, n_out = 0;
 
-	memset(in, 0, sizeof(in));
-	for (int i = 0; i < BATCH; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = sizeof(bufs[i]);
-		in[i].msg_hdr.msg_iov = &iov[i];
-		in[i].msg_hdr.msg_iovlen = 1;
-		in[i].msg_hdr.msg_name = &from[i];
-		in[i].msg_hdr.msg_namelen = sizeof(from[i]);
-	}
+	mmsg_prepare(in, iov, &bufs[0][0], sizeof(bufs[0]), from, BATCH);
 	n = recvmmsg(fd, in, BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
 		uint32_t verdict = mcp_udp_check(bufs[i], in[i].msg_len);

@@ -52,7 +52,8 @@ struct bconn {
 static struct {
 	struct mcp_addr target;
 	int connections, depth, size_lo, size_hi, version, json, chunk, ping_every, busy_poll, idle;
-	double duration, warmup;
+	int udp;
+	double duration, warmup, rate; /* rate: open loop, messages/s over all connections */
 	uint64_t frames; /* per connection, 0 = until the duration ends */
 	uint8_t ops[64];
 	int n_ops;
@@ -320,8 +321,29 @@ static int on_frame(void *ctx, const struct mcp_frame *f)
 	return check_response(c, f);
 }
 
+/* UDP: one datagram per frame. */
+static int flush_datagrams(struct bconn *c)
+{
+	while (c->out.len >= MCP_HDR_V1_LEN) {
+		const uint8_t *h = c->out.data + c->out.head;
+		size_t n = mcp_hdr_len(h[MCP_OFF_VERSION]) + mcp_hdr_length(h);
+		ssize_t w = send(c->fd, h, n, MSG_NOSIGNAL);
+
+		if (w < 0 && (errno == EAGAIN || errno == ENOBUFS))
+			return 1;
+		if (w < 0) {
+			fail_conn(c, strerror(errno));
+			return -1;
+		}
+		buf_consume(&c->out, n);
+	}
+	return 0;
+}
+
 static int flush(struct bconn *c)
 {
+	if (opt.udp)
+		return flush_datagrams(c);
 	while (c->out.len) {
 		size_t n = opt.chunk && (size_t)opt.chunk < c->out.len ? (size_t)opt.chunk : c->out.len;
 		ssize_t w = send(c->fd, c->out.data + c->out.head, n, MSG_NOSIGNAL);
@@ -337,8 +359,22 @@ static int flush(struct bconn *c)
 	return 0;
 }
 
+/* Open loop: send what the clock says is due, whatever has come back (up to depth). */
+static void pace(struct bconn *c, uint64_t started, uint64_t now)
+{
+	double per_conn = opt.rate / opt.connections;
+	uint64_t due = (uint64_t)((double)(now - started) / 1e9 * per_conn);
+
+	while (c->state == C_RUNNING && c->next_send < due &&
+	       c->next_send - c->next_recv < (uint64_t)opt.depth &&
+	       (!opt.frames || c->next_send < opt.frames))
+		queue_request(c);
+}
+
 static void top_up(struct bconn *c, int sending)
 {
+	if (opt.rate > 0)
+		return; /* paced by pace() */
 	while (sending && c->state == C_RUNNING && c->next_send - c->next_recv < (uint64_t)opt.depth &&
 	       (!opt.frames || c->next_send < opt.frames)) {
 		queue_request(c);
@@ -354,6 +390,21 @@ static int start(struct bconn *c, int epfd)
 	uint8_t buf[256];
 	int one = 1;
 
+	c->sent_ns = calloc((size_t)opt.depth, sizeof(uint64_t));
+	c->answered = calloc((size_t)opt.depth, 1);
+	for (int i = 0; i < 256; i++)
+		c->last_by_op[i] = -1;
+	if (opt.udp) {
+		/* No handshake over UDP: frames carry a version the router speaks. */
+		struct epoll_event uev = { .events = EPOLLIN, .data.ptr = c };
+
+		c->fd = socket(opt.target.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&opt.target.ss, opt.target.len))
+			return -1;
+		mcp_decoder_init(&c->dec, (uint8_t)opt.version, MCP_PEER_BACKEND, MCP_MAX_FRAME_LIMIT);
+		c->state = C_RUNNING;
+		return epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &uev);
+	}
 	c->fd = socket(opt.target.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -1;
@@ -363,10 +414,6 @@ static int start(struct bconn *c, int epfd)
 	snprintf(h.client_id, sizeof(h.client_id), "mcpbench-%u", c->id);
 	buf_append(&c->out, buf, (size_t)mcp_build_hello(buf, sizeof(buf), &h));
 	mcp_decoder_init(&c->dec, 1, MCP_PEER_BACKEND, MCP_MAX_FRAME_LIMIT);
-	c->sent_ns = calloc((size_t)opt.depth, sizeof(uint64_t));
-	c->answered = calloc((size_t)opt.depth, 1);
-	for (int i = 0; i < 256; i++)
-		c->last_by_op[i] = -1;
 	c->state = C_HELLO;
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
 }
@@ -478,6 +525,10 @@ static void usage(FILE *f)
 		"      --ping-every K     every K-th frame is a PING (answered by the router)\n"
 		"      --chunk BYTES      write at most BYTES per send (1: one byte per write)\n"
 		"      --busy-poll        spin on epoll instead of sleeping (for latency)\n"
+		"      --rate R           open loop: R messages/s over all connections, whatever\n"
+		"                         comes back (--depth caps what may be outstanding)\n"
+		"      --udp              MCP over UDP: one datagram per frame, no handshake;\n"
+		"                         datagrams never answered are counted lost\n"
 		"      --warmup S         seconds of load before measuring starts\n"
 		"      --idle             say HELLO, then hold the sessions without load\n"
 		"  -j, --json             one JSON object instead of text\n");
@@ -498,6 +549,8 @@ int main(int argc, char **argv)
 		{ "chunk", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "busy-poll", no_argument, NULL, 'B' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "udp", no_argument, NULL, 'U' },
 		{ "warmup", required_argument, NULL, 'W' },
 		{ "idle", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
@@ -552,6 +605,12 @@ int main(int argc, char **argv)
 		case 'B':
 			opt.busy_poll = 1;
 			break;
+		case 'R':
+			opt.rate = atof(optarg);
+			break;
+		case 'U':
+			opt.udp = 1;
+			break;
 		case 'W':
 			opt.warmup = atof(optarg);
 			break;
@@ -591,11 +650,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	for (int i = 0; opt.udp && i < opt.connections; i++) {
+		top_up(&conns[i], 1);
+		flush(&conns[i]);
+	}
 	t0 = now_ns();
 	uint64_t warm_end = t0 + (uint64_t)(opt.warmup * 1e9);
 	double cpu0 = machine_cpu_s();
 	measuring = opt.warmup <= 0;
-	end = opt.frames ? UINT64_MAX : warm_end + (uint64_t)(opt.duration * 1e9);
+	/* With --frames the run ends when they are all answered; over UDP, where a datagram
+	 * can be lost for good, the duration still caps it. */
+	end = opt.frames && !opt.udp ? UINT64_MAX : warm_end + (uint64_t)(opt.duration * 1e9);
 	for (;;) {
 		struct epoll_event evs[256];
 		uint64_t now = now_ns();
@@ -625,7 +690,16 @@ int main(int argc, char **argv)
 		}
 		if (!running || (drain_end && now > drain_end))
 			break;
-		n = epoll_wait(epfd, evs, 256, opt.busy_poll ? 0 : 100);
+		if (opt.rate > 0 && sending)
+			for (int i = 0; i < opt.connections; i++) {
+				pace(&conns[i], t0, now);
+				if (conns[i].out.len && flush(&conns[i]) > 0) {
+					struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
+								  .data.ptr = &conns[i] };
+					epoll_ctl(epfd, EPOLL_CTL_MOD, conns[i].fd, &ev);
+				}
+			}
+		n = epoll_wait(epfd, evs, 256, opt.busy_poll ? 0 : opt.rate > 0 || opt.udp ? 1 : 100);
 		for (int i = 0; i < n; i++) {
 			struct bconn *c = evs[i].data.ptr;
 			static uint8_t buf[256 * 1024];

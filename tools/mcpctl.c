@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "control.pb-c.h"
+#include "fdio.h"
 #include "frame.h"
 #include "kstats.h"
 #include "version.h"
@@ -126,19 +127,6 @@ static int cmd_maps(void)
 
 static const char *sock_path = MCP_DEFAULT_CONTROL;
 
-static int read_all(int fd, uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t r = recv(fd, p, n, 0);
-
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* One request, one response. NULL (with a message printed) when mcpd cannot be asked. */
 static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 {
@@ -167,14 +155,14 @@ static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 	buf[2] = (uint8_t)(n >> 8);
 	buf[3] = (uint8_t)n;
 	mcp__ctl__request__pack(q, buf + 4);
-	if (send(fd, buf, n + 4, MSG_NOSIGNAL) != (ssize_t)(n + 4) || read_all(fd, hdr, 4)) {
+	if (fd_write_all(fd, buf, n + 4) || fd_read_all(fd, hdr, 4)) {
 		fprintf(stderr, "mcpctl: mcpd at %s did not answer\n", sock_path);
 		goto out;
 	}
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	free(buf);
 	buf = len <= (64u << 20) ? malloc(len ? len : 1) : NULL;
-	if (!buf || read_all(fd, buf, len)) {
+	if (!buf || fd_read_all(fd, buf, len)) {
 		fprintf(stderr, "mcpctl: a broken answer from mcpd\n");
 		goto out;
 	}

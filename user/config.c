@@ -62,6 +62,7 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	cfg->newsrc_pps = 10000;
 	strcpy(cfg->control, MCP_DEFAULT_CONTROL);
 	cfg->auto_block = false;
+	cfg->tcp_nodelay = true;
 	cfg->auto_block_ttl_s = 300;
 	cfg->anomaly_sigma = 6;
 	cfg->anomaly_bad_frames = 20;
@@ -257,13 +258,15 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 			return fail(p, p->line, "metrics: '%s' is not HOST:PORT or [IPV6]:PORT", value);
 		return 1;
 	}
-	if (!strcmp(name, "auto_block")) {
+	if (!strcmp(name, "auto_block") || !strcmp(name, "tcp_nodelay")) {
+		bool *flag = name[0] == 'a' ? &cfg->auto_block : &cfg->tcp_nodelay;
+
 		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
-			cfg->auto_block = true;
+			*flag = true;
 		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
-			cfg->auto_block = false;
+			*flag = false;
 		else
-			return fail(p, p->line, "auto_block: '%s' is not true or false", value);
+			return fail(p, p->line, "%s: '%s' is not true or false", name, value);
 		return 1;
 	}
 	if (!strcmp(name, "xdp_mode")) {

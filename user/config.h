@@ -58,6 +58,7 @@ struct mcp_config {
 	char control[108];   /* the control socket's path; empty: none */
 	struct mcp_addr metrics; /* where /metrics is served; len 0: not served */
 	bool auto_block;
+	bool tcp_nodelay; /* TCP_NODELAY on client and backend sockets (latency over batching) */
 	uint32_t auto_block_ttl_s;
 	uint32_t anomaly_sigma;	       /* how many standard deviations over the baseline */
 	uint32_t anomaly_bad_frames;   /* per source per second, at least */

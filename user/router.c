@@ -220,7 +220,8 @@ static void on_accept(struct router *r, struct handler *h)
 			refuse(r, fd);
 			continue;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (r->cfg.tcp_nodelay)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		addr_text(&ss, peer, sizeof(peer));
 		if (!session_new(r, fd, &ss, peer)) {
 			pr_err("cannot set up a session for %s", peer);

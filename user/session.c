@@ -281,7 +281,8 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 			       errno == EMFILE ? " (raise the open-file limit: LimitNOFILE)" : "");
 			return -1;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (r->cfg.tcp_nodelay)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (connect(fd, (const struct sockaddr *)&a->ss, a->len) && errno != EINPROGRESS) {
 			if (errno == EADDRNOTAVAIL || errno == EAGAIN || errno == ENOBUFS ||
 			    errno == ENOMEM) {

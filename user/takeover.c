@@ -21,46 +21,13 @@
 #include <unistd.h>
 #include "control.pb-c.h"
 #include "ctl.h"
+#include "fdio.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
 #include "takeover.h"
 
 #define FDS_PER_MSG 250 /* SCM_MAX_FD is 253 */
-
-static int send_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int recv_all(int fd, void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = recv(fd, b, n, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		b += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 static int send_fds(int sock, const int *fds, int n)
 {
@@ -226,8 +193,8 @@ int takeover_give(struct router *r, int sock)
 	hdr[1] = (uint8_t)(len >> 16);
 	hdr[2] = (uint8_t)(len >> 8);
 	hdr[3] = (uint8_t)len;
-	if (send_all(sock, hdr, 4) || send_all(sock, buf, len) || send_fds(sock, g.fds, g.n) ||
-	    recv_all(sock, &ack, 1) || ack != 'K') {
+	if (fd_write_all(sock, hdr, 4) || fd_write_all(sock, buf, len) || send_fds(sock, g.fds, g.n) ||
+	    fd_read_all(sock, &ack, 1) || ack != 'K') {
 		pr_err("takeover: the new mcpd did not take everything; carrying on");
 	} else {
 		pr_info("takeover: handed %zu sessions and %d sockets to the new mcpd; exiting",
@@ -374,12 +341,12 @@ int takeover_take(struct router *r)
 	buf[2] = (uint8_t)(len >> 8);
 	buf[3] = (uint8_t)len;
 	mcp__ctl__request__pack(&q, buf + 4);
-	if (send_all(sock, buf, len + 4) || recv_all(sock, hdr, 4))
+	if (fd_write_all(sock, buf, len + 4) || fd_read_all(sock, hdr, 4))
 		goto broken;
 	free(buf);
 	n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	buf = malloc(n ? n : 1);
-	if (!buf || recv_all(sock, buf, n))
+	if (!buf || fd_read_all(sock, buf, n))
 		goto broken;
 	t = mcp__ctl__takeover__unpack(NULL, n, buf);
 	if (!t || t->n_fds > 1000000)
@@ -403,7 +370,7 @@ int takeover_take(struct router *r)
 			goto broken;
 	r->next_session_id = t->next_session_id;
 	r->sessions_total = t->sessions_total;
-	if (send_all(sock, &ack, 1))
+	if (fd_write_all(sock, &ack, 1))
 		goto broken;
 	pr_info("takeover: took %zu sessions and %u sockets", t->n_sessions, t->n_fds);
 	rc = 0;

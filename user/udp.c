@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "anomaly.h"
+#include "fdio.h"
 #include "log.h"
 #include "router.h"
 
@@ -89,6 +90,19 @@ static void upstream_free(struct router *r, struct upstream *u)
 	free(u);
 }
 
+/* Unlink u from its hash chain and free it. */
+static void upstream_drop(struct router *r, struct upstream *u)
+{
+	uint32_t b = hash_client(&u->client, u->client_len, u->pool);
+
+	for (struct upstream **pp = &r->upstreams[b]; *pp; pp = &(*pp)->next)
+		if (*pp == u) {
+			*pp = u->next;
+			upstream_free(r, u);
+			return;
+		}
+}
+
 /* The connected socket for (client, pool), made on first use. */
 static struct upstream *upstream_for(struct router *r, int listener,
 				     const struct sockaddr_storage *client, socklen_t len, int pool)
@@ -140,15 +154,7 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 	struct iovec iov[BATCH];
 	int n, n_out = 0;
 
-	memset(in, 0, sizeof(in));
-	for (int i = 0; i < BATCH; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = DGRAM_MAX;
-		in[i].msg_hdr.msg_iov = &iov[i];
-		in[i].msg_hdr.msg_iovlen = 1;
-		in[i].msg_hdr.msg_name = &from[i];
-		in[i].msg_hdr.msg_namelen = sizeof(from[i]);
-	}
+	mmsg_prepare(in, iov, &bufs[0][0], DGRAM_MAX, from, BATCH);
 	n = recvmmsg(l->h.fd, in, BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
 		uint8_t *d = bufs[i];
@@ -198,13 +204,7 @@ void upstream_on_readable(struct router *r, struct upstream *u)
 	struct iovec iov[BATCH];
 	int n, n_out = 0;
 
-	memset(in, 0, sizeof(in));
-	for (int i = 0; i < BATCH; i++) {
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = DGRAM_MAX;
-		in[i].msg_hdr.msg_iov = &iov[i];
-		in[i].msg_hdr.msg_iovlen = 1;
-	}
+	mmsg_prepare(in, iov, &bufs[0][0], DGRAM_MAX, NULL, BATCH);
 	n = recvmmsg(u->h.fd, in, BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0 && errno == ECONNREFUSED) {
 		/* ICMP port unreachable: this backend is not there. */
@@ -212,6 +212,7 @@ void upstream_on_readable(struct router *r, struct upstream *u)
 			mcp_now_ms() + r->cfg.backend_down_ms;
 		pr_warn("udp: backend %s refused; down for %u ms",
 			r->cfg.pools[u->pool].backends[u->backend].text, r->cfg.backend_down_ms);
+		upstream_drop(r, u); /* the client's next datagram picks another backend */
 		return;
 	}
 	for (int i = 0; i < n; i++) {

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "fdio.h"
 #include "harness.h"
 #include "stream_decoder.h"
 
@@ -228,17 +229,7 @@ int h_connect_from(int port, const char *source)
 
 int h_send(int fd, const void *p, size_t n)
 {
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return fd_write_all(fd, p, n);
 }
 
 int h_send_frame(int fd, uint8_t version, uint8_t op, uint32_t stream, const void *p, size_t n)
@@ -249,32 +240,19 @@ int h_send_frame(int fd, uint8_t version, uint8_t op, uint32_t stream, const voi
 	return len < 0 ? -1 : h_send(fd, buf, (size_t)len);
 }
 
-static int read_exact(int fd, uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t r = recv(fd, p, n, 0);
-
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 int h_read_frame(int fd, struct h_frame *out)
 {
 	uint8_t *h = out->buf;
 	size_t hlen;
 
-	if (read_exact(fd, h, MCP_HDR_V1_LEN))
+	if (fd_read_all(fd, h, MCP_HDR_V1_LEN))
 		return -1;
 	if (mcp_check_header(h, 0, MCP_MAX_FRAME_LIMIT, MCP_PEER_ANY) != MCP_CHECK_OK)
 		return -1;
 	hlen = mcp_hdr_len(h[MCP_OFF_VERSION]);
-	if (hlen > MCP_HDR_V1_LEN && read_exact(fd, h + MCP_HDR_V1_LEN, hlen - MCP_HDR_V1_LEN))
+	if (hlen > MCP_HDR_V1_LEN && fd_read_all(fd, h + MCP_HDR_V1_LEN, hlen - MCP_HDR_V1_LEN))
 		return -1;
-	if (read_exact(fd, h + hlen, mcp_hdr_length(h)))
+	if (fd_read_all(fd, h + hlen, mcp_hdr_length(h)))
 		return -1;
 	return mcp_frame_decode(out->buf, hlen + mcp_hdr_length(h), 0, MCP_MAX_FRAME_LIMIT,
 				MCP_PEER_ANY, &out->f) > 0

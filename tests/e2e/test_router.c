@@ -541,6 +541,15 @@ static void test_udp_in_userspace(void **state)
 	close(fd);
 }
 
+static void test_mcpbench_udp_and_open_loop(void **state)
+{
+	(void)state;
+	/* MCP over UDP through mcpd (closed loop), and TCP at a fixed rate (open loop): every
+	 * answer checked; on loopback nothing may go missing. */
+	bench("2", "8", "0-500", "2000", "2", "--udp", "--ops=SET"); /* pool b: no dead backend */
+	bench("2", "64", "64", "1500", "1", "--rate", "3000");
+}
+
 /* ---- config and signals ------------------------------------------------------------------ */
 
 static void test_bad_config_refused(void **state)
@@ -685,6 +694,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_backend_slow),
 		cmocka_unit_test(test_1000_sessions),
 		cmocka_unit_test(test_udp_in_userspace),
+		cmocka_unit_test(test_mcpbench_udp_and_open_loop),
 		cmocka_unit_test(test_bad_config_refused),
 		cmocka_unit_test(test_fast_path_carries_data),
 		cmocka_unit_test(test_restart_after_kill),

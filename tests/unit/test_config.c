@@ -72,6 +72,8 @@ static void test_full_config(void **state)
 			      "heartbeat_ms = 1000\n"
 			      "idle_timeout_ms = 3000\n"
 			      "max_sessions = 10\n"
+			      "tcp_nodelay = false\n"
+			      "auto_block = yes\n"
 			      "[pool kv]\n"
 			      "backend = 127.0.0.1:9001\n"
 			      "backend = [::1]:9002\n"
@@ -90,6 +92,8 @@ static void test_full_config(void **state)
 	assert_int_equal(cfg->datapath, MCP_DP_USER);
 	assert_int_equal(cfg->max_frame, 65535);
 	assert_int_equal(cfg->max_sessions, 10);
+	assert_false(cfg->tcp_nodelay);
+	assert_true(cfg->auto_block);
 	assert_int_equal(cfg->n_pools, 2);
 	assert_string_equal(cfg->pools[0].name, "kv");
 	assert_int_equal(cfg->pools[0].n_backends, 2);
@@ -120,6 +124,7 @@ static void test_refusals(void **state)
 	refused("[mcpd]\nlisten = 127.0.0.1:65536\n", 2, "listen");
 	refused("[mcpd]\nlisten = [::1:80\n", 2, "listen");
 	refused("[mcpd]\ndatapath = fast\n", 2, "datapath");
+	refused("[mcpd]\ntcp_nodelay = maybe\n", 2, "tcp_nodelay");
 	refused("[mcpd]\nspeed = 11\n", 2, "unknown key 'speed'");
 	refused("[mcdp]\n", 1, "unknown section");
 	refused("[mcdp]\nx = 1\n", 1, "unknown section [mcdp]");
