@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -191,6 +192,29 @@ int h_file_contains(const char *path, const char *needle)
 	fclose(f);
 	buf[n] = '\0';
 	return strstr(buf, needle) != NULL;
+}
+
+int h_datapath_start(int argc, char **argv, const char *prog, const char **datapath, char *name,
+		     size_t len)
+{
+	struct rlimit rl;
+
+	if (argc != 2 || (strcmp(argv[1], "user") && strcmp(argv[1], "bpf"))) {
+		fprintf(stderr, "usage: %s user|bpf\n", prog);
+		return 2;
+	}
+	*datapath = argv[1];
+	if (!strcmp(*datapath, "bpf") && geteuid() != 0) {
+		printf("SKIPPED: the bpf data path needs root (CAP_BPF, CAP_NET_ADMIN)\n");
+		return 77;
+	}
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(name, len, "%s_%s", prog, *datapath);
+	return -1;
 }
 
 /* ---- client ------------------------------------------------------------------------------- */

@@ -33,6 +33,15 @@ const char *h_write_file(const char *name, const char *text);
 /* Does the file contain the string? */
 int h_file_contains(const char *path, const char *needle);
 
+/*
+ * The start of a suite run on one data path: `prog user|bpf`. Sets *datapath and the cmocka
+ * group name ("prog_user"), raises the open-file limit to its hard maximum, ignores SIGPIPE.
+ * Returns -1 to go on, or the exit status: 2 on bad usage, 77 (SKIPPED, with the reason)
+ * for the bpf path without root.
+ */
+int h_datapath_start(int argc, char **argv, const char *prog, const char **datapath, char *name,
+		     size_t len);
+
 /* ---- an MCP client over a blocking socket -------------------------------------------------- */
 
 struct h_frame {

@@ -557,20 +557,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_opcode_and_pass_spikes),
 		cmocka_unit_test(test_drain),
 	};
-	struct rlimit rl = { 65536, 65536 };
 	char name[32];
+	int rc = h_datapath_start(argc, argv, "e2e_control", &datapath, name, sizeof(name));
 
-	if (argc != 2 || (strcmp(argv[1], "user") && strcmp(argv[1], "bpf"))) {
-		fprintf(stderr, "usage: e2e_control user|bpf\n");
-		return 2;
-	}
-	datapath = argv[1];
-	if (!strcmp(datapath, "bpf") && geteuid() != 0) {
-		printf("SKIPPED: the bpf data path needs root\n");
-		return 77;
-	}
-	setrlimit(RLIMIT_NOFILE, &rl);
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(name, sizeof(name), "e2e_control_%s", datapath);
+	if (rc >= 0)
+		return rc;
 	return cmocka_run_group_tests_name(name, tests, setup, teardown);
 }
