@@ -54,17 +54,51 @@ const char *h_tmpdir(void)
 	return dir;
 }
 
+/*
+ * A port below the ephemeral range: bind(0) would hand out one that an outgoing connection can
+ * take before the test listens on it (CI saw EADDRINUSE), and two calls could return the same
+ * port. Ports below the range never go to a connect(), and each is handed out once.
+ */
 int h_free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	static unsigned short given[256];
+	static unsigned int n_given, seed;
+	unsigned int low = 32768, lo_in;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
+	if (f) {
+		if (fscanf(f, "%u", &lo_in) == 1 && lo_in > 10001)
+			low = lo_in;
+		fclose(f);
+	}
+	if (!seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed = (unsigned int)getpid() ^ (unsigned int)ts.tv_nsec;
+	}
+	for (int tries = 0; tries < 1000; tries++) {
+		int port = 10000 + (int)(rand_r(&seed) % (low - 10000)), fd, dup = 0;
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+		for (unsigned int i = 0; i < n_given; i++)
+			dup |= given[i] == port;
+		if (dup)
+			continue;
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			break;
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			close(fd);
+			if (n_given < sizeof(given) / sizeof(given[0]))
+				given[n_given++] = (unsigned short)port;
+			return port;
+		}
+		close(fd);
+	}
+	fprintf(stderr, "harness: no free port below the ephemeral range\n");
+	abort();
 }
 
 pid_t h_spawn(const char *log, char *const argv[])

@@ -9,11 +9,8 @@ BIN=${BUILD:-build}/bin
 command -v valgrind >/dev/null || { echo "SKIPPED: valgrind is not installed"; exit 77; }
 work=$(mktemp -d /tmp/mcp-valgrind-XXXXXX)
 pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-read -r port bport < <(python3 -c 'import socket
-a, b = socket.socket(), socket.socket()
-a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
+trap '{ for p in "${pids[@]}"; do kill -9 "$p" || true; wait "$p" || true; done; } 2>/dev/null; rm -rf "$work"' EXIT
+read -r port bport < <(python3 tools/scripts/free_port.py 2)
 "$BIN/mcp-echo" --listen "127.0.0.1:$bport" -q & pids+=($!)
 cat >"$work/mcpd.ini" <<EOT
 [mcpd]

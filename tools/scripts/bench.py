@@ -27,6 +27,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from free_port import free_port  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "build", "bin")
 
@@ -37,14 +40,6 @@ WORKLOADS = [
     ("256x4, 1 KiB, v1", ["-c", "256", "-d", "4", "-s", "1024", "-v", "1"]),
 ]
 CONFIGS = ["direct", "mcpd-bpf", "mcpd-user", "haproxy"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_port(port, timeout=5.0):
