@@ -126,6 +126,7 @@ static int cmd_maps(void)
 /* ---- the control socket --------------------------------------------------------------- */
 
 static const char *sock_path = MCP_DEFAULT_CONTROL;
+static int quiet; /* no message when mcpd cannot be asked (an upgrade polls through it) */
 
 /* One request, one response. NULL (with a message printed) when mcpd cannot be asked. */
 static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
@@ -145,7 +146,8 @@ static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 	strcpy(sa.sun_path, sock_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr, "mcpctl: cannot reach mcpd at %s: %s%s\n", sock_path, strerror(errno),
+		if (!quiet)
+			fprintf(stderr, "mcpctl: cannot reach mcpd at %s: %s%s\n", sock_path, strerror(errno),
 			errno == ENOENT || errno == ECONNREFUSED ? " (is mcpd running? -s SOCKET?)" : "");
 		goto out;
 	}
@@ -156,7 +158,8 @@ static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 	buf[3] = (uint8_t)n;
 	mcp__ctl__request__pack(q, buf + 4);
 	if (fd_write_all(fd, buf, n + 4) || fd_read_all(fd, hdr, 4)) {
-		fprintf(stderr, "mcpctl: mcpd at %s did not answer\n", sock_path);
+		if (!quiet)
+			fprintf(stderr, "mcpctl: mcpd at %s did not answer\n", sock_path);
 		goto out;
 	}
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
@@ -199,15 +202,107 @@ static void show_status(const Mcp__Ctl__Status *s)
 		J_INT(o, "sessions_total", s->sessions_total);
 		J_INT(o, "sessions_refused", s->sessions_refused);
 		J_STR(o, "config", s->config);
+		J_INT(o, "pid", s->pid);
+		J_STR(o, "upgrade", s->upgrade);
 		print_json(o);
 		return;
 	}
-	printf("mcpd %s, up %llu s, config %s\n", s->version, (unsigned long long)s->uptime_s,
-	       s->config);
+	printf("mcpd %s, pid %u, up %llu s, config %s\n", s->version, s->pid,
+	       (unsigned long long)s->uptime_s, s->config);
 	printf("data path   %s\n", s->datapath);
 	printf("xdp guard   %s\n", s->xdp[0] ? s->xdp : "not attached");
 	printf("sessions    %u open, %llu since start, %llu refused\n", s->sessions,
 	       (unsigned long long)s->sessions_total, (unsigned long long)s->sessions_refused);
+	if (s->upgrade[0])
+		printf("upgrade     %s\n", s->upgrade);
+}
+
+static Mcp__Ctl__Response *ask_status(void)
+{
+	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
+	Mcp__Ctl__Response *r;
+
+	q.command = MCP__CTL__COMMAND__COMMAND_STATUS;
+	r = ask(&q);
+	if (r && !r->status) {
+		mcp__ctl__response__free_unpacked(r, NULL);
+		r = NULL;
+	}
+	return r;
+}
+
+/*
+ * mcpd starts its own binary anew with --takeover; wait until the new one answers on the
+ * control socket (it has every session then) or the old one reports that it failed.
+ */
+static int cmd_upgrade(int wait_s)
+{
+	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
+	Mcp__Ctl__Response *r = ask_status();
+	uint32_t old_pid, new_pid;
+	struct timespec start, now;
+	char failed[128];
+
+	if (!r)
+		return 1;
+	old_pid = r->status->pid;
+	mcp__ctl__response__free_unpacked(r, NULL);
+	q.command = MCP__CTL__COMMAND__COMMAND_UPGRADE;
+	r = ask(&q);
+	if (!r)
+		return 1;
+	if (!r->ok) {
+		fprintf(stderr, "mcpctl: upgrade: %s\n", r->error);
+		mcp__ctl__response__free_unpacked(r, NULL);
+		return 1;
+	}
+	new_pid = (uint32_t)strtoul(r->message, NULL, 10);
+	mcp__ctl__response__free_unpacked(r, NULL);
+	snprintf(failed, sizeof(failed), "failed: pid %u ", new_pid);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	quiet = 1;
+	for (;;) {
+		r = ask_status();
+		if (r && r->status->pid == new_pid) {
+			if (json) {
+				json_object *o = json_object_new_object();
+
+				J_BOOL(o, "ok", true);
+				J_INT(o, "old_pid", old_pid);
+				J_INT(o, "pid", new_pid);
+				J_INT(o, "sessions", r->status->sessions);
+				J_STR(o, "version", r->status->version);
+				print_json(o);
+			} else {
+				printf("upgrade: ok: mcpd pid %u took over from pid %u with %u sessions "
+				       "(mcpd %s)\n", new_pid, old_pid, r->status->sessions,
+				       r->status->version);
+			}
+			mcp__ctl__response__free_unpacked(r, NULL);
+			return 0;
+		}
+		if (r && !strncmp(r->status->upgrade, failed, strlen(failed))) {
+			fprintf(stderr, "mcpctl: upgrade: the new mcpd %s; pid %u carries on with every "
+				"session (its log says why)\n", r->status->upgrade + 8, r->status->pid);
+			mcp__ctl__response__free_unpacked(r, NULL);
+			return 1;
+		}
+		if (r)
+			mcp__ctl__response__free_unpacked(r, NULL);
+		else if (kill((pid_t)old_pid, 0) && errno == ESRCH && kill((pid_t)new_pid, 0) &&
+			 errno == ESRCH) {
+			fprintf(stderr, "mcpctl: upgrade: neither mcpd pid %u nor the new pid %u is "
+				"running (see mcpd's log)\n", old_pid, new_pid);
+			return 1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= wait_s) {
+			fprintf(stderr, "mcpctl: upgrade: pid %u has not taken over after %d s "
+				"(see mcpd's log)\n", new_pid, wait_s);
+			return 1;
+		}
+		usleep(100000);
+	}
 }
 
 static void show_sessions(const Mcp__Ctl__Response *r)
@@ -489,6 +584,8 @@ static void usage(FILE *f)
 		"  drain BACKEND            no new sessions to this backend (as configured, HOST:PORT)\n"
 		"  kill SESSION             end a session (ERROR, then close)\n"
 		"  reload                   reload mcpd's config (a bad one is refused)\n"
+		"  upgrade [--wait S]       mcpd starts its binary anew, which takes over every\n"
+		"                           session (mcpd --takeover); waits S s (30) for it\n"
 		"  maps                     the kernel's counters from " MCP_PIN_DIR ", daemon or not\n"
 		"\n"
 		"  -s, --socket PATH        mcpd's control socket (default " MCP_DEFAULT_CONTROL ")\n"
@@ -554,6 +651,20 @@ int main(int argc, char **argv)
 			return cmd_top(atoi(args[1]));
 		NEED(0, "only -n N");
 		return cmd_top(0);
+	}
+	if (!strcmp(cmd, "upgrade")) {
+		char *end = NULL;
+		long wait_s = 30;
+
+		if (nargs == 2 && !strcmp(args[0], "--wait"))
+			wait_s = strtol(args[1], &end, 10);
+		else
+			NEED(0, "only --wait SECONDS");
+		if ((end && *end) || wait_s <= 0 || wait_s > 3600) {
+			fprintf(stderr, "mcpctl: --wait: '%s' is not a number of seconds\n", args[1]);
+			return 2;
+		}
+		return cmd_upgrade((int)wait_s);
 	}
 	if (!strcmp(cmd, "status")) {
 		NEED(0, "no arguments");

@@ -133,14 +133,19 @@ void blocklist_init(struct blocklist *b)
 	b->v4_fd = b->v6_fd = -1;
 }
 
+struct block_entry *blocklist_find(struct blocklist *b, const struct mcp_prefix *p)
+{
+	for (int i = 0; i < b->n; i++)
+		if (same(&b->e[i].p, p))
+			return &b->e[i];
+	return NULL;
+}
+
 int blocklist_add(struct blocklist *b, const struct mcp_prefix *p, uint64_t ttl_ms,
 		  const char *reason, uint64_t now_ms)
 {
-	struct block_entry *e = NULL;
+	struct block_entry *e = blocklist_find(b, p);
 
-	for (int i = 0; i < b->n; i++)
-		if (same(&b->e[i].p, p))
-			e = &b->e[i];
 	if (!e) {
 		if (b->n == MCP_BLOCK_MAX)
 			return -ENOSPC;

@@ -44,6 +44,8 @@ void blocklist_init(struct blocklist *b);
 /* Add or refresh; ttl_ms 0 = no expiry. 0, or -errno (-ENOSPC when full). */
 int blocklist_add(struct blocklist *b, const struct mcp_prefix *p, uint64_t ttl_ms,
 		  const char *reason, uint64_t now_ms);
+/* The entry for exactly this prefix, or NULL. */
+struct block_entry *blocklist_find(struct blocklist *b, const struct mcp_prefix *p);
 int blocklist_remove(struct blocklist *b, const struct mcp_prefix *p);
 /* Is this source blocked? Counts a hit. */
 bool blocklist_match(struct blocklist *b, const struct sockaddr *sa, uint64_t now_ms);

@@ -23,6 +23,7 @@
 #include "router.h"
 #include "stats.h"
 #include "takeover.h"
+#include "upgrade.h"
 #include "version.h"
 
 #define MAX_REQUEST (64 * 1024)
@@ -116,6 +117,8 @@ static void do_status(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp
 	s->sessions_total = r->sessions_total;
 	s->sessions_refused = r->sessions_refused;
 	s->config = astr(a, r->cfg.path[0] ? r->cfg.path : "(defaults)");
+	s->pid = (uint32_t)getpid();
+	s->upgrade = astr(a, upgrade_state());
 	rsp->status = s;
 }
 
@@ -319,6 +322,18 @@ static void handle(struct router *r, const struct ctl_req *q, struct arena *a,
 			}
 		fail(a, rsp, "no session %u", q->session);
 		return;
+	case MCP__CTL__COMMAND__COMMAND_UPGRADE: {
+		char why[PATH_MAX + 64];
+		pid_t pid = upgrade_start(why, sizeof(why));
+
+		if (pid < 0) {
+			fail(a, rsp, "%s", why);
+		} else {
+			snprintf(why, sizeof(why), "%d", (int)pid);
+			rsp->message = astr(a, why);
+		}
+		return;
+	}
 	case MCP__CTL__COMMAND__COMMAND_RELOAD: {
 		char why[1024];
 

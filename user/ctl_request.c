@@ -57,6 +57,7 @@ int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, char 
 	case MCP__CTL__COMMAND__COMMAND_BLOCKLIST:
 	case MCP__CTL__COMMAND__COMMAND_RELOAD:
 	case MCP__CTL__COMMAND__COMMAND_TAKEOVER:
+	case MCP__CTL__COMMAND__COMMAND_UPGRADE:
 		break;
 	default:
 		snprintf(err, errlen, "unknown command %d", q->command);

@@ -95,7 +95,7 @@ static void unpin_all(void)
 	}
 }
 
-static struct mcp_sockmap *open_and_load(char *why, size_t len)
+static struct mcp_sockmap *open_and_load(bool taking_over, char *why, size_t len)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = MCP_PIN_DIR);
 	struct mcp_sockmap *skel;
@@ -112,6 +112,12 @@ static struct mcp_sockmap *open_and_load(char *why, size_t len)
 			return skel;
 		mcp_sockmap__destroy(skel);
 		snprintf(why, len, "cannot load the sockmap program: %s (%d)", strerror(-err), err);
+		if (taking_over) {
+			/* The running mcpd uses those maps: never remove them under it. */
+			snprintf(why + strlen(why), len - strlen(why),
+				 "; a build that cannot use the running one's maps cannot take over");
+			break;
+		}
 		if (attempt == 0) {
 			/* Maps pinned by an older, different build: start over with new ones. */
 			pr_warn("%s; removing pinned maps in %s and retrying", why, MCP_PIN_DIR);
@@ -273,12 +279,27 @@ static void bpf_publish(struct router *r, struct conn *c)
 	}
 }
 
-void dp_bpf_lock(struct router *r)
+static int attach_verdict(struct bpf_dp *d, char *why, size_t len)
+{
+	if (bpf_prog_attach(bpf_program__fd(d->skel->progs.mcp_verdict), d->socks,
+			    BPF_SK_SKB_VERDICT, 0)) {
+		snprintf(why, len, "cannot attach the verdict to mcp_socks: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int dp_bpf_took_over(struct router *r, char *why, size_t len)
 {
 	struct bpf_dp *d = dp_of(r);
 
-	if (d && flock(d->lock_fd, LOCK_EX))
+	if (!d)
+		return 0;
+	if (flock(d->lock_fd, LOCK_EX))
 		pr_warn("cannot lock %s: %s", MCP_PIN_DIR, strerror(errno));
+	/* The old verdict ran on until now; this build's replaces it, with this config's routes. */
+	dp_bpf_set_routes(r);
+	return attach_verdict(d, why, len);
 }
 
 int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uint64_t *bytes)
@@ -382,7 +403,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 		return -1;
 	}
 	/* On a takeover the old mcpd holds the lock until it has handed over: take it then
-	 * (dp_bpf_lock). */
+	 * (dp_bpf_took_over). */
 	d->lock_fd = open(MCP_PIN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d->lock_fd < 0 || (!r->taking_over && flock(d->lock_fd, LOCK_EX | LOCK_NB))) {
 		snprintf(why, why_len, "%s is in use by another mcpd (%s)", MCP_PIN_DIR,
@@ -392,7 +413,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 		free(d);
 		return -1;
 	}
-	d->skel = open_and_load(why, why_len);
+	d->skel = open_and_load(r->taking_over, why, why_len);
 	if (!d->skel) {
 		close(d->lock_fd);
 		free(d);
@@ -404,10 +425,10 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	d->redir = bpf_map__fd(d->skel->maps.mcp_sock_redir);
 	d->routes = bpf_map__fd(d->skel->maps.mcp_routes);
 	d->full = bpf_map__fd(d->skel->maps.mcp_sock_full);
-	err = bpf_prog_attach(bpf_program__fd(d->skel->progs.mcp_verdict), d->socks,
-			      BPF_SK_SKB_VERDICT, 0);
+	/* On a takeover nothing changes in the kernel until the old mcpd has handed over: if
+	 * the hand-over breaks off, it carries on exactly as it was. */
+	err = r->taking_over ? 0 : attach_verdict(d, why, why_len);
 	if (err) {
-		snprintf(why, why_len, "cannot attach the verdict to mcp_socks: %s", strerror(errno));
 		mcp_sockmap__destroy(d->skel);
 		close(d->lock_fd);
 		free(d);
@@ -434,6 +455,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	r->dp.partial_since_ms = bpf_partial_since_ms;
 	r->dp.tick = bpf_tick;
 	r->dp.destroy = bpf_destroy;
-	dp_bpf_set_routes(r);
+	if (!r->taking_over)
+		dp_bpf_set_routes(r);
 	return 0;
 }

@@ -43,20 +43,29 @@ static const char *mode_name(enum xdp_attach_mode m)
 	}
 }
 
-/* A guard left attached by an mcpd that was killed: take it off before attaching ours. */
-static void detach_stale(int ifindex, const char *ifname)
+/* A guard an earlier mcpd attached (one that was killed, or the one this mcpd took over
+ * from): take it off before attaching ours. Without the dispatcher (KERNEL-NOTES: freplace is
+ * refused here) libxdp sees it as a legacy program, the interface's only one. */
+static void detach_earlier(int ifindex, const char *ifname)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *p = NULL;
+	int removed = 0;
 
 	if (!mp || libxdp_get_error(mp))
 		return;
-	while ((p = xdp_multiprog__next_prog(p, mp))) {
-		if (strcmp(xdp_program__name(p), "mcp_xdp_guard"))
-			continue;
-		if (xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0) == 0)
-			pr_warn("%s: removed an XDP guard an earlier mcpd left attached", ifname);
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p && !strcmp(xdp_program__name(p), "mcp_xdp_guard"))
+			removed = xdp_multiprog__detach(mp) == 0;
+	} else {
+		while ((p = xdp_multiprog__next_prog(p, mp)))
+			if (!strcmp(xdp_program__name(p), "mcp_xdp_guard"))
+				removed |= xdp_program__detach(p, ifindex,
+							       xdp_multiprog__attach_mode(mp), 0) == 0;
 	}
+	if (removed)
+		pr_info("%s: took off the XDP guard an earlier mcpd attached", ifname);
 	xdp_multiprog__close(mp);
 }
 
@@ -70,7 +79,7 @@ static int attach_one(struct xdp_guard *g, const char *ifname, int want, char *w
 		snprintf(why, len, "cannot attach XDP to %s: no such interface", ifname);
 		return -1;
 	}
-	detach_stale(ifindex, ifname);
+	detach_earlier(ifindex, ifname);
 	if (want == MCP_XDP_NATIVE || want == MCP_XDP_AUTO)
 		tries[n_tries++] = XDP_MODE_NATIVE;
 	if (want == MCP_XDP_SKB || want == MCP_XDP_AUTO)

@@ -2,6 +2,7 @@
 /* mcpd: the MCP router daemon. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "router.h"
 #include "privileges.h"
+#include "upgrade.h"
 #include "version.h"
 #include <systemd/sd-daemon.h>
 
@@ -105,11 +107,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	upgrade_remember(argc, argv);
 	mcp_log_init("mcpd", level > MCP_LOG_DEBUG ? MCP_LOG_DEBUG : level);
 	mcp_log_route_libbpf();
 	if (privileges_sanitize_env())
 		return 1;
 
+	/* daemon() moves to /: a reload must find the file the start found. */
+	char abs[PATH_MAX];
+	if (path && path[0] != '/' && realpath(path, abs))
+		path = abs;
 	if (path) {
 		if (mcp_config_load(path, cfg)) {
 			fprintf(stderr, "mcpd: bad config: %s\n", cfg->error);
@@ -135,11 +142,18 @@ int main(int argc, char **argv)
 		perror("mcpd: daemon");
 		return 1;
 	}
+	if (upgrade_helper_start())
+		return 1;
 	if (router_init(r, cfg, cfg->datapath, takeover) == 0) {
 		sd_notify(0, "READY=1");
 		privileges_drop(r->dp.priv || r->xdp);
 		rc = router_run(r) ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
+	} else if (takeover) {
+		/* Whatever came over still belongs to the old mcpd (or, if it has gone, is lost
+		 * with this process): freeing it would take its sockets out of the maps. */
+		fflush(stderr);
+		_exit(1);
 	}
 	if (r->handed_over) {
 		/* The new mcpd holds every socket; closing ours changes nothing, but freeing

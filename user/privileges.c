@@ -6,7 +6,8 @@
  *                  kernel.unprivileged_bpf_disabled set, every bpf() call needs it;
  *   CAP_NET_ADMIN  detaching the XDP guard at exit, and the sockhash updates for sockets;
  * and nothing at all on the user data path without XDP. The bounding set goes too, and
- * no_new_privs is set, so nothing it runs can get them back.
+ * no_new_privs is set, so nothing it runs can get them back. (An upgrade needs the start-up
+ * privileges again: the helper forked before this keeps them, see upgrade.c.)
  */
 #include <errno.h>
 #include <linux/capability.h>

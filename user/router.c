@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "takeover.h"
+#include "upgrade.h"
 
 #define MAX_EVENTS     256
 #define ACCEPT_BATCH   64
@@ -317,6 +318,7 @@ static void on_tick(struct router *r)
 	metrics_run(r); /* libmicrohttpd's timeouts */
 	blocklist_expire(&r->blocks, now);
 	anomaly_tick(r, now);
+	upgrade_poll();
 }
 
 int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bool takeover)
@@ -376,16 +378,21 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 			if (udp_open(r, &r->cfg.listen[i]))
 				return -1;
 	}
-	if (xdp_guard_init(r, why, sizeof(why))) {
+	if (!takeover && xdp_guard_init(r, why, sizeof(why))) {
 		pr_err("%s", why);
 		return -1;
 	}
 	if (takeover) {
-		/* Listeners, control and metrics sockets, and sessions: all from the old mcpd. */
+		/* Listeners, control and metrics sockets, sessions and the blocklist: all from the
+		 * old mcpd. Only once it has let go does this one touch the kernel: the verdict,
+		 * the routes, the XDP guard. */
 		if (takeover_take(r))
 			return -1;
-		if (r->dp.priv)
-			dp_bpf_lock(r);
+		/* The old mcpd is gone now: whatever fails from here, the sessions carry on. */
+		if (dp_bpf_took_over(r, why, sizeof(why)))
+			pr_err("after the takeover: %s; the earlier verdict stays in place", why);
+		if (xdp_guard_init(r, why, sizeof(why)))
+			pr_err("after the takeover: %s; carrying on without the XDP guard", why);
 	} else if (ctl_init(r) || metrics_init(r)) {
 		return -1;
 	}

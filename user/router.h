@@ -247,7 +247,8 @@ const char *anomaly_kind_name(int kind);
 void dp_user_init(struct datapath *dp);
 int dp_bpf_init(struct router *r, char *why, size_t why_len);
 void dp_bpf_set_routes(struct router *r);
-/* After a takeover: wait for the old mcpd to let go of the pin directory. */
-void dp_bpf_lock(struct router *r);
+/* After a takeover: wait for the old mcpd to let go of the pin directory, then put this
+ * build's verdict and this config's routes in place. 0, or -1 with the reason in why. */
+int dp_bpf_took_over(struct router *r, char *why, size_t len);
 
 #endif

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 #include "control.pb-c.h"
 #include "ctl.h"
 #include "fdio.h"
@@ -128,6 +129,49 @@ static Mcp__Ctl__TakeoverConn *describe_conn(struct conn *c, struct giving *g)
 	return m;
 }
 
+/* The userspace blocklist (the guard's maps stay pinned; the new mcpd mirrors it again). */
+static void describe_blocks(struct router *r, Mcp__Ctl__Takeover *t)
+{
+	uint64_t now = mcp_now_ms();
+
+	t->blocks = calloc(r->blocks.n ? (size_t)r->blocks.n : 1, sizeof(*t->blocks));
+	for (int i = 0; i < r->blocks.n; i++) {
+		const struct block_entry *e = &r->blocks.e[i];
+		Mcp__Ctl__TakeoverBlock *m;
+		char p[64];
+
+		if (e->expires_ms && e->expires_ms <= now)
+			continue; /* expired, not yet swept */
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			abort();
+		mcp__ctl__takeover_block__init(m);
+		mcp_prefix_format(&e->p, p, sizeof(p));
+		m->prefix = strdup(p);
+		m->ttl_left_ms = e->expires_ms ? e->expires_ms - now : 0;
+		m->hits = e->hits;
+		m->reason = (char *)e->reason;
+		t->blocks[t->n_blocks++] = m;
+	}
+}
+
+static void restore_blocks(struct router *r, const Mcp__Ctl__Takeover *t)
+{
+	uint64_t now = mcp_now_ms();
+
+	for (size_t i = 0; i < t->n_blocks; i++) {
+		const Mcp__Ctl__TakeoverBlock *m = t->blocks[i];
+		struct mcp_prefix p;
+
+		if (mcp_prefix_parse(m->prefix, &p) ||
+		    blocklist_add(&r->blocks, &p, m->ttl_left_ms, m->reason, now)) {
+			pr_warn("takeover: blocklist entry '%s' not restored", m->prefix);
+			continue;
+		}
+		blocklist_find(&r->blocks, &p)->hits = m->hits;
+	}
+}
+
 int takeover_give(struct router *r, int sock)
 {
 	Mcp__Ctl__Takeover t = MCP__CTL__TAKEOVER__INIT;
@@ -182,6 +226,8 @@ int takeover_give(struct router *r, int sock)
 				m->conns[m->n_conns++] = describe_conn(s->backends[slot], &g);
 		t.sessions[t.n_sessions++] = m;
 	}
+	describe_blocks(r, &t);
+	t.datapath = (char *)r->dp.name;
 	t.n_fds = (uint32_t)g.n;
 	t.next_session_id = r->next_session_id;
 	t.sessions_total = r->sessions_total;
@@ -197,8 +243,15 @@ int takeover_give(struct router *r, int sock)
 	    fd_read_all(sock, &ack, 1) || ack != 'K') {
 		pr_err("takeover: the new mcpd did not take everything; carrying on");
 	} else {
+		struct ucred who;
+		socklen_t wl = sizeof(who);
+
 		pr_info("takeover: handed %zu sessions and %d sockets to the new mcpd; exiting",
 			t.n_sessions, g.n);
+		/* Under systemd the new mcpd becomes the service's main process before this one
+		 * exits, so the exit does not end the service. */
+		if (!getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &who, &wl))
+			sd_notifyf(0, "MAINPID=%d", (int)who.pid);
 		rc = 0;
 	}
 	for (size_t i = 0; i < t.n_sessions; i++) {
@@ -210,6 +263,11 @@ int takeover_give(struct router *r, int sock)
 		free(t.sessions[i]);
 	}
 	free(t.sessions);
+	for (size_t i = 0; i < t.n_blocks; i++) {
+		free(t.blocks[i]->prefix);
+		free(t.blocks[i]);
+	}
+	free(t.blocks);
 	free(buf);
 	free(g.fds);
 	return rc;
@@ -354,6 +412,11 @@ int takeover_take(struct router *r)
 	fds = calloc(t->n_fds ? t->n_fds : 1, sizeof(int));
 	if (!fds || recv_fds(sock, fds, (int)t->n_fds))
 		goto broken;
+	if (strcmp(t->datapath, r->dp.name)) {
+		pr_err("takeover: the running mcpd uses the %s data path, this one %s", t->datapath,
+		       r->dp.name);
+		goto broken;
+	}
 
 	for (uint32_t i = 0; i < t->n_tcp; i++)
 		if (router_adopt_listener(r, fds[next++]))
@@ -368,11 +431,13 @@ int takeover_take(struct router *r)
 	for (size_t i = 0; i < t->n_sessions; i++)
 		if (restore_session(r, t->sessions[i], fds, (int)t->n_fds))
 			goto broken;
+	restore_blocks(r, t);
 	r->next_session_id = t->next_session_id;
 	r->sessions_total = t->sessions_total;
 	if (fd_write_all(sock, &ack, 1))
 		goto broken;
-	pr_info("takeover: took %zu sessions and %u sockets", t->n_sessions, t->n_fds);
+	pr_info("takeover: took %zu sessions, %u sockets and %zu blocklist entries", t->n_sessions,
+		t->n_fds, t->n_blocks);
 	rc = 0;
 	goto out;
 broken:

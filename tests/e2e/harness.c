@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -247,6 +248,8 @@ int h_datapath_start(int argc, char **argv, const char *prog, const char **datap
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* An mcpd started by another (mcpctl upgrade) is ours to wait for once its parent exits. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	snprintf(name, len, "%s_%s", prog, *datapath);
 	return -1;
 }

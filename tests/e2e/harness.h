@@ -35,7 +35,8 @@ int h_file_contains(const char *path, const char *needle);
 
 /*
  * The start of a suite run on one data path: `prog user|bpf`. Sets *datapath and the cmocka
- * group name ("prog_user"), raises the open-file limit to its hard maximum, ignores SIGPIPE.
+ * group name ("prog_user"), raises the open-file limit to its hard maximum, ignores SIGPIPE,
+ * and becomes the reaper of orphaned descendants (an mcpd that an upgrade started).
  * Returns -1 to go on, or the exit status: 2 on bad usage, 77 (SKIPPED, with the reason)
  * for the bpf path without root.
  */

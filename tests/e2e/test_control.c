@@ -8,6 +8,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,11 +44,53 @@ static void write_config(const char *extra_routes)
 	cfg_path = h_write_file("ctl.ini", cfg_text);
 }
 
+/* systemd's notify socket, played by the test: mcpd says READY=1 and, on upgrade, MAINPID=. */
+static int notify_fd = -1;
+
+static void notify_open(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", h_tmpdir());
+	unlink(sa.sun_path);
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (notify_fd < 0 || bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)))
+		abort();
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+}
+
+/* Has mcpd sent this exact notification (one of its lines) since the last call? */
+static bool notified(const char *line, int timeout_ms)
+{
+	static char seen[8192];
+	static size_t n;
+	char buf[512];
+
+	for (int waited = 0;; waited += 10) {
+		ssize_t k;
+
+		while ((k = recv(notify_fd, buf, sizeof(buf) - 1, 0)) > 0 && n + (size_t)k + 2 < sizeof(seen)) {
+			buf[k] = '\0';
+			n += (size_t)snprintf(seen + n, sizeof(seen) - n, "\n%s\n", buf);
+		}
+		for (char *p = seen; (p = strstr(p, line)); p++)
+			if (p[-1] == '\n' && p[strlen(line)] == '\n') {
+				n = 0;
+				seen[0] = '\0';
+				return true;
+			}
+		if (waited >= timeout_ms)
+			return false;
+		usleep(10000);
+	}
+}
+
 static int setup(void **state)
 {
 	char *argv[] = { "mcpd", "-f", "-c", NULL, "--datapath", (char *)datapath, NULL };
 
 	(void)state;
+	notify_open();
 	one = h_backend_start(HB_ECHO, 0);
 	two = h_backend_start(HB_ECHO, 0);
 	port = h_free_port();
@@ -56,7 +99,9 @@ static int setup(void **state)
 	write_config("");
 	argv[3] = (char *)cfg_path;
 	mcpd = h_spawn("mcpd-ctl.log", argv);
-	return h_wait_port(port, 5000);
+	if (h_wait_port(port, 5000) || !notified("READY=1", 5000))
+		return -1;
+	return 0;
 }
 
 static int teardown(void **state)
@@ -538,6 +583,130 @@ static void test_opcode_and_pass_spikes(void **state)
 	close(fd);
 }
 
+/* ---- upgrade ------------------------------------------------------------------------- */
+
+static json_object *find_block(json_object *list, const char *prefix)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (!strcmp(jstr(json_object_array_get_idx(list, i), "prefix"), prefix))
+			return json_object_array_get_idx(list, i);
+	return NULL;
+}
+
+static void test_upgrade_keeps_sessions_and_blocklist(void **state)
+{
+	const uint32_t v[] = { 1 };
+	struct mcp_hello_ack ack;
+	char out[4096];
+	int fds[3], fd;
+	pid_t new_pid;
+	json_object *o, *b;
+
+	(void)state;
+	fds[0] = h_session(port, 1);
+	fds[1] = h_session(port, 2);
+	fds[2] = h_session(port, 2);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(h_roundtrip(fds[i], i ? 2 : 1, MCP_OP_GET, 100), 0);
+	assert_int_equal(ctl(out, sizeof(out), "block", "127.0.0.6", NULL), 0);
+	assert_int_equal(ctl(out, sizeof(out), "block", "198.51.100.0/24", "--ttl", "600", NULL), 0);
+	fd = h_connect_from(port, "127.0.0.6");
+	assert_true(fd < 0 || h_hello(fd, v, 1, &ack) < 0);
+	if (fd >= 0)
+		close(fd);
+
+	/* mcpd starts its own binary with --takeover and exits once the new one has it all. */
+	assert_int_equal(ctl(out, sizeof(out), "-j", "upgrade", NULL), 0);
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	assert_int_equal(jint(o, "old_pid"), mcpd);
+	new_pid = (pid_t)jint(o, "pid");
+	assert_true(new_pid > 0 && new_pid != mcpd);
+	assert_true(jint(o, "sessions") >= 3);
+	json_object_put(o);
+	assert_int_equal(h_wait(mcpd, 5000), 0);
+	mcpd = new_pid;
+	/* Under systemd, the service's main process is now the new one. */
+	snprintf(out, sizeof(out), "MAINPID=%d", (int)new_pid);
+	assert_true(notified(out, 2000));
+	o = ctl_json("status");
+	assert_int_equal(jint(o, "pid"), new_pid);
+	assert_string_equal(jstr(o, "datapath"), datapath);
+	json_object_put(o);
+
+	/* Every session goes on, and new ones come. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(h_roundtrip(fds[i], i ? 2 : 1, MCP_OP_SET, 3000), 0);
+		close(fds[i]);
+	}
+	fd = h_session(port, 1);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 10), 0);
+	close(fd);
+	/* The blocklist came along, with its reasons, hits and time left, and still refuses. */
+	o = ctl_json("blocklist");
+	b = find_block(o, "127.0.0.6/32");
+	assert_non_null(b);
+	assert_string_equal(jstr(b, "reason"), "operator");
+	assert_true(jint(b, "hits") >= 1);
+	b = find_block(o, "198.51.100.0/24");
+	assert_non_null(b);
+	assert_true(jint(b, "ttl_left_s") > 590 && jint(b, "ttl_left_s") <= 600);
+	json_object_put(o);
+	fd = h_connect_from(port, "127.0.0.6");
+	assert_true(fd < 0 || h_hello(fd, v, 1, &ack) < 0);
+	if (fd >= 0)
+		close(fd);
+	assert_int_equal(ctl(out, sizeof(out), "unblock", "127.0.0.6", NULL), 0);
+	assert_int_equal(ctl(out, sizeof(out), "unblock", "198.51.100.0/24", NULL), 0);
+}
+
+static void test_upgrade_that_fails_changes_nothing(void **state)
+{
+	char out[4096];
+	int fd = h_session(port, 2);
+	json_object *o;
+
+	(void)state;
+	/* The new mcpd refuses the config it is started with: the running one carries on. */
+	h_write_file("ctl.ini", "[mcpd]\nmax_frame = lots\n");
+	assert_int_equal(ctl(out, sizeof(out), "upgrade", "--wait", "20", NULL), 1);
+	assert_non_null(strstr(out, "exited with status 1"));
+	assert_non_null(strstr(out, "carries on"));
+	write_config("");
+	o = ctl_json("status");
+	assert_int_equal(jint(o, "pid"), mcpd);
+	assert_non_null(strstr(jstr(o, "upgrade"), "failed"));
+	json_object_put(o);
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 500), 0);
+	close(fd);
+	/* Usage errors are told apart from refusals. */
+	assert_int_equal(ctl(out, sizeof(out), "upgrade", "--wait", "soon", NULL), 2);
+	assert_int_equal(ctl(out, sizeof(out), "upgrade", "now", NULL), 2);
+}
+
+static void test_takeover_refuses_another_datapath(void **state)
+{
+	const char *other = strcmp(datapath, "bpf") ? "bpf" : "user";
+	char *argv[] = { "mcpd", "-f", "-c", (char *)cfg_path, "--datapath", (char *)other,
+			 "--takeover", NULL };
+	char log[256], want[128];
+	int fd = h_session(port, 1);
+	json_object *o;
+
+	(void)state;
+	/* Sessions in the sockmap cannot go on in userspace, nor the other way round. */
+	assert_int_equal(h_wait(h_spawn("takeover-other.log", argv), 10000), 1);
+	snprintf(log, sizeof(log), "%s/takeover-other.log", h_tmpdir());
+	snprintf(want, sizeof(want), "the running mcpd uses the %s data path, this one %s",
+		 datapath, other);
+	assert_true(h_file_contains(log, want));
+	o = ctl_json("status");
+	assert_int_equal(jint(o, "pid"), mcpd);
+	json_object_put(o);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 700), 0);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +725,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_session_flood_from_a_source),
 		cmocka_unit_test(test_opcode_and_pass_spikes),
 		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_takeover_refuses_another_datapath),
+		cmocka_unit_test(test_upgrade_that_fails_changes_nothing),
+		cmocka_unit_test(test_upgrade_keeps_sessions_and_blocklist),
 	};
 	char name[32];
 	int rc = h_datapath_start(argc, argv, "e2e_control", &datapath, name, sizeof(name));

@@ -4,7 +4,8 @@
  * veth pair, mcpd attaching the guard to the router's end, real packets from the client.
  * PONGs come back from the kernel, invalid frames are dropped and counted, a blocked prefix
  * is dropped, the rate limit holds, valid frames reach a backend and the answer comes back,
- * and the guard lives beside xdp-filter as far as this kernel lets it.
+ * an upgrade puts the new mcpd's guard in place with the blocklist, and the guard lives
+ * beside xdp-filter as far as this kernel lets it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,10 +131,11 @@ static int setup(void **state)
 	char *eargv[] = { "mcp-echo", "--listen", addr, "-q", NULL };
 	echo = h_spawn("echo-xdp.log", eargv);
 	snprintf(cfg, sizeof(cfg),
-		 "[mcpd]\nlisten = %s:%d\ncontrol =\nxdp_interfaces = %s\nxdp_mode = native\n"
+		 "[mcpd]\nlisten = %s:%d\ncontrol = %s/xdp.sock\nxdp_interfaces = %s\n"
+		 "xdp_mode = native\n"
 		 "rate_pps = 100\nrate_burst = 50\nnewsrc_pps = 1000\n"
 		 "[pool kv]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = kv\n",
-		 router_ip, port, rif, backend_port);
+		 router_ip, port, h_tmpdir(), rif, backend_port);
 	cfg_path = h_write_file("mcpd-xdp.ini", cfg);
 	mcpd = start_mcpd();
 	for (int i = 0; i < 100; i++) {
@@ -340,6 +343,48 @@ static void test_rate_limit_holds(void **state)
 	close(fd);
 }
 
+/* mcpctl upgrade: the new mcpd puts its guard in the old one's place, maps and all. */
+static void test_upgrade_keeps_the_guard(void **state)
+{
+	char sock[256], out[4096], log[256];
+	char *block[] = { "mcpctl", "-s", sock, "block", "10.77.0.0/24", NULL };
+	char *unblock[] = { "mcpctl", "-s", sock, "unblock", "10.77.0.0/24", NULL };
+	char *upgrade[] = { "mcpctl", "-s", sock, "upgrade", NULL };
+	char *status[] = { "mcpctl", "-s", sock, "status", NULL };
+	uint8_t buf[1024], answer[70000];
+	int fd = ns_socket(SOCK_DGRAM);
+	size_t len = frame(buf, 1, MCP_OP_PING, "upgraded");
+	uint64_t blocked, pongs;
+	char *p;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/xdp.sock", h_tmpdir());
+	snprintf(log, sizeof(log), "%s/mcpd-xdp.log", h_tmpdir());
+	usleep(600000); /* the rate limit's bucket, after the flood */
+	assert_int_equal(h_run(out, sizeof(out), block), 0);
+	assert_int_equal(h_run(out, sizeof(out), upgrade), 0);
+	p = strstr(out, "mcpd pid ");
+	assert_non_null(p);
+	assert_int_equal(h_wait(mcpd, 5000), 0);
+	mcpd = (pid_t)atoi(p + strlen("mcpd pid "));
+	assert_true(mcpd > 0);
+	assert_true(h_file_contains(log, "took off the XDP guard an earlier mcpd attached"));
+	assert_int_equal(sh("ip link show %s | grep -q 'prog/xdp.*mcp_xdp_guard'", rif), 0);
+	assert_int_equal(h_run(out, sizeof(out), status), 0);
+	assert_non_null(strstr(out, "native"));
+	sleep(1); /* a new attach settles (see setup) */
+	/* The blocklist came along into the new guard's maps: dropped in the kernel. */
+	blocked = xdp_count(MCP_XDP_DROP_BLOCKED);
+	assert_int_equal(exchange(fd, buf, len, answer), -1);
+	assert_true(xdp_count(MCP_XDP_DROP_BLOCKED) > blocked);
+	assert_int_equal(h_run(out, sizeof(out), unblock), 0);
+	pongs = xdp_count(MCP_XDP_TX_PONG);
+	assert_int_equal(exchange(fd, buf, len, answer), (int)len);
+	assert_int_equal(answer[MCP_OFF_OPCODE], MCP_OP_PONG);
+	assert_true(xdp_count(MCP_XDP_TX_PONG) > pongs);
+	close(fd);
+}
+
 /* xdp-filter, the neighbour from xdp-tools, on the same interface. */
 static void test_beside_xdp_filter(void **state)
 {
@@ -399,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_bad_frames_reported_with_their_source),
 		cmocka_unit_test(test_blocked_prefix),
 		cmocka_unit_test(test_rate_limit_holds),
+		cmocka_unit_test(test_upgrade_keeps_the_guard),
 		cmocka_unit_test(test_beside_xdp_filter),
 	};
 
@@ -411,5 +457,7 @@ int main(void)
 		return 77;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* The mcpd an upgrade starts is ours to wait for once its parent exits. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	return cmocka_run_group_tests_name("xdp_netns", tests, setup, teardown);
 }
