@@ -361,13 +361,15 @@ int mcp_verdict(struct __sk_buff *skb)
 	 * queue backed up, the skbs go to mcpd, whose own backpressure stops the sender. */
 	if (bpf_map_lookup_elem(&mcp_sock_full, &to))
 		return pass(&w, MCP_DP_PASS_BACKPRESSURE, skip0, dest0);
+	/* Redirect first, rewrite after: if the target has gone (its socket is closing), mcpd
+	 * gets the frames as the peer sent them, not PONGs it never sent. */
+	if (bpf_sk_redirect_hash(skb, &mcp_socks, &to, 0) != SK_PASS)
+		return pass(&w, MCP_DP_REDIRECT_FAIL, skip0, dest0);
 	if (w.dest == MCP_DEST_SELF || (st->version == MCP_VERSION_2 && st->role == MCP_PEER_CLIENT)) {
 		w.off = at_boundary ? 0 : (skip0 < w.len ? skip0 : w.len);
 		w.session = st->key.session;
 		bpf_loop(MCP_FRAMES_PER_SKB, rewrite_frame, &w, 0);
 	}
-	if (bpf_sk_redirect_hash(skb, &mcp_socks, &to, 0) != SK_PASS)
-		return pass(&w, MCP_DP_REDIRECT_FAIL, skip0, dest0);
 	st->mode = MCP_MODE_FAST;
 	redir = bpf_map_lookup_elem(&mcp_sock_redir, &to);
 	if (redir)
