@@ -72,6 +72,10 @@ step "the sessions as mcpd sees them (mcpctl sessions; 'kernel': frames never re
 "${CTL[@]}" sessions | head -6
 step "one session's sockets as the verdict sees them (BTF shows the fields by name)"
 bpftool map dump pinned /sys/fs/bpf/mcp/mcp_sock_state | head -34
+step "upgrade in place under load (mcpctl upgrade): a new mcpd takes every session"
+show "${CTL[@]}" upgrade
+mcpd_pid=$("${CTL[@]}" -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
+pids+=("$mcpd_pid")
 wait $bench && ok=yes || ok=no
 step "mcpbench result (every answer checked for order and content)"
 sed 's/^/    /' "$work/bench.txt"
@@ -82,8 +86,12 @@ show "${CTL[@]}" pools
 show "${CTL[@]}" stats
 
 step "stopping everything"
-kill "${pids[2]}"
-wait "${pids[2]}" 2>/dev/null || true
+kill "$mcpd_pid"
+# Not our child (the upgrade started it): wait until it is gone or a zombie.
+for _ in $(seq 50); do
+	grep -qs '^State:[[:space:]]*[^Z]' "/proc/$mcpd_pid/status" || break
+	sleep 0.1
+done
 tail -n 3 "$work/mcpd.log" | sed 's/^/    /'
 [ "$ok" = yes ] && echo "demo: OK, zero lost, reordered or corrupt frames through the bpf path"
 [ "$ok" = yes ]
