@@ -42,7 +42,7 @@ PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config
 		  user/blocklist.c user/ctl_request.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c \
 	     user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
-	     user/takeover.c user/upgrade.c user/privileges.c
+	     user/takeover.c user/upgrade.c user/pin_dir.c user/privileges.c
 TOOLS    := mcp-echo mcpbench mcpctl
 BENCH_TOOLS := mcp-xdpcost mcp-udpflood
 PROTOS   := $(wildcard proto/*.proto)

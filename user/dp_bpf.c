@@ -19,17 +19,13 @@
 #include <linux/tcp.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
+#include "pin_dir.h"
 #include "router.h"
 #include "mcp_sockmap.skel.h"
 
@@ -43,32 +39,12 @@
 struct bpf_dp {
 	struct mcp_sockmap *skel;
 	int full;
-	int lock_fd; /* flock on the pin directory: one mcpd per set of pinned maps */
 	int socks, state, fwd, redir, routes;
 };
 
 static struct bpf_dp *dp_of(struct router *r)
 {
 	return r->dp.priv;
-}
-
-static int ensure_bpffs(char *why, size_t len)
-{
-	struct statfs st;
-
-	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
-		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-			snprintf(why, len, "bpffs is not mounted on /sys/fs/bpf and cannot be: %s",
-				 strerror(errno));
-			return -1;
-		}
-	}
-	if (mkdir(MCP_PIN_DIR, 0700) && errno != EEXIST) {
-		snprintf(why, len, "cannot create %s: %s", MCP_PIN_DIR, strerror(errno));
-		return -1;
-	}
-	chmod(MCP_PIN_DIR, 0700); /* the maps steer sessions: root only */
-	return 0;
 }
 
 static void clear_map(int fd)
@@ -295,8 +271,8 @@ int dp_bpf_took_over(struct router *r, char *why, size_t len)
 
 	if (!d)
 		return 0;
-	if (flock(d->lock_fd, LOCK_EX))
-		pr_warn("cannot lock %s: %s", MCP_PIN_DIR, strerror(errno));
+	if (pin_dir_lock(r, true, why, len))
+		pr_warn("%s", why);
 	/* The old verdict ran on until now; this build's replaces it, with this config's routes. */
 	dp_bpf_set_routes(r);
 	return attach_verdict(d, why, len);
@@ -385,7 +361,6 @@ static void bpf_destroy(struct router *r)
 	bpf_prog_detach2(bpf_program__fd(d->skel->progs.mcp_verdict), d->socks,
 			 BPF_SK_SKB_VERDICT);
 	mcp_sockmap__destroy(d->skel);
-	close(d->lock_fd);
 	free(d);
 	r->dp.priv = NULL;
 }
@@ -395,28 +370,20 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	struct bpf_dp *d;
 	int err;
 
-	if (ensure_bpffs(why, why_len))
+	/* On a takeover the old mcpd holds the directory until it has handed over: take it
+	 * then (dp_bpf_took_over). */
+	if (r->taking_over ? pin_dir_prepare(why, why_len) : pin_dir_lock(r, false, why, why_len))
 		return -1;
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		snprintf(why, why_len, "out of memory");
-		return -1;
-	}
-	/* On a takeover the old mcpd holds the lock until it has handed over: take it then
-	 * (dp_bpf_took_over). */
-	d->lock_fd = open(MCP_PIN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->lock_fd < 0 || (!r->taking_over && flock(d->lock_fd, LOCK_EX | LOCK_NB))) {
-		snprintf(why, why_len, "%s is in use by another mcpd (%s)", MCP_PIN_DIR,
-			 strerror(errno));
-		if (d->lock_fd >= 0)
-			close(d->lock_fd);
-		free(d);
+		pin_dir_unlock(r);
 		return -1;
 	}
 	d->skel = open_and_load(r->taking_over, why, why_len);
 	if (!d->skel) {
-		close(d->lock_fd);
 		free(d);
+		pin_dir_unlock(r);
 		return -1;
 	}
 	d->socks = bpf_map__fd(d->skel->maps.mcp_socks);
@@ -430,8 +397,8 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	err = r->taking_over ? 0 : attach_verdict(d, why, why_len);
 	if (err) {
 		mcp_sockmap__destroy(d->skel);
-		close(d->lock_fd);
 		free(d);
+		pin_dir_unlock(r);
 		return -1;
 	}
 	/* Whatever an earlier mcpd left: its sockets are gone, so is their state. Not on a

@@ -18,6 +18,7 @@
 #include <linux/if_link.h>
 #include <xdp/libxdp.h>
 #include "log.h"
+#include "pin_dir.h"
 #include "router.h"
 #include "mcp_xdp.skel.h"
 
@@ -130,7 +131,9 @@ int xdp_guard_init(struct router *r, char *why, size_t why_len)
 
 	if (!r->cfg.n_xdp_ifaces)
 		return 0;
-	mkdir(MCP_PIN_DIR, 0700);
+	/* After a takeover the old mcpd may still be on its way out: wait for it. */
+	if (pin_dir_lock(r, r->taking_over, why, why_len))
+		return -1;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -1;

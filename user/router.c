@@ -19,6 +19,7 @@
 #include "messages.h"
 #include "metrics.h"
 #include "router.h"
+#include "pin_dir.h"
 #include "takeover.h"
 #include "upgrade.h"
 
@@ -332,6 +333,7 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	memset(r, 0, sizeof(*r));
 	r->cfg = *cfg;
 	r->taking_over = takeover;
+	r->pin_lock_fd = -1;
 	blocklist_init(&r->blocks);
 	r->started_ms = mcp_now_ms();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -471,6 +473,7 @@ void router_free(struct router *r)
 	xdp_guard_free(r);
 	if (r->dp.destroy)
 		r->dp.destroy(r);
+	pin_dir_unlock(r);
 	close(r->timer.fd);
 	close(r->sigfd.fd);
 	close(r->epfd);

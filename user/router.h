@@ -162,6 +162,7 @@ struct router {
 	struct mcp_counter udp_stats[MCP_XDP__COUNT]; /* the XDP guard's reasons, in userspace */
 	uint64_t udp_no_route, udp_relayed, udp_answers, udp_dropped_answers;
 	void *xdp; /* the XDP guard (dp_xdp.c), when attached */
+	int pin_lock_fd; /* holds /sys/fs/bpf/mcp (pin_dir.c), -1 when not */
 	struct blocklist blocks;
 	uint64_t anomalies_total[ANOMALY__COUNT];
 	void *anomaly;	 /* the detector's state (anomaly.c) */

@@ -177,6 +177,24 @@ static void test_attached_mode_is_reported(void **state)
 	assert_int_equal(sh("ip link show %s | grep -q 'prog/xdp.*mcp_xdp_guard'", rif), 0);
 }
 
+/* A second mcpd with a guard of its own would share the first one's maps: refused. */
+static void test_second_mcpd_refused(void **state)
+{
+	char cfg[256], log[256];
+	const char *path;
+
+	(void)state;
+	snprintf(cfg, sizeof(cfg),
+		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol =\nxdp_interfaces = lo\nxdp_mode = skb\n",
+		 h_free_port());
+	path = h_write_file("second.ini", cfg);
+	char *argv[] = { "mcpd", "-f", "-c", (char *)path, "--datapath", "user", NULL };
+	assert_int_equal(h_wait(h_spawn("second.log", argv), 5000), 1);
+	snprintf(log, sizeof(log), "%s/second.log", h_tmpdir());
+	assert_true(h_file_contains(log, "/sys/fs/bpf/mcp is in use by another mcpd"));
+	assert_int_not_equal(sh("ip link show lo | grep -q prog/xdp"), 0);
+}
+
 static void test_pong_from_the_kernel(void **state)
 {
 	uint8_t buf[1024], answer[70000];
@@ -438,6 +456,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_attached_mode_is_reported),
+		cmocka_unit_test(test_second_mcpd_refused),
 		cmocka_unit_test(test_pong_from_the_kernel),
 		cmocka_unit_test(test_invalid_dropped_and_counted),
 		cmocka_unit_test(test_valid_frames_reach_a_backend),

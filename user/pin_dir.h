@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * /sys/fs/bpf/mcp (pin_dir.c): where the sockmap's and the XDP guard's maps are pinned.
+ * One mcpd at a time uses it — two would steer each other's sessions and filter each other's
+ * ports — so whoever loads either holds an flock on the directory for its whole life.
+ */
+#ifndef MCP_PIN_DIR_H
+#define MCP_PIN_DIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct router;
+
+/* bpffs mounted on /sys/fs/bpf (mounted if not), the directory there with mode 0700. */
+int pin_dir_prepare(char *why, size_t len);
+/* Hold the directory (again: a no-op). With wait, for up to 5 s: a takeover waits for the old
+ * mcpd to let go. 0, or -1 with the reason in why. */
+int pin_dir_lock(struct router *r, bool wait, char *why, size_t len);
+void pin_dir_unlock(struct router *r);
+
+#endif
