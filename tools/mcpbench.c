@@ -64,6 +64,7 @@ static struct {
 	uint64_t sent, received, reordered, corrupt, errors, closed_early;
 	uint64_t measured, bytes; /* answers and their bytes after the warm-up */
 	uint64_t hist[HIST_LEN];
+	uint64_t max_ns; /* the slowest answer, exactly (the histogram rounds) */
 	char last_error[512];
 } st;
 
@@ -159,6 +160,8 @@ static void hist_add(uint64_t ns)
 	if (idx >= HIST_LEN)
 		idx = HIST_LEN - 1;
 	st.hist[idx]++;
+	if (ns > st.max_ns)
+		st.max_ns = ns;
 }
 
 static double hist_value(int idx)
@@ -477,6 +480,7 @@ static void report(double secs)
 		json_object_object_add(o, "p50_us", json_object_new_double(percentile(50) / 1e3));
 		json_object_object_add(o, "p99_us", json_object_new_double(percentile(99) / 1e3));
 		json_object_object_add(o, "p999_us", json_object_new_double(percentile(99.9) / 1e3));
+		json_object_object_add(o, "max_us", json_object_new_double((double)st.max_ns / 1e3));
 		json_object_object_add(o, "sent", json_object_new_int64((int64_t)st.sent));
 		json_object_object_add(o, "received", json_object_new_int64((int64_t)st.received));
 		json_object_object_add(o, "lost", json_object_new_int64((int64_t)lost));
@@ -492,9 +496,9 @@ static void report(double secs)
 	printf("mcpbench: %d connections x %d in flight, payload %d..%d bytes, v%d, %.2f s\n",
 	       opt.connections, opt.depth, opt.size_lo, opt.size_hi, opt.version, secs);
 	printf("messages/s   %.0f   (%.1f MB/s)\n", mps, mbps);
-	printf("latency      p50 %.1f us   p90 %.1f us   p99 %.1f us   p99.9 %.1f us\n",
+	printf("latency      p50 %.1f us   p90 %.1f us   p99 %.1f us   p99.9 %.1f us   max %.1f us\n",
 	       percentile(50) / 1e3, percentile(90) / 1e3, percentile(99) / 1e3,
-	       percentile(99.9) / 1e3);
+	       percentile(99.9) / 1e3, (double)st.max_ns / 1e3);
 	printf("cpu          %.2f us per message (whole machine, from /proc/stat)\n", cpu_us);
 	printf("frames       sent %llu  received %llu  lost %llu  reordered %llu  corrupt %llu\n",
 	       (unsigned long long)st.sent, (unsigned long long)st.received,

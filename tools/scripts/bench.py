@@ -10,11 +10,13 @@ Configurations (all on loopback, one mcp-echo backend):
 
 Every workload runs each configuration once per round, in a rotating order, for ROUNDS
 rounds; the report gives medians and ratios. Then the UDP/XDP figures, and memory per
-session at many idle sessions. Writes docs/benchmarks.md and PNG plots next to it.
+session at many idle sessions, and what an in-place upgrade (`mcpctl upgrade`) under load
+costs. Writes docs/benchmarks.md and PNG plots next to it.
 
   tools/scripts/bench.py [--quick] [--rounds N] [--secs S] [--out docs/benchmarks.md]
 """
 import argparse
+import ctypes
 import json
 import os
 import platform
@@ -40,6 +42,7 @@ WORKLOADS = [
     ("256x4, 1 KiB, v1", ["-c", "256", "-d", "4", "-s", "1024", "-v", "1"]),
 ]
 CONFIGS = ["direct", "mcpd-bpf", "mcpd-user", "haproxy"]
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def wait_port(port, timeout=5.0):
@@ -58,6 +61,7 @@ class Setup:
         self.work = work
         self.procs = []
         self.ports = {}
+        self.upgraded = {}  # name -> pid of the mcpd an upgrade started (not our child)
 
     def spawn(self, name, argv):
         log = open(os.path.join(self.work, name + ".log"), "w")
@@ -97,6 +101,11 @@ class Setup:
         self.ports["haproxy"] = hp
 
     def stop(self):
+        for pid in self.upgraded.values():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         for p in self.procs:
             p.send_signal(signal.SIGTERM)
         for p in self.procs:
@@ -104,6 +113,26 @@ class Setup:
                 p.wait(5)
             except subprocess.TimeoutExpired:
                 p.kill()
+        # Upgraded mcpds and the helpers of the ones they replaced were handed to us
+        # (PR_SET_CHILD_SUBREAPER): reap them all.
+        end = time.time() + 5
+        while time.time() < end:
+            try:
+                if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                    time.sleep(0.05)
+            except ChildProcessError:
+                break
+
+    def upgrade(self, name):
+        """mcpctl upgrade: True when a new mcpd took over."""
+        sock = os.path.join(self.work, name + ".sock")
+        out = subprocess.run([os.path.join(BIN, "mcpctl"), "-s", sock, "-j", "upgrade"],
+                             capture_output=True, text=True, timeout=60)
+        if out.returncode:
+            print(f"{name}: upgrade failed: {out.stderr.strip()}", flush=True)
+            return False
+        self.upgraded[name] = json.loads(out.stdout)["pid"]
+        return True
 
 
 def bench(port, args, secs, warmup):
@@ -148,6 +177,36 @@ def memory_per_session(setup, n, hold):
         rows.append((name, n, (rss1 - rss0) * 1024 / n, (slab1 - slab0) * 1024 / n,
                      res.get("errors", -1)))
         time.sleep(1)
+    return rows
+
+
+UPGRADE_ARGS = ["-c", "16", "-d", "32", "-s", "64", "-v", "1"]
+
+
+def upgrade_under_load(setup, rounds, secs):
+    """Runs with two `mcpctl upgrade`s in them, beside runs without, alternating; the worst
+    latency with upgrades is the pause an upgrade costs."""
+    rows = []
+    for name in ("mcpd-bpf", "mcpd-user"):
+        plain, upgraded, done = [], [], 0
+        for r in range(rounds):
+            for with_upgrades in ((False, True) if r % 2 == 0 else (True, False)):
+                p = subprocess.Popen([os.path.join(BIN, "mcpbench"), "-t",
+                                      f"127.0.0.1:{setup.ports[name]}", "-D", str(secs),
+                                      "--json"] + UPGRADE_ARGS,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                if with_upgrades:
+                    for _ in range(2):
+                        time.sleep(secs / 3)
+                        done += setup.upgrade(name)
+                out, _ = p.communicate(timeout=secs + 60)
+                res = json.loads(out.strip().splitlines()[-1])
+                (upgraded if with_upgrades else plain).append(res)
+                print(f"upgrade under load {name:10} {'with' if with_upgrades else 'without':7} "
+                      f"{res['messages_per_sec']:>11.0f} msg/s max {res['max_us']:9.1f} us "
+                      f"lost {res['lost']} reordered {res['reordered']} corrupt {res['corrupt']} "
+                      f"errors {res['errors']}", flush=True)
+        rows.append((name, plain, upgraded, done, 2 * rounds))
     return rows
 
 
@@ -243,6 +302,8 @@ def main():
     warmup = 0.3 if a.quick else 0.5
     if os.geteuid() != 0:
         sys.exit("make bench: needs root (the sockmap fast path, XDP, namespaces)")
+    # An upgraded mcpd outlives its parent (the old mcpd's helper): let it be ours to reap.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     started = time.time()
     work = tempfile.mkdtemp(prefix="mcp-bench-")
     setup = Setup(work)
@@ -260,20 +321,24 @@ def main():
                           f"lost {res['lost']} reordered {res['reordered']} corrupt {res['corrupt']}",
                           flush=True)
         memory = memory_per_session(setup, a.sessions, 4 if a.quick else 8)
+        upgrades = upgrade_under_load(setup, a.rounds, max(3.0, 2 * a.secs))
     finally:
         setup.stop()
     xdp_flood = run_xdp(a.rounds, 1 if a.quick else 2)
     xdp_cost = run_xdp_cost(3 if a.quick else 5)
     elapsed = time.time() - started
-    write_report(a, results, memory, xdp_flood, xdp_cost, elapsed)
+    write_report(a, results, memory, upgrades, xdp_flood, xdp_cost, elapsed)
     shutil.rmtree(work, ignore_errors=True)
-    bad = sum(r["lost"] + r["reordered"] + r["corrupt"] + r["errors"]
-              for w in results for c in results[w] for r in results[w][c])
-    print(f"wrote {a.out} in {elapsed:.0f} s; lost+reordered+corrupt+errors over every run: {bad}")
+    runs = [r for w in results for c in results[w] for r in results[w][c]]
+    runs += [r for _, plain, upgraded, _, _ in upgrades for r in plain + upgraded]
+    bad = sum(r["lost"] + r["reordered"] + r["corrupt"] + r["errors"] for r in runs)
+    bad += sum(tried - done for _, _, _, done, tried in upgrades)
+    print(f"wrote {a.out} in {elapsed:.0f} s; lost+reordered+corrupt+errors (and failed "
+          f"upgrades) over every run: {bad}")
     return 1 if bad else 0
 
 
-def write_report(a, results, memory, xdp_flood, xdp_cost, elapsed):
+def write_report(a, results, memory, upgrades, xdp_flood, xdp_cost, elapsed):
     outdir = os.path.dirname(os.path.abspath(a.out))
     pngs = ("bench-throughput.png", "bench-latency.png")
     plotted = plot(results, outdir, pngs)
@@ -335,6 +400,23 @@ def write_report(a, results, memory, xdp_flood, xdp_cost, elapsed):
     add("| --- | ---: | ---: | ---: | ---: |")
     for name, n, rss, slab, err in memory:
         add(f"| {name} | {n} | {rss:.0f} | {slab:.0f} | {err} |")
+    add("")
+    add("## Upgrading under load\n")
+    add(f"`mcpctl upgrade` twice in each run ({' '.join(UPGRADE_ARGS)}, "
+        f"{max(3.0, 2 * a.secs):g} s, at a third and two thirds of it), beside a run of the same "
+        "length without, alternating; every answer checked. The worst latency with upgrades, "
+        "against the worst without, is the pause an upgrade costs the sessions it carries.\n")
+    add("| config | upgrades done | messages/s without | messages/s with | max µs without | "
+        "max µs with | p99.9 µs with | lost/reordered/corrupt | errors |")
+    add("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    for name, plain, upgraded, done, tried in upgrades:
+        def um(rs, key):
+            return med([r[key] for r in rs])
+        add(f"| {name} | {done}/{tried} | {um(plain, 'messages_per_sec'):.0f} | "
+            f"{um(upgraded, 'messages_per_sec'):.0f} | {um(plain, 'max_us'):.0f} | "
+            f"{um(upgraded, 'max_us'):.0f} | {um(upgraded, 'p999_us'):.1f} | "
+            f"{sum(r['lost'] for r in upgraded)}/{sum(r['reordered'] for r in upgraded)}/"
+            f"{sum(r['corrupt'] for r in upgraded)} | {sum(r['errors'] for r in plain + upgraded)} |")
     add("")
     add("## UDP and the XDP guard\n")
     add("Cost per packet in the kernel (`mcp-xdpcost`: BPF_PROG_TEST_RUN with repeat 1 000 000, "
