@@ -123,6 +123,17 @@ void xdp_guard_apply_config(struct router *r)
 	bpf_map_update_elem(bpf_map__fd(g->skel->maps.mcp_xdp_cfg), &zero, &c, BPF_ANY);
 }
 
+int xdp_guard_check(struct router *r, char *why, size_t why_len)
+{
+	for (int i = 0; i < r->cfg.n_xdp_ifaces; i++)
+		if (!if_nametoindex(r->cfg.xdp_ifaces[i])) {
+			snprintf(why, why_len, "cannot attach XDP to %s: no such interface",
+				 r->cfg.xdp_ifaces[i]);
+			return -1;
+		}
+	return 0;
+}
+
 int xdp_guard_init(struct router *r, char *why, size_t why_len)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = MCP_PIN_DIR);

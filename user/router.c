@@ -388,6 +388,10 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 		/* Listeners, control and metrics sockets, sessions and the blocklist: all from the
 		 * old mcpd. Only once it has let go does this one touch the kernel: the verdict,
 		 * the routes, the XDP guard. */
+		if (xdp_guard_check(r, why, sizeof(why))) {
+			pr_err("%s", why);
+			return -1;
+		}
 		if (takeover_take(r))
 			return -1;
 		/* The old mcpd is gone now: whatever fails from here, the sessions carry on. */

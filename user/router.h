@@ -235,6 +235,8 @@ int udp_adopt(struct router *r, int fd, uint32_t index);
 
 /* dp_xdp.c: the XDP guard on the configured interfaces */
 int xdp_guard_init(struct router *r, char *why, size_t why_len);
+/* Before a takeover: could the guard attach where the config says? 0, or -1 with why. */
+int xdp_guard_check(struct router *r, char *why, size_t why_len);
 void xdp_guard_apply_config(struct router *r);
 void xdp_guard_tick(struct router *r, uint64_t now);
 void xdp_guard_free(struct router *r);

@@ -412,7 +412,8 @@ int takeover_take(struct router *r)
 	fds = calloc(t->n_fds ? t->n_fds : 1, sizeof(int));
 	if (!fds || recv_fds(sock, fds, (int)t->n_fds))
 		goto broken;
-	if (strcmp(t->datapath, r->dp.name)) {
+	/* (An mcpd from before this field says nothing: take it at its word.) */
+	if (t->datapath[0] && strcmp(t->datapath, r->dp.name)) {
 		pr_err("takeover: the running mcpd uses the %s data path, this one %s", t->datapath,
 		       r->dp.name);
 		goto broken;
