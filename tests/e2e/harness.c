@@ -60,6 +60,14 @@ const char *h_tmpdir(void)
  * take before the test listens on it (CI saw EADDRINUSE), and two calls could return the same
  * port. Ports below the range never go to a connect(), and each is handed out once.
  */
+uint64_t h_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int h_free_port(void)
 {
 	static unsigned short given[256];
@@ -72,12 +80,8 @@ int h_free_port(void)
 			low = lo_in;
 		fclose(f);
 	}
-	if (!seed) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		seed = (unsigned int)getpid() ^ (unsigned int)ts.tv_nsec;
-	}
+	if (!seed)
+		seed = (unsigned int)getpid() ^ (unsigned int)(h_now_ms() * 7919);
 	for (int tries = 0; tries < 1000; tries++) {
 		int port = 10000 + (int)(rand_r(&seed) % (low - 10000)), fd, dup = 0;
 		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),

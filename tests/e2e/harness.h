@@ -17,6 +17,8 @@
 const char *h_bindir(void);
 /* A scratch directory for this run (configs, logs). */
 const char *h_tmpdir(void);
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t h_now_ms(void);
 /* A TCP port nobody listens on right now, below the ephemeral range, never the same twice. */
 int h_free_port(void);
 /* Start argv[0] from h_bindir() with its stderr in LOG (a file under h_tmpdir()). */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Faults: backends that answer garbage or stop reading, clients that send part of a frame
- * and dawdle, connection floods past max_sessions, and 10 000 sessions at once. Each gets its
+ * and dawdle, connection floods past max_sessions, and 10 000 sessions at once (upgraded in
+ * place, all of them, to a new mcpd). Each gets its
  * defined answer, memory stays bounded, and the other sessions carry on.
  *
  *   e2e_faults user|bpf
@@ -264,8 +265,9 @@ static void test_10000_sessions(void **state)
 	int p = h_free_port(), ep = h_free_port();
 	char *echo_argv[] = { "mcp-echo", "--listen", echo_addr, "-q", NULL };
 	char count[16];
-	char *bench_argv[] = { "mcpbench", "-t", target, "-c", count, "-D", "12", "--idle", NULL };
+	char *bench_argv[] = { "mcpbench", "-t", target, "-c", count, "-D", "25", "--idle", NULL };
 	char *status_argv[] = { "mcpctl", "-s", ctl, "status", NULL };
+	char *upgrade_argv[] = { "mcpctl", "-s", ctl, "upgrade", "--wait", "60", NULL };
 	pid_t echo, big, bench;
 	long rss0, rss1 = 0;
 	int seen = 0;
@@ -309,7 +311,18 @@ static void test_10000_sessions(void **state)
 		      "session\n", n, (unsigned long long)rl.rlim_max, rss0, rss1,
 		      (double)(rss1 - rss0) * 1024 / n);
 	assert_true(seen);
-	assert_int_equal(h_wait(bench, 60000), 0);
+	/* Every one of them goes over to a new mcpd in one upgrade, and none is closed. */
+	uint64_t t0 = h_now_ms();
+	assert_int_equal(h_run(out, sizeof(out), upgrade_argv), 0);
+	char *pid_at = strstr(out, "mcpd pid ");
+	assert_non_null(pid_at);
+	assert_int_equal(h_wait(big, 10000), 0);
+	big = extra[1] = (pid_t)atoi(pid_at + strlen("mcpd pid "));
+	print_message("mcpctl upgrade with %d sessions: %llu ms\n", n,
+		      (unsigned long long)(h_now_ms() - t0));
+	assert_int_equal(h_run(out, sizeof(out), status_argv), 0);
+	assert_non_null(strstr(out, want));
+	assert_int_equal(h_wait(bench, 60000), 0); /* no session closed, none failed */
 	extra[2] = 0;
 	h_kill(big, SIGTERM);
 	assert_int_equal(h_wait(big, 10000), 0);
