@@ -232,6 +232,9 @@ void upstream_on_readable(struct router *r, struct upstream *u);
 void udp_tick(struct router *r, uint64_t now);
 void udp_close_all(struct router *r);
 int udp_adopt(struct router *r, int fd, uint32_t index);
+/* A relay socket from the old mcpd (takeover): 0, or -1 when this config has no such place. */
+int udp_adopt_upstream(struct router *r, int fd, int listener, int pool, int backend,
+		       const void *client, size_t len);
 
 /* dp_xdp.c: the XDP guard on the configured interfaces */
 int xdp_guard_init(struct router *r, char *why, size_t why_len);

@@ -4,8 +4,9 @@
  * socket and asks for everything: the old one stops where it is — between two batches of its
  * event loop, so no frame is half-handled — and sends one protobuf message with every
  * session's state (including the bytes of a frame its decoder had begun and the output it had
- * not written yet) followed by every socket: listeners, the control and metrics sockets, and
- * each session's client and backend sockets (SCM_RIGHTS, KERNEL-NOTES 6). The new one rebuilds
+ * not written yet) and the blocklist, followed by every socket: listeners, the control and
+ * metrics sockets, each session's client and backend sockets, and the UDP relay sockets whose
+ * answers may still be on their way (SCM_RIGHTS, KERNEL-NOTES 6). The new one rebuilds
  * the sessions, says it has everything, and the old one exits without touching any socket or
  * map. The pinned maps and the attached programs stay in the kernel throughout; bytes that
  * arrive meanwhile wait in the sockets' queues.
@@ -172,6 +173,42 @@ static void restore_blocks(struct router *r, const Mcp__Ctl__Takeover *t)
 	}
 }
 
+/* The UDP relay sockets: a backend's answer in flight comes back to one of them. */
+static void describe_upstreams(struct router *r, Mcp__Ctl__Takeover *t, struct giving *g)
+{
+	t->upstreams = calloc(r->n_upstreams ? (size_t)r->n_upstreams : 1, sizeof(*t->upstreams));
+	for (int b = 0; b < UPSTREAM_BUCKETS; b++)
+		for (struct upstream *u = r->upstreams[b]; u; u = u->next) {
+			Mcp__Ctl__TakeoverUpstream *m = calloc(1, sizeof(*m));
+
+			if (!m || t->n_upstreams >= (size_t)r->n_upstreams)
+				abort();
+			mcp__ctl__takeover_upstream__init(m);
+			m->fd_index = add_fd(g, u->h.fd);
+			m->listener = (uint32_t)u->listener;
+			m->pool = (uint32_t)u->pool;
+			m->backend = (uint32_t)u->backend;
+			m->client.data = (uint8_t *)&u->client;
+			m->client.len = u->client_len;
+			t->upstreams[t->n_upstreams++] = m;
+		}
+}
+
+static void restore_upstreams(struct router *r, const Mcp__Ctl__Takeover *t, const int *fds)
+{
+	for (size_t i = 0; i < t->n_upstreams; i++) {
+		const Mcp__Ctl__TakeoverUpstream *m = t->upstreams[i];
+
+		if (m->fd_index >= t->n_fds)
+			continue;
+		if (udp_adopt_upstream(r, fds[m->fd_index], (int)m->listener, (int)m->pool,
+				       (int)m->backend, m->client.data, m->client.len)) {
+			pr_warn("takeover: a UDP relay socket has no place in this config; closed");
+			close(fds[m->fd_index]);
+		}
+	}
+}
+
 int takeover_give(struct router *r, int sock)
 {
 	Mcp__Ctl__Takeover t = MCP__CTL__TAKEOVER__INIT;
@@ -227,6 +264,7 @@ int takeover_give(struct router *r, int sock)
 		t.sessions[t.n_sessions++] = m;
 	}
 	describe_blocks(r, &t);
+	describe_upstreams(r, &t, &g);
 	t.datapath = (char *)r->dp.name;
 	t.n_fds = (uint32_t)g.n;
 	t.next_session_id = r->next_session_id;
@@ -268,6 +306,9 @@ int takeover_give(struct router *r, int sock)
 		free(t.blocks[i]);
 	}
 	free(t.blocks);
+	for (size_t i = 0; i < t.n_upstreams; i++)
+		free(t.upstreams[i]);
+	free(t.upstreams);
 	free(buf);
 	free(g.fds);
 	return rc;
@@ -433,12 +474,13 @@ int takeover_take(struct router *r)
 		if (restore_session(r, t->sessions[i], fds, (int)t->n_fds))
 			goto broken;
 	restore_blocks(r, t);
+	restore_upstreams(r, t, fds);
 	r->next_session_id = t->next_session_id;
 	r->sessions_total = t->sessions_total;
 	if (fd_write_all(sock, &ack, 1))
 		goto broken;
-	pr_info("takeover: took %zu sessions, %u sockets and %zu blocklist entries", t->n_sessions,
-		t->n_fds, t->n_blocks);
+	pr_info("takeover: took %zu sessions, %zu UDP relays, %u sockets and %zu blocklist entries",
+		t->n_sessions, t->n_upstreams, t->n_fds, t->n_blocks);
 	rc = 0;
 	goto out;
 broken:

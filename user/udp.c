@@ -103,15 +103,44 @@ static void upstream_drop(struct router *r, struct upstream *u)
 		}
 }
 
+/* Put a connected socket for (client, pool) in the table. */
+static struct upstream *upstream_add(struct router *r, int fd, int listener,
+				     const struct sockaddr_storage *client, socklen_t len, int pool,
+				     int backend)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint32_t b = hash_client(client, len, pool);
+	struct upstream *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->h.kind = H_UPSTREAM;
+	u->h.fd = fd;
+	ev.data.ptr = &u->h;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		free(u);
+		return NULL;
+	}
+	memcpy(&u->client, client, len);
+	u->client_len = len;
+	u->listener = listener;
+	u->pool = pool;
+	u->backend = backend;
+	u->last_ms = mcp_now_ms();
+	u->next = r->upstreams[b];
+	r->upstreams[b] = u;
+	r->n_upstreams++;
+	return u;
+}
+
 /* The connected socket for (client, pool), made on first use. */
 static struct upstream *upstream_for(struct router *r, int listener,
 				     const struct sockaddr_storage *client, socklen_t len, int pool)
 {
 	uint32_t b = hash_client(client, len, pool);
-	struct epoll_event ev = { .events = EPOLLIN };
 	const struct mcp_addr *a;
 	struct upstream *u;
-	int backend;
+	int backend, fd;
 
 	for (u = r->upstreams[b]; u; u = u->next)
 		if (u->pool == pool && u->client_len == len && !memcmp(&u->client, client, len))
@@ -122,29 +151,28 @@ static struct upstream *upstream_for(struct router *r, int listener,
 	if (backend < 0)
 		return NULL;
 	a = &r->cfg.pools[pool].backends[backend];
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->h.kind = H_UPSTREAM;
-	u->h.fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	ev.data.ptr = &u->h;
-	if (u->h.fd < 0 || connect(u->h.fd, (const struct sockaddr *)&a->ss, a->len) ||
-	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, u->h.fd, &ev)) {
+	fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&a->ss, a->len) ||
+	    !(u = upstream_add(r, fd, listener, client, len, pool, backend))) {
 		pr_warn("udp: cannot reach backend %s: %s", a->text, strerror(errno));
-		if (u->h.fd >= 0)
-			close(u->h.fd);
-		free(u);
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
-	memcpy(&u->client, client, len);
-	u->client_len = len;
-	u->listener = listener;
-	u->pool = pool;
-	u->backend = backend;
-	u->next = r->upstreams[b];
-	r->upstreams[b] = u;
-	r->n_upstreams++;
 	return u;
+}
+
+int udp_adopt_upstream(struct router *r, int fd, int listener, int pool, int backend,
+		       const void *client, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	if (listener < 0 || listener >= r->n_udp || pool < 0 || pool >= r->cfg.n_pools ||
+	    backend < 0 || backend >= r->cfg.pools[pool].n_backends || len > sizeof(ss) ||
+	    r->n_upstreams >= UPSTREAM_MAX)
+		return -1;
+	memcpy(&ss, client, len);
+	return upstream_add(r, fd, listener, &ss, (socklen_t)len, pool, backend) ? 0 : -1;
 }
 
 void udp_on_readable(struct router *r, struct udp_listener *l)
