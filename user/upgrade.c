@@ -40,6 +40,7 @@ struct upgrade_msg {
 static char exe[PATH_MAX], cwd[PATH_MAX];
 static char *args[MAX_ARGS + 3];
 static int helper_fd = -1; /* mcpd's end of the pair */
+static pid_t helper;	    /* mcpd-upgrader */
 static pid_t child;	   /* the new mcpd, while it runs */
 static char state[128];
 
@@ -86,8 +87,13 @@ static void helper_loop(int fd)
 			continue;
 		if (recv(fd, &m, sizeof(m), 0) <= 0)
 			_exit(0); /* mcpd is gone (or handed over and left) */
-		if (m.kind != 'U' || running)
+		if (m.kind != 'U')
 			continue;
+		if (running) {
+			a = (struct upgrade_msg){ .kind = 'E', .value = EBUSY };
+			send(fd, &a, sizeof(a), MSG_NOSIGNAL);
+			continue;
+		}
 		running = fork();
 		if (running == 0)
 			exec_new_mcpd();
@@ -141,6 +147,7 @@ int upgrade_helper_start(void)
 	}
 	close(sv[1]);
 	helper_fd = sv[0];
+	helper = pid;
 	return 0;
 }
 
@@ -160,7 +167,8 @@ pid_t upgrade_start(char *why, size_t len)
 	}
 	if (helper_fd < 0 || send(helper_fd, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m) ||
 	    poll(&p, 1, 5000) != 1 || recv(helper_fd, &a, sizeof(a), 0) != sizeof(a)) {
-		snprintf(why, len, "the upgrade helper does not answer");
+		snprintf(why, len, "the upgrade helper (mcpd-upgrader) is gone or does not answer; "
+			 "start the new mcpd with --takeover by hand");
 		return -1;
 	}
 	if (a.kind != 'P') {
@@ -177,6 +185,18 @@ void upgrade_poll(void)
 {
 	struct upgrade_msg a;
 
+	/* Someone killed the helper: reap it, and end an upgrade it was watching. */
+	if (helper > 0 && waitpid(helper, NULL, WNOHANG) == helper) {
+		pr_err("upgrade: the helper (mcpd-upgrader, pid %d) has gone; mcpctl upgrade is "
+		       "unavailable until mcpd restarts", (int)helper);
+		helper = 0;
+		close(helper_fd);
+		helper_fd = -1;
+		if (child > 0)
+			snprintf(state, sizeof(state), "failed: pid %d lost its helper", (int)child);
+		child = 0;
+		return;
+	}
 	if (child <= 0 || recv(helper_fd, &a, sizeof(a), MSG_DONTWAIT) != sizeof(a) ||
 	    a.kind != 'X' || a.pid != child)
 		return;

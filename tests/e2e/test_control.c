@@ -707,6 +707,31 @@ static void test_takeover_refuses_another_datapath(void **state)
 	close(fd);
 }
 
+/* Someone kills mcpd-upgrader: mcpd says so, upgrades are refused with the way out. */
+static void test_upgrade_without_its_helper(void **state)
+{
+	char path[64], out[4096];
+	FILE *f;
+	int helper = 0, fd = h_session(port, 1);
+
+	(void)state;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)mcpd, (int)mcpd);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &helper), 1);
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/comm", helper);
+	assert_true(h_file_contains(path, "mcpd-upgrader"));
+	kill(helper, SIGKILL);
+	usleep(300000); /* a tick or three */
+	assert_int_equal(ctl(out, sizeof(out), "upgrade", NULL), 1);
+	assert_non_null(strstr(out, "--takeover by hand"));
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 100), 0);
+	close(fd);
+	snprintf(path, sizeof(path), "/proc/%d/stat", helper);
+	assert_int_not_equal(access(path, F_OK), 0); /* reaped, not a zombie */
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -728,6 +753,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_takeover_refuses_another_datapath),
 		cmocka_unit_test(test_upgrade_that_fails_changes_nothing),
 		cmocka_unit_test(test_upgrade_keeps_sessions_and_blocklist),
+		cmocka_unit_test(test_upgrade_without_its_helper),
 	};
 	char name[32];
 	int rc = h_datapath_start(argc, argv, "e2e_control", &datapath, name, sizeof(name));
