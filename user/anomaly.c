@@ -336,10 +336,12 @@ int anomaly_init(struct router *r)
 		return -1;
 	a->last_tick_ms = mcp_now_ms();
 	r->anomaly = a;
-	/* The kernel's reports, when a BPF program (sockmap or XDP) pinned the ring buffer. */
+	/* The kernel's reports, when this mcpd's programs (sockmap or XDP) fill the pinned ring
+	 * buffer. Another mcpd beside it (user data path, no guard) must not read them: every
+	 * record goes to one reader, and they are not its. */
 	snprintf(path, sizeof(path), "%s/mcp_events", MCP_PIN_DIR);
 	a->events_fd = -1;
-	fd = bpf_obj_get(path);
+	fd = r->pin_lock_fd >= 0 ? bpf_obj_get(path) : -1;
 	if (fd >= 0) {
 		a->rb = ring_buffer__new(fd, on_event, a, NULL);
 		if (!a->rb) {

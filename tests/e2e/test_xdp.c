@@ -258,6 +258,14 @@ static void test_bad_frames_reported_with_their_source(void **state)
 	char log[256], want[96];
 	size_t len = frame(buf, 1, MCP_OP_GET, "payload");
 
+	/* A second mcpd beside it, without a guard of its own: it must not take the guard's
+	 * reports (each record of the ring goes to one reader). */
+	char cfg[256];
+	snprintf(cfg, sizeof(cfg), "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol =\n", h_free_port());
+	char *bargv[] = { "mcpd", "-f", "-c", (char *)h_write_file("bystander.ini", cfg),
+			  "--datapath", "user", NULL };
+	pid_t bystander = h_spawn("bystander.log", bargv);
+
 	(void)state;
 	buf[0] = 'Z'; /* not MCP */
 	sleep(6); /* the detector's baseline needs a few quiet seconds first */
@@ -267,6 +275,8 @@ static void test_bad_frames_reported_with_their_source(void **state)
 	snprintf(want, sizeof(want), "anomaly: bad_frames from %s/32", client_ip);
 	for (int i = 0; i < 30 && !h_file_contains(log, want); i++)
 		usleep(100000);
+	h_kill(bystander, SIGTERM);
+	assert_int_equal(h_wait(bystander, 5000), 0);
 	assert_true(h_file_contains(log, want));
 	close(fd);
 }
