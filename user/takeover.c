@@ -425,6 +425,11 @@ int takeover_take(struct router *r)
 	size_t len;
 	uint32_t n;
 
+	if (!r->cfg.control[0]) {
+		pr_err("takeover: the config has no control socket (control =) to reach the running "
+		       "mcpd through");
+		return -1;
+	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->cfg.control);
 	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa))) {

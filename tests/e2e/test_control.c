@@ -705,6 +705,13 @@ static void test_takeover_refuses_another_datapath(void **state)
 	json_object_put(o);
 	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 700), 0);
 	close(fd);
+	/* Without a control socket in its config, a takeover has nobody to ask. */
+	snprintf(want, sizeof(want), "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol =\n", port);
+	argv[3] = (char *)h_write_file("nocontrol.ini", want);
+	argv[5] = (char *)datapath;
+	assert_int_equal(h_wait(h_spawn("takeover-nocontrol.log", argv), 10000), 1);
+	snprintf(log, sizeof(log), "%s/takeover-nocontrol.log", h_tmpdir());
+	assert_true(h_file_contains(log, "the config has no control socket"));
 }
 
 /* Someone kills mcpd-upgrader: mcpd says so, upgrades are refused with the way out. */
