@@ -241,11 +241,12 @@ static int cmd_upgrade(int wait_s)
 	Mcp__Ctl__Response *r = ask_status();
 	uint32_t old_pid, new_pid;
 	struct timespec start, now;
-	char failed[128];
+	char failed[128], old_version[64];
 
 	if (!r)
 		return 1;
 	old_pid = r->status->pid;
+	snprintf(old_version, sizeof(old_version), "%s", r->status->version);
 	mcp__ctl__response__free_unpacked(r, NULL);
 	q.command = MCP__CTL__COMMAND__COMMAND_UPGRADE;
 	r = ask(&q);
@@ -271,12 +272,14 @@ static int cmd_upgrade(int wait_s)
 				J_INT(o, "old_pid", old_pid);
 				J_INT(o, "pid", new_pid);
 				J_INT(o, "sessions", r->status->sessions);
+				json_object_object_add(o, "old_version",
+						       json_object_new_string(old_version));
 				J_STR(o, "version", r->status->version);
 				print_json(o);
 			} else {
-				printf("upgrade: ok: mcpd pid %u took over from pid %u with %u sessions "
-				       "(mcpd %s)\n", new_pid, old_pid, r->status->sessions,
-				       r->status->version);
+				printf("upgrade: ok: mcpd pid %u (%s) took over from pid %u (%s) "
+				       "with %u sessions\n", new_pid, r->status->version, old_pid,
+				       old_version, r->status->sessions);
 			}
 			mcp__ctl__response__free_unpacked(r, NULL);
 			return 0;
