@@ -232,6 +232,25 @@ static void on_accept(struct router *r, struct handler *h)
 	}
 }
 
+/* Settings a reload cannot change on a running mcpd, named in out ("" when none changed). */
+static void fixed_at_start(const struct mcp_config *now, const struct mcp_config *next, char *out,
+			   size_t len)
+{
+	bool listen = now->n_listen != next->n_listen, xdp = now->n_xdp_ifaces != next->n_xdp_ifaces;
+
+	for (int i = 0; !listen && i < now->n_listen; i++)
+		listen = strcmp(now->listen[i].text, next->listen[i].text) != 0;
+	for (int i = 0; !xdp && i < now->n_xdp_ifaces; i++)
+		xdp = strcmp(now->xdp_ifaces[i], next->xdp_ifaces[i]) != 0;
+	snprintf(out, len, "%s%s%s%s%s", listen ? ", listen" : "",
+		 strcmp(now->control, next->control) ? ", control" : "",
+		 now->metrics.len != next->metrics.len ||
+				 strcmp(now->metrics.text, next->metrics.text) ?
+			 ", metrics" :
+			 "",
+		 xdp ? ", xdp_interfaces" : "", now->xdp_mode != next->xdp_mode ? ", xdp_mode" : "");
+}
+
 int router_reload(struct router *r, char *msg, size_t len)
 {
 	struct mcp_config *next = malloc(sizeof(*next));
@@ -248,7 +267,10 @@ int router_reload(struct router *r, char *msg, size_t len)
 		snprintf(msg, len, "reload refused, the running config stays: %s", next->error);
 		pr_err("%s", msg);
 	} else {
+		char fixed[128];
+
 		/* Listeners and the data path stay as they are; the rest applies to new sessions. */
+		fixed_at_start(&r->cfg, next, fixed, sizeof(fixed));
 		memcpy(next->listen, r->cfg.listen, sizeof(next->listen));
 		next->n_listen = r->cfg.n_listen;
 		next->datapath = r->cfg.datapath;
@@ -263,7 +285,8 @@ int router_reload(struct router *r, char *msg, size_t len)
 			dp_bpf_set_routes(r);
 		if (r->xdp)
 			xdp_guard_apply_config(r);
-		snprintf(msg, len, "reloaded %s: %d pools", r->cfg.path, r->cfg.n_pools);
+		snprintf(msg, len, "reloaded %s: %d pools%s%s", r->cfg.path, r->cfg.n_pools,
+			 fixed[0] ? "; unchanged until a restart: " : "", fixed[0] ? fixed + 2 : "");
 		pr_info("%s", msg);
 		rc = 0;
 	}

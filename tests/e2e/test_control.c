@@ -386,7 +386,21 @@ static void test_reload(void **state)
 	h_write_file("ctl.ini", "[mcpd]\nmax_frame = lots\n");
 	assert_int_equal(ctl(out, sizeof(out), "reload", NULL), 1);
 	assert_non_null(strstr(out, "ctl.ini:2: max_frame"));
+	/* What only a restart changes is named, and stays as it was. */
+	char moved[2300];
+	snprintf(moved, sizeof(moved), "%s", cfg_text);
+	char *at = strstr(moved, "listen = 127.0.0.1:");
+	assert_non_null(at);
+	memcpy(at, "listen = 127.0.0.9:", strlen("listen = 127.0.0.9:"));
+	h_write_file("ctl.ini", moved);
+	assert_int_equal(ctl(out, sizeof(out), "reload", NULL), 0);
+	assert_non_null(strstr(out, "unchanged until a restart: listen"));
+	int fd = h_session(port, 1); /* still on the old address */
+	assert_true(fd >= 0);
+	close(fd);
 	write_config("0x20 = kv\n");
+	assert_int_equal(ctl(out, sizeof(out), "reload", NULL), 0);
+	assert_null(strstr(out, "until a restart"));
 }
 
 static void test_errors_are_clear(void **state)
