@@ -494,3 +494,21 @@ uint32_t mcp_config_pools_used(const struct mcp_config *cfg)
 			used |= 1u << (cfg->routes[op] - 1);
 	return used;
 }
+
+int mcp_config_pools_kept(const char *const *names, int n, const struct mcp_config *next,
+			  uint32_t in_use, char *why, size_t len)
+{
+	for (int i = 0; i < n && i < 32; i++) {
+		if (!(in_use & (1u << i)))
+			continue;
+		if (i < next->n_pools && !strcmp(names[i], next->pools[i].name))
+			continue;
+		snprintf(why, len,
+			 "pool '%s' is [pool] section %d and open sessions use it by that position; "
+			 "the new config %s it (add new pools after the old ones; to reorder or remove "
+			 "pools in use, restart)",
+			 names[i], i + 1, i < next->n_pools ? "moves" : "removes");
+		return -1;
+	}
+	return 0;
+}

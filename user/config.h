@@ -77,5 +77,12 @@ const char *mcp_datapath_name(int dp);
 const char *mcp_xdp_mode_name(int mode);
 /* Pools that some route uses: bit i for pool i. */
 uint32_t mcp_config_pools_used(const struct mcp_config *cfg);
+/*
+ * Can `next` take over from a config whose pools were `names` (n of them), while sessions use
+ * the positions in in_use (bit i: pool i)? Sessions hold their backends by pool position, so a
+ * pool in use must keep its position; others may move, go, or come. 0, or -1 with why.
+ */
+int mcp_config_pools_kept(const char *const *names, int n, const struct mcp_config *next,
+			  uint32_t in_use, char *why, size_t len);
 
 #endif

@@ -251,9 +251,49 @@ static void fixed_at_start(const struct mcp_config *now, const struct mcp_config
 		 xdp ? ", xdp_interfaces" : "", now->xdp_mode != next->xdp_mode ? ", xdp_mode" : "");
 }
 
+int router_pools_kept(struct router *r, const struct mcp_config *next, char *why, size_t len)
+{
+	const char *names[MCP_MAX_POOLS];
+
+	for (int i = 0; i < r->cfg.n_pools; i++)
+		names[i] = r->cfg.pools[i].name;
+	return mcp_config_pools_kept(names, r->cfg.n_pools, next, router_pools_in_use(r), why, len);
+}
+
+uint32_t router_pools_in_use(struct router *r)
+{
+	uint32_t used = 0;
+
+	for (struct session *s = r->sessions; s; s = s->next)
+		for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+			if (s->backends[slot])
+				used |= 1u << (slot - 1);
+	for (int b = 0; b < UPSTREAM_BUCKETS; b++)
+		for (struct upstream *u = r->upstreams[b]; u; u = u->next)
+			used |= 1u << u->pool;
+	return used;
+}
+
+/* Backend health (down, drained, sessions) goes on for each backend still at its place. */
+static void carry_health(struct router *r, const struct mcp_config *next)
+{
+	static struct backend_health kept[MCP_MAX_POOLS][MCP_MAX_BACKENDS];
+
+	memset(kept, 0, sizeof(kept));
+	for (int p = 0; p < next->n_pools && p < r->cfg.n_pools; p++) {
+		if (strcmp(next->pools[p].name, r->cfg.pools[p].name))
+			continue;
+		for (int b = 0; b < next->pools[p].n_backends && b < r->cfg.pools[p].n_backends; b++)
+			if (!strcmp(next->pools[p].backends[b].text, r->cfg.pools[p].backends[b].text))
+				kept[p][b] = r->health[p][b];
+	}
+	memcpy(r->health, kept, sizeof(kept));
+}
+
 int router_reload(struct router *r, char *msg, size_t len)
 {
 	struct mcp_config *next = malloc(sizeof(*next));
+	char why[512];
 	int rc = -1;
 
 	if (!next) {
@@ -266,6 +306,9 @@ int router_reload(struct router *r, char *msg, size_t len)
 	} else if (mcp_config_load(r->cfg.path, next)) {
 		snprintf(msg, len, "reload refused, the running config stays: %s", next->error);
 		pr_err("%s", msg);
+	} else if (router_pools_kept(r, next, why, sizeof(why))) {
+		snprintf(msg, len, "reload refused, the running config stays: %s", why);
+		pr_err("%s", msg);
 	} else {
 		char fixed[128];
 
@@ -276,7 +319,7 @@ int router_reload(struct router *r, char *msg, size_t len)
 		next->datapath = r->cfg.datapath;
 		memcpy(next->control, r->cfg.control, sizeof(next->control));
 		next->metrics = r->cfg.metrics;
-		memset(r->health, 0, sizeof(r->health));
+		carry_health(r, next);
 		next->n_xdp_ifaces = r->cfg.n_xdp_ifaces;
 		memcpy(next->xdp_ifaces, r->cfg.xdp_ifaces, sizeof(next->xdp_ifaces));
 		next->xdp_mode = r->cfg.xdp_mode;

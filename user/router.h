@@ -224,6 +224,10 @@ int session_set_state(struct router *r, struct session *s, int next);
 int router_pick_backend(struct router *r, int pool, uint64_t now, bool udp);
 /* SIGHUP and `mcpctl reload`: 0 with a summary in msg, or -1 with the reason. */
 int router_reload(struct router *r, char *msg, size_t len);
+/* Pool positions that sessions or UDP relays use (bit i: pool i). */
+uint32_t router_pools_in_use(struct router *r);
+/* May `next` replace the running config without moving a pool in use? 0, or -1 with why. */
+int router_pools_kept(struct router *r, const struct mcp_config *next, char *why, size_t len);
 
 /* udp.c */
 int udp_open(struct router *r, const struct mcp_addr *a);

@@ -266,6 +266,11 @@ int takeover_give(struct router *r, int sock)
 	describe_blocks(r, &t);
 	describe_upstreams(r, &t, &g);
 	t.datapath = (char *)r->dp.name;
+	char *pools[MCP_MAX_POOLS];
+	for (int i = 0; i < r->cfg.n_pools; i++)
+		pools[i] = r->cfg.pools[i].name;
+	t.pools = pools;
+	t.n_pools = (size_t)r->cfg.n_pools;
 	t.n_fds = (uint32_t)g.n;
 	t.next_session_id = r->next_session_id;
 	t.sessions_total = r->sessions_total;
@@ -415,6 +420,26 @@ static int restore_session(struct router *r, const Mcp__Ctl__TakeoverSession *m,
 	return 0;
 }
 
+/* Sessions hold their backends by pool position: this config must keep those in use. */
+static bool pools_kept(struct router *r, const Mcp__Ctl__Takeover *t)
+{
+	uint32_t in_use = 0;
+	char why[512];
+
+	for (size_t i = 0; i < t->n_sessions; i++)
+		for (size_t c = 0; c < t->sessions[i]->n_conns; c++)
+			if (t->sessions[i]->conns[c]->slot > 0 && t->sessions[i]->conns[c]->slot <= 32)
+				in_use |= 1u << (t->sessions[i]->conns[c]->slot - 1);
+	for (size_t i = 0; i < t->n_upstreams; i++)
+		if (t->upstreams[i]->pool < 32)
+			in_use |= 1u << t->upstreams[i]->pool;
+	if (mcp_config_pools_kept((const char *const *)t->pools, (int)t->n_pools, &r->cfg, in_use,
+				  why, sizeof(why)) == 0)
+		return true;
+	pr_err("takeover: %s", why);
+	return false;
+}
+
 int takeover_take(struct router *r)
 {
 	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
@@ -457,6 +482,8 @@ int takeover_take(struct router *r)
 		goto broken;
 	fds = calloc(t->n_fds ? t->n_fds : 1, sizeof(int));
 	if (!fds || recv_fds(sock, fds, (int)t->n_fds))
+		goto broken;
+	if (!pools_kept(r, t))
 		goto broken;
 	/* (An mcpd from before this field says nothing: take it at its word.) */
 	if (t->datapath[0] && strcmp(t->datapath, r->dp.name)) {

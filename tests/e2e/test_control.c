@@ -85,6 +85,16 @@ static bool notified(const char *line, int timeout_ms)
 	}
 }
 
+/* The running config with another pool put before kv (which moves kv to position 2). */
+static void write_config_pool_first(void)
+{
+	char moved[2400], *kv = strstr(cfg_text, "[pool kv]");
+
+	snprintf(moved, sizeof(moved), "%.*s[pool first]\nbackend = 127.0.0.1:%d\n%s",
+		 (int)(kv - cfg_text), cfg_text, h_backend_port(two), kv);
+	h_write_file("ctl.ini", moved);
+}
+
 static int setup(void **state)
 {
 	char *argv[] = { "mcpd", "-f", "-c", NULL, "--datapath", (char *)datapath, NULL };
@@ -398,6 +408,18 @@ static void test_reload(void **state)
 	int fd = h_session(port, 1); /* still on the old address */
 	assert_true(fd >= 0);
 	close(fd);
+	/* A pool that sessions use keeps its position: moving it is refused while they do. */
+	fd = h_session(port, 1);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 10), 0);
+	write_config_pool_first();
+	assert_int_equal(ctl(out, sizeof(out), "reload", NULL), 1);
+	assert_non_null(strstr(out, "pool 'kv' is [pool] section 1"));
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 10), 0);
+	/* A pool added after the others is fine. */
+	write_config("0x20 = kv\n[pool last]\nbackend = 127.0.0.1:1\n");
+	assert_int_equal(ctl(out, sizeof(out), "reload", NULL), 0);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_SET, 10), 0);
+	close(fd);
 	write_config("0x20 = kv\n");
 	assert_int_equal(ctl(out, sizeof(out), "reload", NULL), 0);
 	assert_null(strstr(out, "until a restart"));
@@ -676,7 +698,7 @@ static void test_upgrade_keeps_sessions_and_blocklist(void **state)
 
 static void test_upgrade_that_fails_changes_nothing(void **state)
 {
-	char out[4096];
+	char out[4096], log[256];
 	int fd = h_session(port, 2);
 	json_object *o;
 
@@ -691,6 +713,14 @@ static void test_upgrade_that_fails_changes_nothing(void **state)
 	assert_int_equal(jint(o, "pid"), mcpd);
 	assert_non_null(strstr(jstr(o, "upgrade"), "failed"));
 	json_object_put(o);
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 500), 0);
+	/* A config that moves a pool the sessions use: refused before anything moves. */
+	write_config_pool_first();
+	assert_int_equal(ctl(out, sizeof(out), "upgrade", "--wait", "20", NULL), 1);
+	assert_non_null(strstr(out, "exited with status 1"));
+	snprintf(log, sizeof(log), "%s/mcpd-ctl.log", h_tmpdir());
+	assert_true(h_file_contains(log, "takeover: pool 'kv' is [pool] section 1"));
+	write_config("");
 	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 500), 0);
 	close(fd);
 	/* Usage errors are told apart from refusals. */

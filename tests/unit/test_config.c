@@ -159,6 +159,34 @@ static void test_opcode_names(void **state)
 	assert_int_equal(mcp_parse_request_opcode("PING"), -1);
 }
 
+/* Sessions hold backends by pool position: a pool in use keeps its place across a reload. */
+static void test_pools_kept(void **state)
+{
+	static const char *const old[] = { "kv", "sync" };
+	struct mcp_config *next = malloc(sizeof(*next));
+	char why[256];
+
+	(void)state;
+	/* Same pools, one added at the end: fine whatever is in use. */
+	assert_int_equal(load("[pool kv]\nbackend = 127.0.0.1:1\n[pool sync]\nbackend = 127.0.0.1:2\n"
+			      "[pool new]\nbackend = 127.0.0.1:3\n", next), 0);
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x3, why, sizeof(why)), 0);
+	/* Swapped: refused while either is in use, fine when neither is. */
+	assert_int_equal(load("[pool sync]\nbackend = 127.0.0.1:2\n[pool kv]\nbackend = 127.0.0.1:1\n",
+			      next), 0);
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x1, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "pool 'kv' is [pool] section 1"));
+	assert_non_null(strstr(why, "moves"));
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x2, why, sizeof(why)), -1);
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x0, why, sizeof(why)), 0);
+	/* The second removed: refused only while it is in use. */
+	assert_int_equal(load("[pool kv]\nbackend = 127.0.0.1:1\n", next), 0);
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x1, why, sizeof(why)), 0);
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x2, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "removes"));
+	free(next);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_opcode_names),
+		cmocka_unit_test(test_pools_kept),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
