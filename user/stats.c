@@ -5,8 +5,11 @@
 #include "kstats.h"
 #include "router.h"
 #include "stats.h"
+#include "version.h"
 
 static const struct metric
+	m_build = { "build_info", "gauge",
+		    "Always 1: the labels say which mcpd answers (after an upgrade, the new one)." },
 	m_sessions = { "sessions", "gauge", "Sessions open now." },
 	m_opened = { "sessions_opened_total", "counter", "Sessions accepted since mcpd started." },
 	m_refused = { "sessions_refused_total", "counter",
@@ -43,6 +46,8 @@ void router_collect(struct router *r, metric_fn fn, void *ctx)
 	static struct mcp_kstats k;
 	char opcode_label[8];
 
+	const struct label build[2] = { { "version", MCP_VERSION_STRING }, { "datapath", r->dp.name } };
+	fn(ctx, &m_build, build, 2, 1);
 	fn(ctx, &m_sessions, NULL, 0, r->n_sessions);
 	fn(ctx, &m_opened, NULL, 0, r->sessions_total);
 	fn(ctx, &m_refused, NULL, 0, r->sessions_refused);

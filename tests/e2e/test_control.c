@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 #include "harness.h"
+#include "version.h"
 
 static const char *datapath;
 static int port, metrics_port;
@@ -502,6 +503,9 @@ static void test_metrics_pass_promtool(void **state)
 	assert_non_null(strstr(page, "# TYPE mcp_sessions_opened_total counter"));
 	assert_non_null(strstr(page, "# HELP mcp_errors_sent_total"));
 	assert_non_null(strstr(page, "mcp_errors_sent_total{code=\"NO_ROUTE\"}"));
+	snprintf(cmd, sizeof(cmd), "mcp_build_info{version=\"%s\",datapath=\"%s\"} 1", MCP_VERSION_STRING,
+		 datapath);
+	assert_non_null(strstr(page, cmd));
 	assert_null(strstr(page, "127.0.0.1")); /* never an address in a label */
 	snprintf(path, sizeof(path), "%s/metrics.txt", h_tmpdir());
 	f = fopen(path, "w");
