@@ -209,6 +209,53 @@ static void restore_upstreams(struct router *r, const Mcp__Ctl__Takeover *t, con
 	}
 }
 
+/* The daemon's counters; the message points into r and the caller's arrays (nothing to free). */
+static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
+						     Mcp__Ctl__TakeoverCounters *k,
+						     uint64_t *udp_count, uint64_t *udp_bytes)
+{
+	mcp__ctl__takeover_counters__init(k);
+	k->errors_sent = r->errors_sent;
+	k->n_errors_sent = MCP_ERR__COUNT;
+	k->sessions_refused = r->sessions_refused;
+	k->illegal_transitions = r->illegal_transitions;
+	for (int i = 0; i < MCP_XDP__COUNT; i++) {
+		udp_count[i] = r->udp_stats[i].count;
+		udp_bytes[i] = r->udp_stats[i].bytes;
+	}
+	k->udp_count = udp_count;
+	k->n_udp_count = MCP_XDP__COUNT;
+	k->udp_bytes = udp_bytes;
+	k->n_udp_bytes = MCP_XDP__COUNT;
+	k->udp_no_route = r->udp_no_route;
+	k->udp_relayed = r->udp_relayed;
+	k->udp_answers = r->udp_answers;
+	k->udp_dropped_answers = r->udp_dropped_answers;
+	k->anomalies = r->anomalies_total;
+	k->n_anomalies = ANOMALY__COUNT;
+	return k;
+}
+
+static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters *k)
+{
+	if (!k)
+		return; /* an mcpd from before the field */
+	for (size_t i = 0; i < k->n_errors_sent && i < MCP_ERR__COUNT; i++)
+		r->errors_sent[i] = k->errors_sent[i];
+	r->sessions_refused = k->sessions_refused;
+	r->illegal_transitions = k->illegal_transitions;
+	for (size_t i = 0; i < k->n_udp_count && i < MCP_XDP__COUNT; i++)
+		r->udp_stats[i].count = k->udp_count[i];
+	for (size_t i = 0; i < k->n_udp_bytes && i < MCP_XDP__COUNT; i++)
+		r->udp_stats[i].bytes = k->udp_bytes[i];
+	r->udp_no_route = k->udp_no_route;
+	r->udp_relayed = k->udp_relayed;
+	r->udp_answers = k->udp_answers;
+	r->udp_dropped_answers = k->udp_dropped_answers;
+	for (size_t i = 0; i < k->n_anomalies && i < ANOMALY__COUNT; i++)
+		r->anomalies_total[i] = k->anomalies[i];
+}
+
 int takeover_give(struct router *r, int sock)
 {
 	Mcp__Ctl__Takeover t = MCP__CTL__TAKEOVER__INIT;
@@ -271,6 +318,9 @@ int takeover_give(struct router *r, int sock)
 		pools[i] = r->cfg.pools[i].name;
 	t.pools = pools;
 	t.n_pools = (size_t)r->cfg.n_pools;
+	Mcp__Ctl__TakeoverCounters counters;
+	uint64_t udp_count[MCP_XDP__COUNT], udp_bytes[MCP_XDP__COUNT];
+	t.counters = describe_counters(r, &counters, udp_count, udp_bytes);
 	t.n_fds = (uint32_t)g.n;
 	t.next_session_id = r->next_session_id;
 	t.sessions_total = r->sessions_total;
@@ -507,6 +557,7 @@ int takeover_take(struct router *r)
 			goto broken;
 	restore_blocks(r, t);
 	restore_upstreams(r, t, fds);
+	restore_counters(r, t->counters);
 	r->next_session_id = t->next_session_id;
 	r->sessions_total = t->sessions_total;
 	if (fd_write_all(sock, &ack, 1))

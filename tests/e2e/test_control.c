@@ -655,6 +655,10 @@ static void test_upgrade_keeps_sessions_and_blocklist(void **state)
 	if (fd >= 0)
 		close(fd);
 
+	int64_t refused = counter("sessions_refused_total", ""),
+		bad_frames = counter("anomalies_total", "kind=bad_frames");
+	assert_true(refused >= 1 && bad_frames >= 1);
+
 	/* mcpd starts its own binary with --takeover and exits once the new one has it all. */
 	assert_int_equal(ctl(out, sizeof(out), "-j", "upgrade", NULL), 0);
 	o = json_tokener_parse(out);
@@ -673,6 +677,10 @@ static void test_upgrade_keeps_sessions_and_blocklist(void **state)
 	assert_int_equal(jint(o, "pid"), new_pid);
 	assert_string_equal(jstr(o, "datapath"), datapath);
 	json_object_put(o);
+
+	/* The counters go on from where they were. */
+	assert_true(counter("sessions_refused_total", "") >= refused);
+	assert_int_equal(counter("anomalies_total", "kind=bad_frames"), bad_frames);
 
 	/* Every session goes on, and new ones come. */
 	for (int i = 0; i < 3; i++) {
