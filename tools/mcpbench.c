@@ -123,10 +123,7 @@ static void queue_ping(struct bconn *c)
 
 	if (!t)
 		abort();
-	payload[0] = (uint8_t)(c->id >> 24);
-	payload[1] = (uint8_t)(c->id >> 16);
-	payload[2] = (uint8_t)(c->id >> 8);
-	payload[3] = (uint8_t)c->id;
+	mcp_put_be32(payload, c->id);
 	put64(payload + 4, c->pings_sent++);
 	n = mcp_build_ping(t, MCP_HDR_MAX_LEN + sizeof(payload), (uint8_t)opt.version, 0, payload,
 			   sizeof(payload));
@@ -138,8 +135,7 @@ static void check_pong(struct bconn *c, const struct mcp_frame *f)
 {
 	st.received++;
 	if (f->length != 12 || get64(f->payload + 4) != c->pongs_received ||
-	    ((uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
-	     (uint32_t)f->payload[2] << 8 | f->payload[3]) != c->id)
+	    mcp_be32_at(f->payload) != c->id)
 		st.corrupt++;
 	c->pongs_received++;
 }
@@ -207,10 +203,7 @@ static void queue_request(struct bconn *c)
 	for (int i = 0; i < size; i++)
 		p[i] = fill_byte(c->id, seq, (size_t)i);
 	if (size >= STAMP_LEN) {
-		p[0] = (uint8_t)(c->id >> 24);
-		p[1] = (uint8_t)(c->id >> 16);
-		p[2] = (uint8_t)(c->id >> 8);
-		p[3] = (uint8_t)c->id;
+		mcp_put_be32(p, c->id);
 		put64(p + 4, seq);
 		put64(p + 12, now);
 	}
@@ -261,8 +254,7 @@ static int check_response(struct bconn *c, const struct mcp_frame *f)
 	if (f->opcode != mcp_response_opcode(op) || f->length != size)
 		good = 0;
 	if (good && f->length >= STAMP_LEN &&
-	    ((uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
-	     (uint32_t)f->payload[2] << 8 | f->payload[3]) != c->id)
+	    mcp_be32_at(f->payload) != c->id)
 		good = 0;
 	for (int i = f->length >= STAMP_LEN ? STAMP_LEN : 0; good && i < f->length; i++)
 		good = f->payload[i] == fill_byte(c->id, seq, (size_t)i);

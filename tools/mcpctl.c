@@ -132,16 +132,17 @@ static int quiet; /* no message when mcpd cannot be asked (an upgrade polls thro
 static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	size_t n = mcp__ctl__request__get_packed_size(q);
-	uint8_t *buf = malloc(n + 4), hdr[4];
+	size_t n = mcp__ctl__request__get_packed_size(q), len;
+	uint8_t *req = malloc(n ? n : 1), *ans = NULL;
 	Mcp__Ctl__Response *rsp = NULL;
 	struct timeval tv = { .tv_sec = 10 };
-	uint32_t len;
-	int fd;
+	int fd = -1;
 
+	if (!req)
+		return NULL;
 	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "mcpctl: socket path too long: %s\n", sock_path);
-		return NULL;
+		goto out;
 	}
 	strcpy(sa.sun_path, sock_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -152,30 +153,21 @@ static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 		goto out;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	buf[0] = (uint8_t)(n >> 24);
-	buf[1] = (uint8_t)(n >> 16);
-	buf[2] = (uint8_t)(n >> 8);
-	buf[3] = (uint8_t)n;
-	mcp__ctl__request__pack(q, buf + 4);
-	if (fd_write_all(fd, buf, n + 4) || fd_read_all(fd, hdr, 4)) {
+	mcp__ctl__request__pack(q, req);
+	if (fd_write_msg(fd, req, n) || fd_read_msg(fd, &ans, &len, 64u << 20)) {
 		if (!quiet)
-			fprintf(stderr, "mcpctl: mcpd at %s did not answer\n", sock_path);
+			fprintf(stderr, "mcpctl: mcpd at %s did not answer, or not in whole\n",
+				sock_path);
 		goto out;
 	}
-	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-	free(buf);
-	buf = len <= (64u << 20) ? malloc(len ? len : 1) : NULL;
-	if (!buf || fd_read_all(fd, buf, len)) {
-		fprintf(stderr, "mcpctl: a broken answer from mcpd\n");
-		goto out;
-	}
-	rsp = mcp__ctl__response__unpack(NULL, len, buf);
+	rsp = mcp__ctl__response__unpack(NULL, len, ans);
 	if (!rsp)
 		fprintf(stderr, "mcpctl: a malformed answer from mcpd\n");
 out:
 	if (fd >= 0)
 		close(fd);
-	free(buf);
+	free(req);
+	free(ans);
 	return rsp;
 }
 

@@ -371,10 +371,7 @@ static void respond(struct ctl_client *x, const Mcp__Ctl__Response *rsp)
 
 	if (!t)
 		return;
-	t[0] = (uint8_t)(n >> 24);
-	t[1] = (uint8_t)(n >> 16);
-	t[2] = (uint8_t)(n >> 8);
-	t[3] = (uint8_t)n;
+	mcp_put_be32(t, (uint32_t)n);
 	mcp__ctl__response__pack(rsp, t + 4);
 	x->out.len += n + 4;
 }
@@ -382,7 +379,7 @@ static void respond(struct ctl_client *x, const Mcp__Ctl__Response *rsp)
 static void answer(struct router *r, struct ctl_client *x)
 {
 	const uint8_t *d = x->in.data + x->in.head;
-	uint32_t n = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	uint32_t n = mcp_be32_at(d);
 	Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
 	struct arena a = { 0 };
 	struct ctl_req q;
@@ -420,8 +417,7 @@ void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
 			x->in.len += (size_t)n;
 		if (x->in.len >= 4 && !x->out.len) {
 			const uint8_t *d = x->in.data + x->in.head;
-			uint32_t want = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 |
-					(uint32_t)d[2] << 8 | d[3];
+			uint32_t want = mcp_be32_at(d);
 
 			if (want > MAX_REQUEST) {
 				Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "fdio.h"
+#include "mcp/wire.h"
 
 int fd_read_all(int fd, void *p, size_t n)
 {
@@ -18,6 +20,34 @@ int fd_read_all(int fd, void *p, size_t n)
 		b += r;
 		n -= (size_t)r;
 	}
+	return 0;
+}
+
+int fd_write_msg(int fd, const void *p, size_t n)
+{
+	uint8_t hdr[4];
+
+	mcp_put_be32(hdr, (uint32_t)n);
+	return fd_write_all(fd, hdr, 4) || fd_write_all(fd, p, n) ? -1 : 0;
+}
+
+int fd_read_msg(int fd, uint8_t **out, size_t *len, size_t max)
+{
+	uint8_t hdr[4];
+	uint32_t n;
+
+	*out = NULL;
+	if (fd_read_all(fd, hdr, 4))
+		return -1;
+	n = mcp_be32_at(hdr);
+	if (n > max || !(*out = malloc(n ? n : 1)))
+		return -1;
+	if (fd_read_all(fd, *out, n)) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	*len = n;
 	return 0;
 }
 

@@ -9,24 +9,16 @@ static void put_be16(uint8_t *p, uint16_t v)
 	p[1] = v;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
 size_t mcp_frame_encode_header(uint8_t *buf, const struct mcp_frame *f)
 {
-	put_be32(buf + MCP_OFF_MAGIC, MCP_MAGIC);
+	mcp_put_be32(buf + MCP_OFF_MAGIC, MCP_MAGIC);
 	buf[MCP_OFF_VERSION] = f->version;
 	buf[MCP_OFF_OPCODE] = f->opcode;
 	put_be16(buf + MCP_OFF_LENGTH, f->length);
 	if (f->version != MCP_VERSION_2)
 		return MCP_HDR_V1_LEN;
-	put_be32(buf + MCP_OFF_STREAM_ID, f->stream_id);
-	put_be32(buf + MCP_OFF_SESSION, f->session);
+	mcp_put_be32(buf + MCP_OFF_STREAM_ID, f->stream_id);
+	mcp_put_be32(buf + MCP_OFF_SESSION, f->session);
 	return MCP_HDR_V2_LEN;
 }
 

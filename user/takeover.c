@@ -260,7 +260,7 @@ int takeover_give(struct router *r, int sock)
 {
 	Mcp__Ctl__Takeover t = MCP__CTL__TAKEOVER__INIT;
 	struct giving g = { 0 };
-	uint8_t hdr[4], ack;
+	uint8_t ack;
 	size_t n_sessions = 0, len;
 	uint8_t *buf;
 	int rc = -1, fl;
@@ -328,11 +328,7 @@ int takeover_give(struct router *r, int sock)
 	len = mcp__ctl__takeover__get_packed_size(&t);
 	buf = malloc(len);
 	mcp__ctl__takeover__pack(&t, buf);
-	hdr[0] = (uint8_t)(len >> 24);
-	hdr[1] = (uint8_t)(len >> 16);
-	hdr[2] = (uint8_t)(len >> 8);
-	hdr[3] = (uint8_t)len;
-	if (fd_write_all(sock, hdr, 4) || fd_write_all(sock, buf, len) || send_fds(sock, g.fds, g.n) ||
+	if (fd_write_msg(sock, buf, len) || send_fds(sock, g.fds, g.n) ||
 	    fd_read_all(sock, &ack, 1) || ack != 'K') {
 		pr_err("takeover: the new mcpd did not take everything; carrying on");
 	} else {
@@ -495,10 +491,9 @@ int takeover_take(struct router *r)
 	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	Mcp__Ctl__Takeover *t = NULL;
-	uint8_t hdr[4], *buf = NULL, ack = 'K';
+	uint8_t *buf = NULL, ack = 'K';
 	int sock, *fds = NULL, rc = -1, next = 0;
 	size_t len;
-	uint32_t n;
 
 	if (!r->cfg.control[0]) {
 		pr_err("takeover: the config has no control socket (control =) to reach the running "
@@ -514,20 +509,16 @@ int takeover_take(struct router *r)
 	}
 	q.command = MCP__CTL__COMMAND__COMMAND_TAKEOVER;
 	len = mcp__ctl__request__get_packed_size(&q);
-	buf = malloc(len + 4);
-	buf[0] = (uint8_t)(len >> 24);
-	buf[1] = (uint8_t)(len >> 16);
-	buf[2] = (uint8_t)(len >> 8);
-	buf[3] = (uint8_t)len;
-	mcp__ctl__request__pack(&q, buf + 4);
-	if (fd_write_all(sock, buf, len + 4) || fd_read_all(sock, hdr, 4))
+	buf = malloc(len);
+	if (!buf)
+		goto broken;
+	mcp__ctl__request__pack(&q, buf);
+	if (fd_write_msg(sock, buf, len))
 		goto broken;
 	free(buf);
-	n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-	buf = malloc(n ? n : 1);
-	if (!buf || fd_read_all(sock, buf, n))
+	if (fd_read_msg(sock, &buf, &len, 1u << 30))
 		goto broken;
-	t = mcp__ctl__takeover__unpack(NULL, n, buf);
+	t = mcp__ctl__takeover__unpack(NULL, len, buf);
 	if (!t || t->n_fds > 1000000)
 		goto broken;
 	fds = calloc(t->n_fds ? t->n_fds : 1, sizeof(int));

@@ -200,6 +200,14 @@ static __always_inline __u32 mcp_be32_at(const __u8 *p)
 	return ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3];
 }
 
+static __always_inline void mcp_put_be32(__u8 *p, __u32 v)
+{
+	p[0] = (__u8)(v >> 24);
+	p[1] = (__u8)(v >> 16);
+	p[2] = (__u8)(v >> 8);
+	p[3] = (__u8)v;
+}
+
 /*
  * Check the first eight bytes of a header, field by field in wire order: magic, version,
  * opcode, length. `max_frame` is the session's limit (at most MCP_MAX_FRAME_LIMIT).

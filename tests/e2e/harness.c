@@ -111,7 +111,10 @@ pid_t h_spawn(const char *log, char *const argv[])
 	char path[PATH_MAX + 64], logpath[PATH_MAX];
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/%s", h_bindir(), argv[0]);
+	if (argv[0][0] == '/')
+		snprintf(path, sizeof(path), "%s", argv[0]);
+	else
+		snprintf(path, sizeof(path), "%s/%s", h_bindir(), argv[0]);
 	/* MCP_MCPD runs another build of the daemon (the ASan+UBSan one) under the same tests. */
 	if (!strcmp(argv[0], "mcpd") && getenv("MCP_MCPD"))
 		snprintf(path, sizeof(path), "%s", getenv("MCP_MCPD"));
@@ -171,7 +174,10 @@ int h_run(char *out, size_t outlen, char *const argv[])
 	size_t got = 0;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/%s", h_bindir(), argv[0]);
+	if (argv[0][0] == '/')
+		snprintf(path, sizeof(path), "%s", argv[0]);
+	else
+		snprintf(path, sizeof(path), "%s/%s", h_bindir(), argv[0]);
 	if (pipe(pipefd))
 		return -1;
 	pid = fork();

@@ -770,6 +770,33 @@ static void test_takeover_refuses_another_datapath(void **state)
 	assert_true(h_file_contains(log, "the config has no control socket"));
 }
 
+/* The binary mcpd was started from is gone (removed, not replaced): refused, nothing moves. */
+static void test_upgrade_when_the_binary_is_gone(void **state)
+{
+	char copy[256], cmd[600], cfg[512], other_sock[256], out[4096];
+	int other_port = h_free_port();
+	pid_t other;
+
+	(void)state;
+	snprintf(copy, sizeof(copy), "%s/mcpd-copy", h_tmpdir());
+	snprintf(cmd, sizeof(cmd), "cp %s/mcpd %s", h_bindir(), copy);
+	assert_int_equal(system(cmd), 0);
+	snprintf(other_sock, sizeof(other_sock), "%s/other.sock", h_tmpdir());
+	snprintf(cfg, sizeof(cfg), "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\n", other_port,
+		 other_sock);
+	char *argv[] = { copy, "-f", "-c", (char *)h_write_file("other.ini", cfg), "--datapath",
+			 "user", NULL };
+	other = h_spawn("other.log", argv);
+	assert_int_equal(h_wait_port(other_port, 5000), 0);
+	unlink(copy);
+	char *upgrade[] = { "mcpctl", "-s", other_sock, "upgrade", NULL };
+	assert_int_equal(h_run(out, sizeof(out), upgrade), 1);
+	assert_non_null(strstr(out, "cannot run"));
+	assert_non_null(strstr(out, "No such file"));
+	h_kill(other, SIGTERM);
+	assert_int_equal(h_wait(other, 5000), 0);
+}
+
 /* Someone kills mcpd-upgrader: mcpd says so, upgrades are refused with the way out. */
 static void test_upgrade_without_its_helper(void **state)
 {
@@ -818,6 +845,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_takeover_refuses_another_datapath),
 		cmocka_unit_test(test_upgrade_that_fails_changes_nothing),
 		cmocka_unit_test(test_upgrade_keeps_sessions_and_blocklist),
+		cmocka_unit_test(test_upgrade_when_the_binary_is_gone),
 		cmocka_unit_test(test_upgrade_without_its_helper),
 	};
 	char name[32];
