@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The TCP fast path: a verdict-only sockmap program (no stream parser, KERNEL-NOTES 1-2).
+ * The TCP fast path: a verdict-only sockmap program (no stream parser, docs/kernel-notes.md, notes 1-2).
  *
  * For each skb a fast-path socket receives, the verdict walks every MCP frame header inside
  * it, keeping per-socket state across skbs (bytes left of the current frame, a partial
@@ -13,7 +13,7 @@
  *   - anything else (control frames, frames for different places, a header cut by the end of
  *     the skb, a broken rule, no route): pass it to the daemon, which forwards it.
  *
- * Ordering (KERNEL-NOTES 4): only this program moves a socket between FAST and SLOW. In SLOW
+ * Ordering (docs/kernel-notes.md, note 4): only this program moves a socket between FAST and SLOW. In SLOW
  * it counts the bytes it passes; mcpd writes how many of those it has forwarded into
  * mcp_sock_fwd (a map only mcpd writes). The verdict redirects again only when the two
  * counts are equal and the skb starts on a frame boundary. At each FAST -> SLOW switch it

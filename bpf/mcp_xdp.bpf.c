@@ -4,7 +4,7 @@
  *
  * For TCP and UDP packets to the router's ports (mcp_xdp_ports) it drops sources in the
  * blocklist (longest-prefix match, IPv4 and IPv6), rate limits TCP SYNs and UDP frames per
- * source with a token bucket, checks every UDP datagram as one MCP frame (DESIGN 1.5), drops
+ * source with a token bucket, checks every UDP datagram as one MCP frame (docs/protocol.md, "UDP"), drops
  * what is not MCP, answers PING with PONG in place (XDP_TX, never larger than the PING), and
  * counts every decision by reason. Everything else passes untouched. It runs behind libxdp's
  * dispatcher, so other XDP programs share the interface.

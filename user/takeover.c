@@ -6,7 +6,7 @@
  * session's state (including the bytes of a frame its decoder had begun and the output it had
  * not written yet) and the blocklist, followed by every socket: listeners, the control and
  * metrics sockets, each session's client and backend sockets, and the UDP relay sockets whose
- * answers may still be on their way (SCM_RIGHTS, KERNEL-NOTES 6). The new one rebuilds
+ * answers may still be on their way (SCM_RIGHTS, docs/kernel-notes.md, note 6). The new one rebuilds
  * the sessions, says it has everything, and the old one exits without touching any socket or
  * map. The pinned maps and the attached programs stay in the kernel throughout; bytes that
  * arrive meanwhile wait in the sockets' queues.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * MCP over UDP in mcpd (DESIGN 1.5). One datagram is one frame. Each datagram that reaches
+ * MCP over UDP in mcpd (docs/protocol.md, "UDP"). One datagram is one frame. Each datagram that reaches
  * the listening socket (through the XDP guard where it is attached) is checked with the same
  * rule the guard uses (mcp_udp_check), PINGs are answered with PONGs, and requests are
  * relayed by opcode to a backend of their pool through a connected socket kept per

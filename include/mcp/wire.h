@@ -135,7 +135,7 @@ static __always_inline int mcp_opcode_allowed(__u8 op, int peer)
 	return 1;
 }
 
-/* A UDP datagram carries a request or a PING (DESIGN 1.5). */
+/* A UDP datagram carries a request or a PING (docs/protocol.md, "UDP"). */
 static __always_inline int mcp_udp_opcode_allowed(__u8 op)
 {
 	return mcp_opcode_class(op) == MCP_OPC_REQUEST || op == MCP_OP_PING;

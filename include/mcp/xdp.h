@@ -80,7 +80,7 @@ enum mcp_xdp_reason {
 };
 
 /*
- * One UDP datagram's payload as one MCP frame (DESIGN 1.5): magic, version 1 or 2, a request
+ * One UDP datagram's payload as one MCP frame (docs/protocol.md, "UDP"): magic, version 1 or 2, a request
  * or PING, and `length` equal to the payload minus the header. `h` holds at least the first
  * MCP_HDR_V1_LEN bytes when plen allows. The same rule in the XDP guard and in mcpd.
  * Returns MCP_XDP_PASS_UDP, MCP_XDP_TX_PONG (a PING) or the drop reason.

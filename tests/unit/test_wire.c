@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The rules of include/mcp/wire.h against the protocol as DESIGN.md writes it. Every
+ * The rules of include/mcp/wire.h against the protocol as docs/protocol.md writes it. Every
  * expectation here is spelled out literally, so changing a rule in the header fails a test.
  */
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include "mcp/wire.h"
 
-/* DESIGN.md 1.2, written out independently of the header. */
+/* docs/protocol.md "Opcodes", written out independently of the header. */
 static int expected_class(unsigned op)
 {
 	if (op >= 0x01 && op <= 0x6F)
@@ -153,7 +153,7 @@ static void test_error_codes(void **state)
 	assert_int_equal(MCP_ERR_SHUTTING_DOWN, 9);
 	assert_int_equal(MCP_ERR_IDLE_TIMEOUT, 10);
 	assert_int_equal(MCP_ERR_PROTOCOL_VIOLATION, 11);
-	/* DESIGN.md 1.3: what each broken rule is answered with. */
+	/* docs/protocol.md "What the router answers": what each broken rule is answered with. */
 	assert_int_equal(mcp_check_error_code(MCP_CHECK_BAD_MAGIC), 1);
 	assert_int_equal(mcp_check_error_code(MCP_CHECK_BAD_VERSION), 11);
 	assert_int_equal(mcp_check_error_code(MCP_CHECK_BAD_OPCODE), 5);
