@@ -37,7 +37,7 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 # ---- sources --------------------------------------------------------------------------------
 
 LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c user/kstats.c \
-	    user/blocklist.c user/ctl_request.c user/fdio.c
+	    user/blocklist.c user/ctl_request.c user/fdio.c user/pin_root.c
 PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c \
 		  user/blocklist.c user/ctl_request.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c \
@@ -81,7 +81,7 @@ help:
 	@echo "make deps       install the Debian packages the build, tests, demo and bench need"
 	@echo "make test       deps + build + every test tier, with a summary (CI=true: skips fail)"
 	@echo "make demo       deps + build + the router working on loopback"
-	@echo "make bench      side-by-side benchmarks into docs/benchmarks.md (QUICK=1: < 1 min)"
+	@echo "make bench      side-by-side benchmarks into docs/benchmarks.md (QUICK=1: < 1 min, into build/bench/)"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make format     clang-format the sources"
 	@echo "make install    PREFIX=/usr/local DESTDIR=: mcpd, mcpctl, tools, man pages, unit, example"
@@ -189,7 +189,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/scripts/demo.sh
 
-# make bench [QUICK=1]: side-by-side figures, written to docs/benchmarks.md with plots.
+# make bench [QUICK=1]: side-by-side figures, written to docs/benchmarks.md with plots
+# (QUICK=1: a smoke run, written to build/bench/ and never to docs/).
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@tools/scripts/bench.py $(if $(QUICK),--quick)

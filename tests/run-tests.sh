@@ -6,6 +6,8 @@ set -u
 BUILD=${BUILD:-build}
 export BUILD
 pass=0 fail=0 skip=0
+# Tracked files as they were before any test ran (compared at the end).
+checkout_before=$(git status --porcelain --untracked-files=no 2>/dev/null)
 failed=()
 
 run() { # run NAME CMD...
@@ -102,6 +104,30 @@ bench_smoke() {
 	[ -s "$(dirname "$out")/bench-throughput.png" ] || { echo "no plot"; return 1; }
 }
 run "bench smoke (make bench QUICK=1)" bench_smoke
+
+echo "== make demo: runs to its end and leaves nothing behind (processes, pinned maps)"
+demo_smoke() {
+	[ "$(id -u)" -eq 0 ] || { echo "SKIPPED: make demo needs root"; return 77; }
+	SECS=4 BIN="$BUILD/bin" tools/scripts/demo.sh || return 1
+	if ls -d /sys/fs/bpf/mcp-demo-* 2>/dev/null; then
+		echo "the demo left its pinned maps behind"
+		return 1
+	fi
+}
+run "demo (tools/scripts/demo.sh)" demo_smoke
+
+echo "== the checkout: no test and no quick benchmark wrote a tracked file"
+checkout_clean() {
+	git rev-parse --git-dir >/dev/null 2>&1 || { echo "not a git checkout: nothing to compare"; return 0; }
+	local dirty
+	dirty=$(git status --porcelain --untracked-files=no)
+	[ -z "$dirty" ] || { echo "tracked files changed by the tests:"; echo "$dirty"; return 1; }
+}
+if [ -z "$checkout_before" ]; then
+	run "checkout unchanged" checkout_clean
+else
+	echo "        (the checkout had local changes before the tests: not compared)"
+fi
 
 echo
 echo "== summary: $pass passed, $fail failed, $skip skipped${CI:+ (CI=$CI)}"

@@ -2,7 +2,8 @@
 /*
  * mcpctl: look at and steer a running router, through mcpd's control socket
  * (length-prefixed protobuf, proto/control.proto). `mcpctl maps` reads the kernel's counters
- * straight from the maps pinned under /sys/fs/bpf/mcp/, with or without a daemon.
+ * straight from the maps pinned under the pin root (-p, default /sys/fs/bpf/mcp), with or
+ * without a daemon.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,16 +24,17 @@
 #include "version.h"
 
 static int json;
+static const char *pin_root = MCP_PIN_DIR;
 
 static int read_or_explain(struct mcp_kstats *k)
 {
-	int err = mcp_kstats_read(k);
+	int err = mcp_kstats_read(pin_root, k);
 
 	if (err)
 		fprintf(stderr,
 			"mcpctl: cannot read the counters in %s: %s\n"
 			"mcpctl: is mcpd running with the bpf data path (and are you root)?\n",
-			MCP_PIN_DIR, strerror(-err));
+			pin_root, strerror(-err));
 	return err;
 }
 
@@ -565,7 +567,7 @@ static int cmd_top(int rounds)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: mcpctl [-s SOCKET] [-j] COMMAND [ARGS]\n"
+		"Usage: mcpctl [-s SOCKET] [-p PIN_ROOT] [-j] COMMAND [ARGS]\n"
 		"\n"
 		"  status                   version, data path, XDP mode per interface, uptime, sessions\n"
 		"  sessions                 every session: peer, state, version, pools, traffic, idle\n"
@@ -581,9 +583,10 @@ static void usage(FILE *f)
 		"  reload                   reload mcpd's config (a bad one is refused)\n"
 		"  upgrade [--wait S]       mcpd starts its binary anew, which takes over every\n"
 		"                           session (mcpd --takeover); waits S s (30) for it\n"
-		"  maps                     the kernel's counters from " MCP_PIN_DIR ", daemon or not\n"
+		"  maps                     the kernel's counters from the pin root, daemon or not\n"
 		"\n"
 		"  -s, --socket PATH        mcpd's control socket (default " MCP_DEFAULT_CONTROL ")\n"
+		"  -p, --pin-root DIR       where mcpd pins its maps (its pin_root; default " MCP_PIN_DIR ")\n"
 		"  -j, --json               JSON output\n"
 		"  -h, --help, -V, --version\n"
 		"Exit status: 0 done, 1 mcpd refused or could not be reached (with a message), 2 usage.\n");
@@ -593,6 +596,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
+		{ "pin-root", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },	     { "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
@@ -602,10 +606,13 @@ int main(int argc, char **argv)
 	char **args;
 	int nargs, c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:p:jhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sock_path = optarg;
+			break;
+		case 'p':
+			pin_root = optarg;
 			break;
 		case 'j':
 			json = 1;

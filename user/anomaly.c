@@ -261,7 +261,7 @@ static void judge_rates(struct router *r, uint64_t now, double secs)
 
 	memset(&k, 0, sizeof(k));
 	if (r->dp.priv)
-		mcp_kstats_read(&k);
+		mcp_kstats_read(r->cfg.pin_root, &k);
 	for (int i = 0; i < MCP_DP__COUNT; i++) {
 		skbs += k.dp[i].count;
 		if (i >= MCP_DP_PASS_CONTROL && i != MCP_DP_REDIRECT_FAIL)
@@ -339,7 +339,7 @@ int anomaly_init(struct router *r)
 	/* The kernel's reports, when this mcpd's programs (sockmap or XDP) fill the pinned ring
 	 * buffer. Another mcpd beside it (user data path, no guard) must not read them: every
 	 * record goes to one reader, and they are not its. */
-	snprintf(path, sizeof(path), "%s/mcp_events", MCP_PIN_DIR);
+	snprintf(path, sizeof(path), "%s/mcp_events", r->cfg.pin_root);
 	a->events_fd = -1;
 	fd = r->pin_lock_fd >= 0 ? bpf_obj_get(path) : -1;
 	if (fd >= 0) {

@@ -61,6 +61,7 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	cfg->rate_burst = 100;
 	cfg->newsrc_pps = 10000;
 	strcpy(cfg->control, MCP_DEFAULT_CONTROL);
+	strcpy(cfg->pin_root, MCP_PIN_DIR);
 	cfg->auto_block = false;
 	cfg->tcp_nodelay = true;
 	cfg->auto_block_ttl_s = 300;
@@ -251,6 +252,15 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 			return fail(p, p->line, "control: '%s' is not an absolute path (< 108 bytes)",
 				    value);
 		strcpy(cfg->control, value);
+		return 1;
+	}
+	if (!strcmp(name, "pin_root")) {
+		if (strlen(value) >= sizeof(cfg->pin_root) || value[0] != '/' || !value[1] ||
+		    strstr(value, "/.."))
+			return fail(p, p->line,
+				    "pin_root: '%s' is not an absolute path on bpffs (< %zu bytes)",
+				    value, sizeof(cfg->pin_root));
+		strcpy(cfg->pin_root, value);
 		return 1;
 	}
 	if (!strcmp(name, "metrics")) {

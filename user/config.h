@@ -56,6 +56,7 @@ struct mcp_config {
 	uint32_t rate_burst;
 	uint32_t newsrc_pps; /* new sources admitted to the rate table per second and CPU */
 	char control[108];   /* the control socket's path; empty: none */
+	char pin_root[96];   /* where the BPF maps are pinned (a directory on bpffs) */
 	struct mcp_addr metrics; /* where /metrics is served; len 0: not served */
 	bool auto_block;
 	bool tcp_nodelay; /* TCP_NODELAY on client and backend sockets (latency over batching) */

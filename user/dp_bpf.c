@@ -4,7 +4,7 @@
  * attaches the verdict to the sockhash, and installs each connected session's sockets.
  *
  * What mcpd must do so the kernel and the daemon never reorder a session's frames
- * (KERNEL-NOTES 4):
+ * (docs/kernel-notes.md, note 4):
  *   - read passed bytes in order and, at the start of each slow episode, forward the bytes
  *     of a frame the kernel had begun (ep_skip, ep_dest) as they are;
  *   - write into a socket only when every byte the kernel redirected into it is already on
@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "pin_dir.h"
+#include "pin_root.h"
 #include "router.h"
 #include "mcp_sockmap.skel.h"
 
@@ -57,7 +58,7 @@ static void clear_map(int fd)
 			break;
 }
 
-static void unpin_all(void)
+static void unpin_all(const char *root)
 {
 	static const char *const names[] = { "mcp_socks",      "mcp_sock_state", "mcp_sock_fwd",
 					     "mcp_sock_redir", "mcp_routes",	 "mcp_op_stats",
@@ -66,14 +67,15 @@ static void unpin_all(void)
 	char path[128];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", MCP_PIN_DIR, names[i]);
+		snprintf(path, sizeof(path), "%s/%s", root, names[i]);
 		unlink(path);
 	}
 }
 
-static struct mcp_sockmap *open_and_load(bool taking_over, char *why, size_t len)
+static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, char *why,
+					 size_t len)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = MCP_PIN_DIR);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = root);
 	struct mcp_sockmap *skel;
 	int err;
 
@@ -96,8 +98,8 @@ static struct mcp_sockmap *open_and_load(bool taking_over, char *why, size_t len
 		}
 		if (attempt == 0) {
 			/* Maps pinned by an older, different build: start over with new ones. */
-			pr_warn("%s; removing pinned maps in %s and retrying", why, MCP_PIN_DIR);
-			unpin_all();
+			pr_warn("%s; removing pinned maps in %s and retrying", why, root);
+			unpin_all(root);
 		}
 	}
 	return NULL;
@@ -372,7 +374,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 
 	/* On a takeover the old mcpd holds the directory until it has handed over: take it
 	 * then (dp_bpf_took_over). */
-	if (r->taking_over ? pin_dir_prepare(why, why_len) : pin_dir_lock(r, false, why, why_len))
+	if (r->taking_over ? pin_root_prepare(r->cfg.pin_root, why, why_len) : pin_dir_lock(r, false, why, why_len))
 		return -1;
 	d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -380,7 +382,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 		pin_dir_unlock(r);
 		return -1;
 	}
-	d->skel = open_and_load(r->taking_over, why, why_len);
+	d->skel = open_and_load(r->cfg.pin_root, r->taking_over, why, why_len);
 	if (!d->skel) {
 		free(d);
 		pin_dir_unlock(r);

@@ -45,7 +45,7 @@ static const char *mode_name(enum xdp_attach_mode m)
 }
 
 /* A guard an earlier mcpd attached (one that was killed, or the one this mcpd took over
- * from): take it off before attaching ours. Without the dispatcher (KERNEL-NOTES: freplace is
+ * from): take it off before attaching ours. Without the dispatcher (docs/kernel-notes.md, note 9: freplace is
  * refused here) libxdp sees it as a legacy program, the interface's only one. */
 static void detach_earlier(int ifindex, const char *ifname)
 {
@@ -136,7 +136,7 @@ int xdp_guard_check(struct router *r, char *why, size_t why_len)
 
 int xdp_guard_init(struct router *r, char *why, size_t why_len)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = MCP_PIN_DIR);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = r->cfg.pin_root);
 	struct xdp_guard *g;
 	int err;
 

@@ -49,15 +49,15 @@ const char *mcp_xdp_reason_name(int reason)
 }
 
 /* Sum entries [0, n) of a per-CPU array of mcp_counter into out[]. */
-static int sum_percpu(const char *name, uint32_t n, struct mcp_counter *out)
+static int sum_percpu(const char *root, const char *name, uint32_t n, struct mcp_counter *out)
 {
-	char path[128];
+	char path[256];
 	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
 	struct mcp_counter *vals;
 
 	if (ncpu <= 0)
 		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/%s", MCP_PIN_DIR, name);
+	snprintf(path, sizeof(path), "%s/%s", root, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -errno;
@@ -82,14 +82,14 @@ static int sum_percpu(const char *name, uint32_t n, struct mcp_counter *out)
 	return err;
 }
 
-int mcp_kstats_read(struct mcp_kstats *out)
+int mcp_kstats_read(const char *root, struct mcp_kstats *out)
 {
-	int err = sum_percpu("mcp_dp_stats", MCP_DP__COUNT, out->dp), xerr;
+	int err = sum_percpu(root, "mcp_dp_stats", MCP_DP__COUNT, out->dp), xerr;
 
 	if (!err)
-		err = sum_percpu("mcp_op_stats", MCP_OP_STATS_ENTRIES, &out->op[0][0]);
+		err = sum_percpu(root, "mcp_op_stats", MCP_OP_STATS_ENTRIES, &out->op[0][0]);
 	out->have_sockmap = !err;
-	xerr = sum_percpu("mcp_xdp_stats", MCP_XDP__COUNT, out->xdp);
+	xerr = sum_percpu(root, "mcp_xdp_stats", MCP_XDP__COUNT, out->xdp);
 	out->have_xdp = !xerr;
 	return out->have_sockmap || out->have_xdp ? 0 : err;
 }

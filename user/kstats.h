@@ -14,9 +14,9 @@ struct mcp_kstats {
 	int have_sockmap, have_xdp;			  /* which maps were there */
 };
 
-/* Sum the per-CPU counters of the maps pinned in MCP_PIN_DIR. 0 when at least one set of
- * maps (the sockmap's or the XDP guard's) was there, else -errno. */
-int mcp_kstats_read(struct mcp_kstats *out);
+/* Sum the per-CPU counters of the maps pinned in `root` (a pin_root). 0 when at least one set
+ * of maps (the sockmap's or the XDP guard's) was there, else -errno. */
+int mcp_kstats_read(const char *root, struct mcp_kstats *out);
 const char *mcp_dp_reason_name(int reason);
 const char *mcp_xdp_reason_name(int reason);
 

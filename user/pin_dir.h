@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * /sys/fs/bpf/mcp (pin_dir.c): where the sockmap's and the XDP guard's maps are pinned.
+ * The pin root (config `pin_root`, default /sys/fs/bpf/mcp): where the sockmap's and the XDP
+ * guard's maps are pinned.
  * One mcpd at a time uses it — two would steer each other's sessions and filter each other's
  * ports — so whoever loads either holds an flock on the directory for its whole life.
  */
@@ -12,8 +13,6 @@
 
 struct router;
 
-/* bpffs mounted on /sys/fs/bpf (mounted if not), the directory there with mode 0700. */
-int pin_dir_prepare(char *why, size_t len);
 /* Hold the directory (again: a no-op). With wait, for up to 5 s: a takeover waits for the old
  * mcpd to let go. 0, or -1 with the reason in why. */
 int pin_dir_lock(struct router *r, bool wait, char *why, size_t len);

@@ -242,8 +242,9 @@ static void fixed_at_start(const struct mcp_config *now, const struct mcp_config
 		listen = strcmp(now->listen[i].text, next->listen[i].text) != 0;
 	for (int i = 0; !xdp && i < now->n_xdp_ifaces; i++)
 		xdp = strcmp(now->xdp_ifaces[i], next->xdp_ifaces[i]) != 0;
-	snprintf(out, len, "%s%s%s%s%s", listen ? ", listen" : "",
+	snprintf(out, len, "%s%s%s%s%s%s", listen ? ", listen" : "",
 		 strcmp(now->control, next->control) ? ", control" : "",
+		 strcmp(now->pin_root, next->pin_root) ? ", pin_root" : "",
 		 now->metrics.len != next->metrics.len ||
 				 strcmp(now->metrics.text, next->metrics.text) ?
 			 ", metrics" :
@@ -318,6 +319,7 @@ int router_reload(struct router *r, char *msg, size_t len)
 		next->n_listen = r->cfg.n_listen;
 		next->datapath = r->cfg.datapath;
 		memcpy(next->control, r->cfg.control, sizeof(next->control));
+		memcpy(next->pin_root, r->cfg.pin_root, sizeof(next->pin_root));
 		next->metrics = r->cfg.metrics;
 		carry_health(r, next);
 		next->n_xdp_ifaces = r->cfg.n_xdp_ifaces;
@@ -426,7 +428,8 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	dp_user_init(&r->dp);
 	if (datapath != MCP_DP_USER) {
 		if (dp_bpf_init(r, why, sizeof(why)) == 0) {
-			pr_info("data path: bpf (sockmap verdict, maps pinned under %s)", MCP_PIN_DIR);
+			pr_info("data path: bpf (sockmap verdict, maps pinned under %s)",
+				r->cfg.pin_root);
 		} else if (datapath == MCP_DP_BPF) {
 			pr_err("data path bpf requested but unavailable: %s", why);
 			return -1;
@@ -521,6 +524,13 @@ int router_run(struct router *r)
 		}
 		if (r->handed_over)
 			return 0;
+		/* A full batch means a burst (a thousand sessions closing at once, say): the UDP
+		 * listeners, whose readiness may wait several batches behind it, are served now,
+		 * so a datagram waits for one batch, not for the whole burst (measured: a PING
+		 * after 1 000 closes waited 45 ms on an idle machine, 300 ms on a busy one). */
+		if (n == MAX_EVENTS)
+			for (int i = 0; i < r->n_udp; i++)
+				udp_on_readable(r, &r->udp[i]);
 		flush_dirty(r);
 		reap(r);
 		if (r->stopping && (!r->n_sessions || mcp_now_ms() > r->stop_deadline_ms)) {

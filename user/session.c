@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Sessions: negotiation (DESIGN 1.3), the state machine (1.4), backends, and the frames
+ * Sessions: negotiation and the state machine (docs/protocol.md), backends, and the frames
  * mcpd itself handles. On the user data path every frame passes through here; on the BPF
  * path only what the verdict passes up does, and the same code handles it.
  */
@@ -656,6 +656,25 @@ static bool backpressured(struct session *s)
 	return false;
 }
 
+/*
+ * Does mcpd hold this session's traffic: answers waiting for the client (in mcpd or, on the
+ * fast path, in the kernel's queues), or the client's reads paused by backpressure? Then the
+ * session is busy, not idle; a client that stops reading altogether is the stall timeout's.
+ */
+static bool holding(struct session *s)
+{
+	if (backpressured(s) || s->client.out.len || s->client.full ||
+	    (!s->client.closed && !(s->client.events & EPOLLIN)))
+		return true;
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *b = s->backends[slot];
+
+		if (b && (b->out.len || b->full))
+			return true;
+	}
+	return false;
+}
+
 static void read_conn(struct router *r, struct conn *c)
 {
 	static uint8_t buf[READ_CHUNK];
@@ -909,6 +928,8 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 				break;
 			}
 		}
+		if (s->state == S_CONNECTED && holding(s))
+			s->last_active_ms = now;
 		last = s->last_active_ms;
 		if (r->dp.last_active_ms) {
 			uint64_t k = r->dp.last_active_ms(r, s);

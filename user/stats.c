@@ -76,7 +76,7 @@ void router_collect(struct router *r, metric_fn fn, void *ctx)
 	}
 
 	memset(&k, 0, sizeof(k));
-	mcp_kstats_read(&k);
+	mcp_kstats_read(r->cfg.pin_root, &k);
 	if (r->dp.priv && k.have_sockmap) {
 		for (int i = 0; i < MCP_DP__COUNT; i++)
 			fn(ctx, &m_dp_skbs, L1("reason", mcp_dp_reason_name(i)), k.dp[i].count);

@@ -20,6 +20,7 @@
 #include <linux/if_ether.h>
 #include "mcp/xdp.h"
 #include "mcp_xdp.skel.h"
+#include "pin_root.h"
 
 #define PORT	7800
 #define XDP_DROP_ 1
@@ -474,13 +475,17 @@ static void test_rate_limit(void **state)
 static int setup(void **state)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	char why[256];
 	uint8_t both = MCP_PORT_TCP | MCP_PORT_UDP;
 	uint32_t port = PORT;
 
 	(void)state;
 	/* Pin in a directory of our own, so a running mcpd's maps are not touched. */
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/mcp-test-%d", getpid());
-	mkdir(pin_dir, 0700);
+	if (pin_root_prepare(pin_dir, why, sizeof(why))) { /* bpffs may not be mounted yet */
+		fprintf(stderr, "%s\n", why);
+		return -1;
+	}
 	opts.pin_root_path = pin_dir;
 	skel = mcp_xdp__open_opts(&opts);
 	if (!skel || mcp_xdp__load(skel))
@@ -493,7 +498,7 @@ static int teardown(void **state)
 	(void)state;
 	bpf_object__unpin_maps(skel->obj, NULL);
 	mcp_xdp__destroy(skel);
-	rmdir(pin_dir);
+	pin_root_remove(pin_dir);
 	return 0;
 }
 

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +24,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <cmocka.h>
 #include "fdio.h"
 #include "harness.h"
+#include "pin_root.h"
 #include "stream_decoder.h"
 
 /* ---- processes --------------------------------------------------------------------------- */
@@ -43,7 +50,7 @@ const char *h_bindir(void)
 	return dir;
 }
 
-const char *h_tmpdir(void)
+static const char *run_dir(void)
 {
 	static char dir[64];
 
@@ -53,6 +60,125 @@ const char *h_tmpdir(void)
 			abort();
 	}
 	return dir;
+}
+
+/* The current test's directory and pin root (h_test_begin), else the run's. */
+static char test_dir[128], test_pin_root[96];
+static int test_no;
+
+const char *h_tmpdir(void)
+{
+	return test_dir[0] ? test_dir : run_dir();
+}
+
+const char *h_pin_root(void)
+{
+	if (!test_pin_root[0])
+		snprintf(test_pin_root, sizeof(test_pin_root), "/sys/fs/bpf/mcp-e2e-%d", getpid());
+	return test_pin_root;
+}
+
+void h_test_begin(void)
+{
+	test_no++;
+	snprintf(test_dir, sizeof(test_dir), "%s/t%02d", run_dir(), test_no);
+	if (mkdir(test_dir, 0755) && errno != EEXIST)
+		abort();
+	snprintf(test_pin_root, sizeof(test_pin_root), "/sys/fs/bpf/mcp-e2e-%d-%d", getpid(),
+		 test_no);
+}
+
+static pid_t kept[16];
+static int n_kept;
+
+void h_keep(pid_t pid)
+{
+	if (n_kept < (int)(sizeof(kept) / sizeof(kept[0])))
+		kept[n_kept++] = pid;
+}
+
+static bool is_kept(pid_t pid)
+{
+	for (int i = 0; i < n_kept; i++)
+		if (kept[i] == pid)
+			return true;
+	return false;
+}
+
+/* Processes whose parent is this one: those it spawned, and orphans it reaps (subreaper);
+ * with spare_kept, not those h_keep() named. */
+static int children(pid_t *out, int max, bool spare_kept)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < max) {
+		char path[64], line[256];
+		pid_t pid = (pid_t)atoi(e->d_name);
+		FILE *f;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "PPid:", 5)) {
+				if (atoi(line + 5) == getpid() && !(spare_kept && is_kept(pid)))
+					out[n++] = pid;
+				break;
+			}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static void stop_children(bool spare_kept)
+{
+	/* SIGTERM first (mcpd ends its sessions and lets go of its pins), SIGKILL after 5 s; a
+	 * round more for orphans that come to us as their parents go. */
+	for (int round = 0; round < 4; round++) {
+		pid_t pids[256];
+		int n = children(pids, 256, spare_kept);
+
+		if (!n)
+			break;
+		for (int i = 0; i < n; i++)
+			kill(pids[i], round < 2 ? SIGTERM : SIGKILL);
+		for (int waited = 0; waited < 5000; waited += 10) {
+			int left = 0;
+
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			for (int i = 0; i < n; i++)
+				left += kill(pids[i], 0) == 0;
+			if (!left)
+				break;
+			usleep(10000);
+		}
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+void h_stop_all(void)
+{
+	stop_children(false);
+	n_kept = 0;
+}
+
+void h_test_end(void)
+{
+	stop_children(true);
+	if (test_pin_root[0] && geteuid() == 0)
+		pin_root_remove(test_pin_root);
+	test_dir[0] = '\0';
+	test_pin_root[0] = '\0';
 }
 
 /*
@@ -209,6 +335,21 @@ int h_run(char *out, size_t outlen, char *const argv[])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int h_wait_sessions(const char *ctl, int n)
+{
+	char out[4096], want[32];
+	char *argv[] = { "mcpctl", "-s", (char *)ctl, "status", NULL };
+
+	snprintf(want, sizeof(want), " %d open,", n);
+	for (int waited = 0; waited < H_ANSWER_MS; waited += 50) {
+		if (h_run(out, sizeof(out), argv) == 0 && strstr(out, want))
+			return 0;
+		usleep(50000);
+	}
+	fprintf(stderr, "waited for%s mcpctl status says:\n%s\n", want, out);
+	return -1;
+}
+
 const char *h_write_file(const char *name, const char *text)
 {
 	static char paths[8][PATH_MAX];
@@ -239,6 +380,16 @@ int h_file_contains(const char *path, const char *needle)
 	return strstr(buf, needle) != NULL;
 }
 
+int h_wait_contains(const char *path, const char *needle)
+{
+	for (int waited = 0; waited < H_ANSWER_MS; waited += 50) {
+		if (h_file_contains(path, needle))
+			return 1;
+		usleep(50000);
+	}
+	return h_file_contains(path, needle);
+}
+
 int h_datapath_start(int argc, char **argv, const char *prog, const char **datapath, char *name,
 		     size_t len)
 {
@@ -261,10 +412,29 @@ int h_datapath_start(int argc, char **argv, const char *prog, const char **datap
 	/* An mcpd started by another (mcpctl upgrade) is ours to wait for once its parent exits. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	snprintf(name, len, "%s_%s", prog, *datapath);
+	h_filter_from_env();
 	return -1;
 }
 
+void h_filter_from_env(void)
+{
+	if (getenv("MCP_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("MCP_TEST_FILTER"));
+}
+
 /* ---- client ------------------------------------------------------------------------------- */
+
+int h_udp_exchange(int fd, const struct sockaddr_in *to, const void *p, size_t n, void *answer,
+		   size_t cap, bool expected)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+	if (sendto(fd, p, n, 0, (const struct sockaddr *)to, sizeof(*to)) != (ssize_t)n)
+		return -2;
+	if (poll(&pf, 1, expected ? H_ANSWER_MS : H_SILENCE_MS) <= 0)
+		return -1;
+	return (int)recv(fd, answer, cap, 0);
+}
 
 int h_connect(int port)
 {

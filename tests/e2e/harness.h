@@ -7,7 +7,9 @@
 #ifndef MCP_E2E_HARNESS_H
 #define MCP_E2E_HARNESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/types.h>
 #include "messages.h"
 
@@ -15,8 +17,21 @@
 
 /* Directory of the built programs (build/bin). */
 const char *h_bindir(void);
-/* A scratch directory for this run (configs, logs). */
+/* A scratch directory for the current test (configs, logs, sockets), or for the run. */
 const char *h_tmpdir(void);
+/*
+ * Each test starts from a known state: h_test_begin() gives it a fresh directory (h_tmpdir())
+ * and pin root (h_pin_root(): mcpd's `pin_root`, so no two mcpds share maps);
+ * h_test_end() stops every process the test started, whatever happened to the test, and
+ * removes its pin root. One failing test never fails the next.
+ */
+void h_test_begin(void);
+void h_test_end(void);
+const char *h_pin_root(void);
+/* A process that serves the whole run (a backend): h_test_end() leaves it alone. */
+void h_keep(pid_t pid);
+/* Stop every child and orphan of this process, kept ones too: SIGTERM, SIGKILL after 5 s. */
+void h_stop_all(void);
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t h_now_ms(void);
 /* A TCP port nobody listens on right now, below the ephemeral range, never the same twice. */
@@ -28,12 +43,17 @@ int h_wait(pid_t pid, int timeout_ms);
 void h_kill(pid_t pid, int sig);
 /* Wait until something accepts on 127.0.0.1:port. */
 int h_wait_port(int port, int timeout_ms);
+/* Wait until `mcpctl -s ctl status` says n sessions are open (a deadline only a hang reaches).
+ * 0, or -1 (with what status said on stderr). */
+int h_wait_sessions(const char *ctl, int n);
 /* Run a command (from h_bindir()) to completion; its stdout goes to out (may be NULL). */
 int h_run(char *out, size_t outlen, char *const argv[]);
 /* Write a file under h_tmpdir(); returns its path (static storage per call slot). */
 const char *h_write_file(const char *name, const char *text);
 /* Does the file contain the string? */
 int h_file_contains(const char *path, const char *needle);
+/* Wait until it does (a log line, say), for a deadline only a hang reaches. 1 if it did. */
+int h_wait_contains(const char *path, const char *needle);
 
 /*
  * The start of a suite run on one data path: `prog user|bpf`. Sets *datapath and the cmocka
@@ -44,6 +64,8 @@ int h_file_contains(const char *path, const char *needle);
  */
 int h_datapath_start(int argc, char **argv, const char *prog, const char **datapath, char *name,
 		     size_t len);
+/* MCP_TEST_FILTER=test_name* runs only the tests it matches (cmocka_set_test_filter). */
+void h_filter_from_env(void);
 
 /* ---- an MCP client over a blocking socket -------------------------------------------------- */
 
@@ -51,6 +73,16 @@ struct h_frame {
 	struct mcp_frame f;
 	uint8_t buf[MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT];
 };
+
+/* How long a test waits for an answer (only a hang runs out of it), and how long it listens
+ * to be sure none comes (a late answer then passes a check it should fail, never the reverse). */
+#define H_ANSWER_MS  10000
+#define H_SILENCE_MS 1000
+
+/* Send a datagram to `to` and wait for the answer: its length, -1 if none came (H_ANSWER_MS
+ * when one is expected, H_SILENCE_MS when not), -2 if the send failed. */
+int h_udp_exchange(int fd, const struct sockaddr_in *to, const void *p, size_t n, void *answer,
+		   size_t cap, bool expected);
 
 int h_connect(int port);
 /* Connect from a given loopback source address (127.0.0.0/8). */

@@ -39,6 +39,7 @@ static pid_t start_mcpd(const char *cfg, const char *log)
 	return h_spawn(log, argv);
 }
 
+/* The backends serve the whole run; each test gets its own mcpd (setup_mcpd). */
 static int setup(void **state)
 {
 	(void)state;
@@ -47,15 +48,25 @@ static int setup(void **state)
 	dies = h_backend_start(HB_DIE_AFTER, 3);
 	slow = h_backend_start(HB_SLOW, 50);
 	dead_port = h_free_port();
+	return 0;
+}
+
+static int idle_timeout_ms = 3000;
+
+static int setup_mcpd(void **state)
+{
+	(void)state;
+	h_test_begin();
 	port = h_free_port();
 	snprintf(config_text, sizeof(config_text),
 		 "; written by tests/e2e/test_router.c\n"
 		 "[mcpd]\n"
 		 "listen = 127.0.0.1:%d\n"
 		 "control = %s/mcpd.sock\n"
+		 "pin_root = %s\n"
 		 "max_frame = 16384\n"
 		 "heartbeat_ms = 1000\n"
-		 "idle_timeout_ms = 3000\n"
+		 "idle_timeout_ms = %d\n"
 		 "backend_down_ms = 60000\n"
 		 "[pool a]\n"
 		 "backend = 127.0.0.1:%d   ; nobody listens: refused, marked down\n"
@@ -74,20 +85,32 @@ static int setup(void **state)
 		 "0x10-0x1f = b\n"
 		 "0x40 = dies\n"
 		 "0x41 = slow\n",
-		 port, h_tmpdir(), dead_port, h_backend_port(pool_a), h_backend_port(pool_b),
+		 port, h_tmpdir(), h_pin_root(), idle_timeout_ms, dead_port, h_backend_port(pool_a), h_backend_port(pool_b),
 		 h_backend_port(dies), h_backend_port(slow));
 	config_path = h_write_file("mcpd.ini", config_text);
 	mcpd = start_mcpd(config_path, "mcpd.log");
 	return h_wait_port(port, 5000);
 }
 
+static int teardown_mcpd(void **state)
+{
+	(void)state;
+	h_test_end();
+	mcpd = 0;
+	idle_timeout_ms = 3000;
+	return 0;
+}
+
+/* The same, with idle_timeout_ms shorter than the time a big pipeline takes to send. */
+static int setup_mcpd_short_idle(void **state)
+{
+	idle_timeout_ms = 1500;
+	return setup_mcpd(state);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
-	if (mcpd > 0) {
-		h_kill(mcpd, SIGTERM);
-		h_wait(mcpd, 5000);
-	}
 	h_backend_stop(pool_a);
 	h_backend_stop(pool_b);
 	h_backend_stop(dies);
@@ -286,6 +309,53 @@ static void test_idle_timeout(void **state)
 	close(quiet);
 	close(beating);
 	free(fr);
+}
+
+/*
+ * A client that pipelines about 3 MB of requests before it reads any answer is busy, not idle,
+ * however long mcpd holds it back (its answers wait in mcpd, so mcpd stops reading it): the
+ * idle timeout must not end it. idle_timeout_ms is 1500 here (setup_mcpd_short_idle).
+ */
+static void test_busy_pipeline_is_not_idle(void **state)
+{
+	enum { N = 4000, MAX = 3000 };
+	static uint8_t payload[MAX];
+	struct h_frame *fr = malloc(sizeof(*fr));
+	struct timeval tv = { .tv_sec = 60 };
+	unsigned int seed = 7;
+	size_t sizes[N], total = 0;
+	int fd = h_connect(port), small = 16384;
+	const uint32_t v2[] = { 2 };
+	struct mcp_hello_ack ack;
+
+	(void)state;
+	assert_true(fd >= 0);
+	/* A small receive buffer: the answers wait in mcpd, not in this socket. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(h_hello(fd, v2, 1, &ack), 2);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (size_t i = 0; i < MAX; i++)
+		payload[i] = (uint8_t)(i * 7);
+	for (int i = 0; i < N; i++) {
+		sizes[i] = (size_t)rand_r(&seed) % (MAX + 1);
+		total += sizes[i];
+		/* Slowly enough that the whole pipeline takes longer than the idle timeout. */
+		if (i % 200 == 199)
+			usleep(200000);
+		assert_int_equal(h_send_frame(fd, 2, MCP_OP_SET, (uint32_t)i, payload, sizes[i]), 0);
+	}
+	print_message("pipelined %zu bytes in %d frames before reading\n", total, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(h_read_frame(fd, fr), 0);
+		if (fr->f.opcode == MCP_OP_ERROR)
+			fail_msg("frame %d: an ERROR instead of the answer", i);
+		assert_int_equal(fr->f.opcode, 0x82);
+		assert_int_equal(fr->f.stream_id, i);
+		assert_int_equal(fr->f.length, sizes[i]);
+		assert_memory_equal(fr->f.payload, payload, sizes[i]);
+	}
+	free(fr);
+	close(fd);
 }
 
 /* ---- integrity (mcpbench checks order and content of every frame) ----------------------- */
@@ -498,17 +568,22 @@ static void test_1000_sessions(void **state)
 
 /* ---- UDP without the XDP guard: mcpd applies the same checks itself ---------------------- */
 
-static int udp_exchange(int fd, const void *p, size_t n, uint8_t *answer)
+static int udp_send(int fd, const void *p, size_t n, uint8_t *answer, bool expected)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct pollfd pf = { .fd = fd, .events = POLLIN };
 
-	if (sendto(fd, p, n, 0, (struct sockaddr *)&a, sizeof(a)) != (ssize_t)n)
-		return -2;
-	if (poll(&pf, 1, 300) <= 0)
-		return -1;
-	return (int)recv(fd, answer, 70000, 0);
+	return h_udp_exchange(fd, &a, p, n, answer, 70000, expected);
+}
+
+static int udp_exchange(int fd, const void *p, size_t n, uint8_t *answer)
+{
+	return udp_send(fd, p, n, answer, true);
+}
+
+static bool udp_silence(int fd, const void *p, size_t n, uint8_t *answer)
+{
+	return udp_send(fd, p, n, answer, false) == -1;
 }
 
 static void test_udp_in_userspace(void **state)
@@ -528,16 +603,16 @@ static void test_udp_in_userspace(void **state)
 		assert_memory_equal(answer + mcp_hdr_len(v), "k=v", 3);
 	}
 	/* Not MCP, a length that lies, HELLO, a response: dropped without an answer. */
-	assert_int_equal(udp_exchange(fd, "hello there", 11, answer), -1);
+	assert_true(udp_silence(fd, "hello there", 11, answer));
 	n = mcp_frame_build(buf, sizeof(buf), 1, MCP_OP_GET, 0, 0, "abc", 3);
-	assert_int_equal(udp_exchange(fd, buf, (size_t)n - 1, answer), -1);
+	assert_true(udp_silence(fd, buf, (size_t)n - 1, answer));
 	buf[MCP_OFF_OPCODE] = MCP_OP_HELLO;
-	assert_int_equal(udp_exchange(fd, buf, (size_t)n, answer), -1);
+	assert_true(udp_silence(fd, buf, (size_t)n, answer));
 	buf[MCP_OFF_OPCODE] = 0x81;
-	assert_int_equal(udp_exchange(fd, buf, (size_t)n, answer), -1);
+	assert_true(udp_silence(fd, buf, (size_t)n, answer));
 	/* A request without a route is dropped too (UDP has no session to answer on). */
 	n = mcp_frame_build(buf, sizeof(buf), 1, MCP_OP_DEL, 0, 0, "k", 1);
-	assert_int_equal(udp_exchange(fd, buf, (size_t)n, answer), -1);
+	assert_true(udp_silence(fd, buf, (size_t)n, answer));
 	close(fd);
 }
 
@@ -565,16 +640,14 @@ static void test_bad_config_refused(void **state)
 	/* A reload with a broken file keeps the running config. */
 	h_write_file("mcpd.ini", "[mcpd]\nlisten = nowhere\n");
 	h_kill(mcpd, SIGHUP);
-	usleep(300000);
-	assert_true(h_file_contains(log_path("mcpd.log"), "reload refused"));
+	assert_true(h_wait_contains(log_path("mcpd.log"), "reload refused"));
 	assert_true(h_file_contains(log_path("mcpd.log"), "mcpd.ini:2: listen"));
 	fd = h_session(port, 1);
 	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_SET, 9), 0);
 	close(fd);
 	h_write_file("mcpd.ini", config_text);
 	h_kill(mcpd, SIGHUP);
-	usleep(200000);
-	assert_true(h_file_contains(log_path("mcpd.log"), "reloaded"));
+	assert_true(h_wait_contains(log_path("mcpd.log"), "reloaded"));
 }
 
 /* ---- the fast path itself ---------------------------------------------------------------- */
@@ -583,7 +656,7 @@ static uint64_t dp_stat(int reason)
 {
 	static struct mcp_kstats k;
 
-	assert_int_equal(mcp_kstats_read(&k), 0);
+	assert_int_equal(mcp_kstats_read(h_pin_root(), &k), 0);
 	return k.dp[reason].count;
 }
 
@@ -593,16 +666,11 @@ static void test_fast_path_carries_data(void **state)
 
 	(void)state;
 	if (strcmp(datapath, "bpf")) {
-		/* The user path leaves the kernel's fast path alone: its counters, if an earlier
-		 * bpf run pinned them, do not move. */
-		static struct mcp_kstats before, after;
-		int have = mcp_kstats_read(&before) == 0 && before.have_sockmap;
+		/* The user path leaves the kernel alone: nothing is pinned under its pin root. */
+		static struct mcp_kstats k;
 
 		bench("2", "8", "64", "2000", "1", NULL, NULL);
-		if (have) {
-			assert_int_equal(mcp_kstats_read(&after), 0);
-			assert_int_equal(after.dp[MCP_DP_REDIRECT].count, before.dp[MCP_DP_REDIRECT].count);
-		}
+		assert_int_not_equal(mcp_kstats_read(h_pin_root(), &k), 0);
 		return;
 	}
 	redirected = dp_stat(MCP_DP_REDIRECT);
@@ -691,33 +759,35 @@ static void test_sigterm_ends_sessions(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_negotiate_each_version),
-		cmocka_unit_test(test_versions_side_by_side),
-		cmocka_unit_test(test_no_common_version),
-		cmocka_unit_test(test_hello_twice),
-		cmocka_unit_test(test_data_before_hello),
-		cmocka_unit_test(test_garbage_instead_of_hello),
-		cmocka_unit_test(test_routing_by_opcode),
-		cmocka_unit_test(test_no_route_keeps_session),
-		cmocka_unit_test(test_ping_pong_and_close),
-		cmocka_unit_test(test_idle_timeout),
-		cmocka_unit_test(test_integrity_random_sizes),
-		cmocka_unit_test(test_one_byte_per_write),
-		cmocka_unit_test(test_pings_mixed_in),
-		cmocka_unit_test(test_two_pools_one_session),
-		cmocka_unit_test(test_bad_input_isolated),
-		cmocka_unit_test(test_backend_refused_then_next),
-		cmocka_unit_test(test_backend_none_reachable),
-		cmocka_unit_test(test_backend_dies_mid_session),
-		cmocka_unit_test(test_backend_slow),
-		cmocka_unit_test(test_1000_sessions),
-		cmocka_unit_test(test_udp_in_userspace),
-		cmocka_unit_test(test_mcpbench_udp_and_open_loop),
-		cmocka_unit_test(test_bad_config_refused),
-		cmocka_unit_test(test_fast_path_carries_data),
-		cmocka_unit_test(test_restart_after_kill),
-		cmocka_unit_test(test_hot_upgrade_under_load),
-		cmocka_unit_test(test_sigterm_ends_sessions),
+		cmocka_unit_test_setup_teardown(test_negotiate_each_version, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_versions_side_by_side, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_no_common_version, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_hello_twice, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_data_before_hello, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_garbage_instead_of_hello, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_routing_by_opcode, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_no_route_keeps_session, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_ping_pong_and_close, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_idle_timeout, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_busy_pipeline_is_not_idle, setup_mcpd_short_idle,
+						teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_integrity_random_sizes, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_one_byte_per_write, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_pings_mixed_in, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_two_pools_one_session, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_bad_input_isolated, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_backend_refused_then_next, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_backend_none_reachable, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_backend_dies_mid_session, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_backend_slow, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_1000_sessions, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_udp_in_userspace, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_mcpbench_udp_and_open_loop, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_bad_config_refused, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_fast_path_carries_data, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_restart_after_kill, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_hot_upgrade_under_load, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_sigterm_ends_sessions, setup_mcpd, teardown_mcpd),
 	};
 	char name[32];
 	int rc = h_datapath_start(argc, argv, "e2e_router", &datapath, name, sizeof(name));

@@ -55,6 +55,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->max_sessions, 65536);
 	assert_int_equal(cfg->n_pools, 0);
 	assert_int_equal(mcp_config_pools_used(cfg), 0);
+	assert_string_equal(cfg->pin_root, "/sys/fs/bpf/mcp");
 	free(cfg);
 }
 
@@ -74,6 +75,7 @@ static void test_full_config(void **state)
 			      "max_sessions = 10\n"
 			      "tcp_nodelay = false\n"
 			      "auto_block = yes\n"
+			      "pin_root = /sys/fs/bpf/mcp-second\n"
 			      "[pool kv]\n"
 			      "backend = 127.0.0.1:9001\n"
 			      "backend = [::1]:9002\n"
@@ -94,6 +96,7 @@ static void test_full_config(void **state)
 	assert_int_equal(cfg->max_sessions, 10);
 	assert_false(cfg->tcp_nodelay);
 	assert_true(cfg->auto_block);
+	assert_string_equal(cfg->pin_root, "/sys/fs/bpf/mcp-second");
 	assert_int_equal(cfg->n_pools, 2);
 	assert_string_equal(cfg->pools[0].name, "kv");
 	assert_int_equal(cfg->pools[0].n_backends, 2);
@@ -126,6 +129,8 @@ static void test_refusals(void **state)
 	refused("[mcpd]\ndatapath = fast\n", 2, "datapath");
 	refused("[mcpd]\ntcp_nodelay = maybe\n", 2, "tcp_nodelay");
 	refused("[mcpd]\nspeed = 11\n", 2, "unknown key 'speed'");
+	refused("[mcpd]\npin_root = mcp\n", 2, "pin_root: 'mcp' is not an absolute path");
+	refused("[mcpd]\npin_root = /sys/fs/bpf/../tmp\n", 2, "pin_root");
 	refused("[mcdp]\n", 1, "unknown section");
 	refused("[mcdp]\nx = 1\n", 1, "unknown section [mcdp]");
 	refused("x = 1\n", 1, "outside any section");

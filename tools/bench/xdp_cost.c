@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "frame.h"
+#include "pin_root.h"
 #include "mcp/xdp.h"
 #include "mcp_xdp.skel.h"
 #include "xdp_pass.skel.h"
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
 					      { "json", no_argument, NULL, 'j' },
 					      { "help", no_argument, NULL, 'h' },
 					      { 0 } };
-	char pin[64];
+	char pin[64], why[256];
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct mcp_xdp *guard;
 	struct xdp_pass *empty;
@@ -102,7 +103,10 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(NULL);
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/mcp-bench-%d", getpid());
-	mkdir(pin, 0700);
+	if (pin_root_prepare(pin, why, sizeof(why))) {
+		fprintf(stderr, "mcp-xdpcost: %s\n", why);
+		return 1;
+	}
 	oo.pin_root_path = pin;
 	guard = mcp_xdp__open_opts(&oo);
 	empty = xdp_pass__open_and_load();
@@ -160,6 +164,6 @@ int main(int argc, char **argv)
 	bpf_object__unpin_maps(guard->obj, NULL);
 	mcp_xdp__destroy(guard);
 	xdp_pass__destroy(empty);
-	rmdir(pin);
+	pin_root_remove(pin);
 	return 0;
 }

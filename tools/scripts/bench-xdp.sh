@@ -14,8 +14,8 @@ SECS=${2:-2}
 NS=mcpb$$
 RIF=mcpbr$$
 CIF=mcpbc$$
-PORT=7950
-BPORT=9950
+read -r PORT BPORT < <(tools/scripts/free_port.py 2)
+PIN=/sys/fs/bpf/mcp-bench-xdp-$$ # its own pinned maps, removed when done
 work=$(mktemp -d /tmp/mcp-bench-xdp-XXXXXX)
 pids=()
 
@@ -24,7 +24,7 @@ cleanup() {
 	wait 2>/dev/null || true
 	ip link del "$RIF" 2>/dev/null || true
 	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$work"
+	rm -rf "$work" "$PIN"
 }
 trap cleanup EXIT
 
@@ -49,6 +49,7 @@ config() { # config xdp|user
 listen = 10.78.0.1:$PORT
 datapath = user
 control = $work/mcpd.sock
+pin_root = $PIN
 $([ "$1" = xdp ] && printf 'xdp_interfaces = %s\nxdp_mode = native\n' "$RIF")
 rate_pps = 0
 [pool kv]

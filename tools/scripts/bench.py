@@ -11,12 +11,13 @@ Configurations (all on loopback, one mcp-echo backend):
 Every workload runs each configuration once per round, in a rotating order, for ROUNDS
 rounds; the report gives medians and ratios. Then the UDP/XDP figures, and memory per
 session at many idle sessions, and what an in-place upgrade (`mcpctl upgrade`) under load
-costs. Writes docs/benchmarks.md and PNG plots next to it.
+costs. Writes docs/benchmarks.md and PNG plots next to it (--quick: build/bench/, never docs/).
 
   tools/scripts/bench.py [--quick] [--rounds N] [--secs S] [--out docs/benchmarks.md]
 """
 import argparse
 import ctypes
+import glob
 import json
 import os
 import platform
@@ -62,6 +63,8 @@ class Setup:
         self.procs = []
         self.ports = {}
         self.upgraded = {}  # name -> pid of the mcpd an upgrade started (not our child)
+        # Pinned maps of its own, removed when done: never a production mcpd's.
+        self.pin_root = f"/sys/fs/bpf/mcp-bench-{os.getpid()}"
 
     def spawn(self, name, argv):
         log = open(os.path.join(self.work, name + ".log"), "w")
@@ -74,7 +77,7 @@ class Setup:
         cfg = os.path.join(self.work, name + ".ini")
         with open(cfg, "w") as f:
             f.write(f"[mcpd]\nlisten = 127.0.0.1:{port}\ndatapath = {datapath}\n"
-                    f"control = {self.work}/{name}.sock\n"
+                    f"control = {self.work}/{name}.sock\npin_root = {self.pin_root}-{name}\n"
                     f"idle_timeout_ms = 600000\nheartbeat_ms = 60000\n"
                     f"[pool kv]\nbackend = 127.0.0.1:{backend}\n[routes]\ndefault = kv\n")
         p = self.spawn(name, [os.path.join(BIN, "mcpd"), "-f", "-c", cfg])
@@ -122,6 +125,8 @@ class Setup:
                     time.sleep(0.05)
             except ChildProcessError:
                 break
+        for d in glob.glob(f"{self.pin_root}-*"):
+            shutil.rmtree(d, ignore_errors=True)
 
     def upgrade(self, name):
         """mcpctl upgrade: True when a new mcpd took over."""
@@ -289,10 +294,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=float, default=3.0)
     ap.add_argument("--sessions", type=int, default=10000)
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    ap.add_argument("--out", help="the report (default: docs/benchmarks.md for a full run; "
+                    "build/bench/benchmarks.md with --quick, which never touches docs/)")
     a = ap.parse_args()
     if a.quick:
         a.rounds, a.secs, a.sessions = 1, 1.0, 1000
+    if not a.out:
+        a.out = os.path.join(ROOT, "build", "bench", "benchmarks.md") if a.quick else \
+            os.path.join(ROOT, "docs", "benchmarks.md")
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     # Each session holds two of mcpd's descriptors: stay within the hard limit (20 000 on
     # this machine kind, which mcpd cannot raise without CAP_SYS_RESOURCE).
     import resource

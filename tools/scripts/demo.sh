@@ -2,11 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # make demo: the router working on loopback. Two mcp-echo backends, mcpd with the sockmap
 # fast path, mcpbench load, live counters read from the pinned maps, and the bpftool
-# commands an operator would type. Cleans up after itself.
+# commands an operator would type. Leaves the machine as it found it: its processes stopped,
+# its pinned maps (in a pin root of its own) removed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-build/bin}
-PORT=${PORT:-7800}
+# The router on 7800 and the backends on 9001 and 9002, unless something else has them.
+read -r free1 free2 free3 < <(tools/scripts/free_port.py 3)
+busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PORT=${PORT:-7800}; busy "$PORT" && PORT=$free1
+B1=9001; busy $B1 && B1=$free2
+B2=9002; busy $B2 && B2=$free3
 SECS=${SECS:-6}
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -15,13 +21,27 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 work=$(mktemp -d /tmp/mcp-demo-XXXXXX)
+pin=/sys/fs/bpf/mcp-demo-$$ # not the production pin root: the demo removes it when done
 pids=()
+# Wait until a process is gone (or a zombie: the upgrade started it, so it is not our child).
+gone() {
+	for _ in $(seq 100); do
+		grep -qs '^State:[[:space:]]*[^Z]' "/proc/$1/status" || return 0
+		sleep 0.1
+	done
+	return 1
+}
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do gone "$p" || kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
-	rm -rf "$work"
+	rm -rf "$work" "$pin"
 }
 trap cleanup EXIT
+# Output cut short on purpose (the first lines of a long listing) never fails the demo.
+first() { # first N FILE
+	sed -n "1,$1p" "$2"
+}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
@@ -31,11 +51,12 @@ cat >"$work/mcpd.ini" <<EOT
 listen = 127.0.0.1:$PORT
 datapath = bpf
 control = $work/mcpd.sock
+pin_root = $pin
 [pool kv]
-backend = 127.0.0.1:9001
-backend = 127.0.0.1:9002
+backend = 127.0.0.1:$B1
+backend = 127.0.0.1:$B2
 [pool sync]
-backend = 127.0.0.1:9002
+backend = 127.0.0.1:$B2
 [routes]
 GET = kv
 SET = kv
@@ -43,23 +64,24 @@ SYNC = sync
 default = kv
 EOT
 
-step "two reference backends (mcp-echo) on 127.0.0.1:9001 and :9002"
-"$BIN/mcp-echo" --listen 127.0.0.1:9001 -q & pids+=($!)
-"$BIN/mcp-echo" --listen 127.0.0.1:9002 -q & pids+=($!)
+step "two reference backends (mcp-echo) on 127.0.0.1:$B1 and :$B2"
+"$BIN/mcp-echo" --listen 127.0.0.1:$B1 -q & pids+=($!)
+"$BIN/mcp-echo" --listen 127.0.0.1:$B2 -q & pids+=($!)
 
 step "mcpd with the sockmap fast path, config:"
 sed 's/^/    /' "$work/mcpd.ini"
 "$BIN/mcpd" -f -c "$work/mcpd.ini" 2>"$work/mcpd.log" & pids+=($!)
-for _ in $(seq 50); do
-	grep -q "listening" "$work/mcpd.log" 2>/dev/null && break
+for _ in $(seq 300); do
+	grep -q "listening on 127" "$work/mcpd.log" 2>/dev/null && break
+	kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/mcpd.log" >&2; echo "make demo: mcpd did not start" >&2; exit 1; }
 	sleep 0.1
 done
 sed 's/^/    /' "$work/mcpd.log"
 
 step "the kernel side, as an operator sees it"
 show bpftool prog show name mcp_verdict
-show ls /sys/fs/bpf/mcp/
-show bpftool map show pinned /sys/fs/bpf/mcp/mcp_sock_state
+show ls "$pin"/
+show bpftool map show pinned "$pin"/mcp_sock_state
 
 step "load: mcpbench, 16 connections x 32 in flight, 64-byte payloads, GET/SET/SYNC, ${SECS}s"
 "$BIN/mcpbench" --target "127.0.0.1:$PORT" --connections 16 --depth 32 --size 64 \
@@ -69,9 +91,11 @@ CTL=("$BIN/mcpctl" -s "$work/mcpd.sock")
 step "live rates from the control socket (mcpctl top), one line a second"
 "${CTL[@]}" top -n $((SECS - 3))
 step "the sessions as mcpd sees them (mcpctl sessions; 'kernel': frames never reach mcpd)"
-"${CTL[@]}" sessions | head -6
+"${CTL[@]}" sessions >"$work/sessions.txt"
+first 6 "$work/sessions.txt"
 step "one session's sockets as the verdict sees them (BTF shows the fields by name)"
-bpftool map dump pinned /sys/fs/bpf/mcp/mcp_sock_state | head -34
+bpftool map dump pinned "$pin"/mcp_sock_state >"$work/sock_state.txt"
+first 34 "$work/sock_state.txt"
 step "upgrade in place under load (mcpctl upgrade): a new mcpd takes every session"
 show "${CTL[@]}" upgrade
 mcpd_pid=$("${CTL[@]}" -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
@@ -87,11 +111,9 @@ show "${CTL[@]}" stats
 
 step "stopping everything"
 kill "$mcpd_pid"
-# Not our child (the upgrade started it): wait until it is gone or a zombie.
-for _ in $(seq 50); do
-	grep -qs '^State:[[:space:]]*[^Z]' "/proc/$mcpd_pid/status" || break
-	sleep 0.1
-done
+gone "$mcpd_pid" || true
 tail -n 3 "$work/mcpd.log" | sed 's/^/    /'
+rm -rf "$pin"
+echo "removed the demo's pinned maps ($pin)"
 [ "$ok" = yes ] && echo "demo: OK, zero lost, reordered or corrupt frames through the bpf path"
 [ "$ok" = yes ]

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The pin root (pin_root.c): the directory on bpffs where mcpd pins its maps, the config key
+ * `pin_root` (default /sys/fs/bpf/mcp). Two routers, or two tests, each have their own.
+ */
+#ifndef MCP_PIN_ROOT_H
+#define MCP_PIN_ROOT_H
+
+#include <stddef.h>
+
+/* The directory `root` on bpffs with mode 0700 (bpffs mounted on /sys/fs/bpf if it is not).
+ * 0, or -1 with the reason in why. */
+int pin_root_prepare(const char *root, char *why, size_t len);
+/* Unpin everything in `root` and remove it (what a test or the demo leaves). 0 or -errno. */
+int pin_root_remove(const char *root);
+
+#endif
