@@ -527,7 +527,17 @@ static void usage(FILE *f)
 		"                         datagrams never answered are counted lost\n"
 		"      --warmup S         seconds of load before measuring starts\n"
 		"      --idle             say HELLO, then hold the sessions without load\n"
-		"  -j, --json             one JSON object instead of text\n");
+		"  -j, --json             one JSON object instead of text\n"
+		"SIGINT or SIGTERM ends the run early as if its time were up: the answers in flight\n"
+		"are awaited and the results printed.\n");
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
 }
 
 int main(int argc, char **argv)
@@ -632,6 +642,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
 	struct rlimit rl;
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -660,7 +672,11 @@ int main(int argc, char **argv)
 	for (;;) {
 		struct epoll_event evs[256];
 		uint64_t now = now_ns();
-		int sending = now < end && !opt.idle, n;
+		int sending, n;
+
+		if (stop_requested && end > now)
+			end = now; /* SIGINT or SIGTERM: the run ends here, as if its time were up */
+		sending = now < end && !opt.idle;
 
 		if (!measuring && now >= warm_end) {
 			measuring = 1;

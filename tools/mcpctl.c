@@ -198,6 +198,12 @@ static void show_status(const Mcp__Ctl__Status *s)
 		J_STR(o, "config", s->config);
 		J_INT(o, "pid", s->pid);
 		J_STR(o, "upgrade", s->upgrade);
+		J_INT(o, "fastpath_sockets", s->fastpath_sockets);
+		J_INT(o, "fastpath_capacity", s->fastpath_capacity);
+		json_object *l = json_object_new_object();
+		for (size_t i = 0; i < s->n_limits; i++)
+			J_INT(l, s->limits[i]->name, s->limits[i]->hits);
+		json_object_object_add(o, "limits_hit", l);
 		print_json(o);
 		return;
 	}
@@ -207,8 +213,16 @@ static void show_status(const Mcp__Ctl__Status *s)
 	printf("xdp guard   %s\n", s->xdp[0] ? s->xdp : "not attached");
 	printf("sessions    %u open, %llu since start, %llu refused\n", s->sessions,
 	       (unsigned long long)s->sessions_total, (unsigned long long)s->sessions_refused);
+	if (s->fastpath_capacity)
+		printf("fast path   %u sockets in the maps, of %u\n", s->fastpath_sockets,
+		       s->fastpath_capacity);
 	if (s->upgrade[0])
 		printf("upgrade     %s\n", s->upgrade);
+	for (size_t i = 0; i < s->n_limits; i++)
+		printf("%s %s %llu", i ? "," : "limits hit ", s->limits[i]->name,
+		       (unsigned long long)s->limits[i]->hits);
+	if (s->n_limits)
+		printf("\n");
 }
 
 static Mcp__Ctl__Response *ask_status(void)

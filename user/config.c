@@ -57,6 +57,11 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	cfg->backend_down_ms = 2000;
 	cfg->partial_timeout_ms = 10000;
 	cfg->stall_timeout_ms = 5000;
+	cfg->handshake_timeout_ms = 5000;
+	cfg->metrics_per_source = 8;
+	cfg->max_queued_bytes = 256ull << 20;
+	cfg->metrics_timeout_s = 3;
+	cfg->max_unnegotiated = 1024; /* and never more than max_sessions (mcp_config_load) */
 	cfg->rate_pps = 0;
 	cfg->rate_burst = 100;
 	cfg->newsrc_pps = 10000;
@@ -204,7 +209,8 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		uint32_t lo, hi;
 		size_t off;
 	} nums[] = {
-		{ "max_frame", 0, MCP_MAX_FRAME_LIMIT, offsetof(struct mcp_config, max_frame) },
+		{ "max_frame", MCP_MAX_FRAME_FLOOR, MCP_MAX_FRAME_LIMIT,
+		  offsetof(struct mcp_config, max_frame) },
 		{ "heartbeat_ms", 1, 3600000, offsetof(struct mcp_config, heartbeat_ms) },
 		{ "idle_timeout_ms", 1, 86400000, offsetof(struct mcp_config, idle_timeout_ms) },
 		{ "max_sessions", 1, 1000000, offsetof(struct mcp_config, max_sessions) },
@@ -212,6 +218,11 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		{ "backend_down_ms", 0, 3600000, offsetof(struct mcp_config, backend_down_ms) },
 		{ "partial_timeout_ms", 1, 3600000, offsetof(struct mcp_config, partial_timeout_ms) },
 		{ "stall_timeout_ms", 1, 3600000, offsetof(struct mcp_config, stall_timeout_ms) },
+		{ "handshake_timeout_ms", 1, 600000,
+		  offsetof(struct mcp_config, handshake_timeout_ms) },
+		{ "max_unnegotiated", 1, 1000000, offsetof(struct mcp_config, max_unnegotiated) },
+		{ "metrics_per_source", 1, 1024, offsetof(struct mcp_config, metrics_per_source) },
+		{ "metrics_timeout_s", 1, 3600, offsetof(struct mcp_config, metrics_timeout_s) },
 		{ "rate_pps", 0, 100000000, offsetof(struct mcp_config, rate_pps) },
 		{ "rate_burst", 1, 100000000, offsetof(struct mcp_config, rate_burst) },
 		{ "newsrc_pps", 0, 100000000, offsetof(struct mcp_config, newsrc_pps) },
@@ -252,6 +263,19 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 			return fail(p, p->line, "control: '%s' is not an absolute path (< 108 bytes)",
 				    value);
 		strcpy(cfg->control, value);
+		return 1;
+	}
+	if (!strcmp(name, "max_queued_bytes")) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(value, &end, 10);
+		if (errno || end == value || *end || v < (1ull << 20) || v > (1ull << 40) ||
+		    value[0] == '-')
+			return fail(p, p->line, "max_queued_bytes: '%s' is not a number of bytes in "
+				    "1048576..%llu", value, 1ull << 40);
+		cfg->max_queued_bytes = v;
 		return 1;
 	}
 	if (!strcmp(name, "pin_root")) {
@@ -487,6 +511,8 @@ int mcp_config_load(const char *path, struct mcp_config *cfg)
 		     cfg->idle_timeout_ms, cfg->heartbeat_ms);
 		goto out;
 	}
+	if (cfg->max_unnegotiated > cfg->max_sessions)
+		cfg->max_unnegotiated = cfg->max_sessions;
 	rc = 0;
 out:
 	if (p->f)

@@ -46,6 +46,9 @@ struct mcp_config {
 	uint32_t partial_timeout_ms; /* a frame begun must be complete within this */
 	uint32_t stall_timeout_ms;   /* a peer that reads nothing for this long ends its session */
 	uint32_t backend_down_ms;    /* how long a refusing backend is left alone */
+	uint32_t handshake_timeout_ms; /* a connection must complete HELLO within this */
+	uint32_t max_unnegotiated;     /* connections without a HELLO yet, at most (oldest go) */
+	uint64_t max_queued_bytes;     /* all sessions' buffers together; past it the largest end */
 	struct mcp_pool_cfg pools[MCP_MAX_POOLS];
 	int n_pools;
 	uint8_t routes[256]; /* request opcode -> pool index + 1; 0: no route */
@@ -58,6 +61,8 @@ struct mcp_config {
 	char control[108];   /* the control socket's path; empty: none */
 	char pin_root[96];   /* where the BPF maps are pinned (a directory on bpffs) */
 	struct mcp_addr metrics; /* where /metrics is served; len 0: not served */
+	uint32_t metrics_per_source; /* HTTP connections one source address may hold */
+	uint32_t metrics_timeout_s;  /* an HTTP connection idle this long is closed */
 	bool auto_block;
 	bool tcp_nodelay; /* TCP_NODELAY on client and backend sockets (latency over batching) */
 	uint32_t auto_block_ttl_s;

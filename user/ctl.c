@@ -27,17 +27,21 @@
 #include "version.h"
 
 #define MAX_REQUEST (64 * 1024)
+#define CLIENT_MS   5000 /* a control connection has this long for its request and answer */
+#define MAX_CLIENTS 64	 /* at once; past that the oldest goes */
 
 struct ctl_client {
 	struct handler h;
 	struct buf in, out;
+	uint64_t since_ms;
 	struct ctl_client *prev, *next;
 };
 
 struct ctl {
 	struct handler listen;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct ctl_client *clients;
+	struct ctl_client *clients; /* newest first */
+	int n_clients;
 };
 
 /* Everything a response points to, freed in one go after it is packed. */
@@ -119,6 +123,26 @@ static void do_status(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp
 	s->config = astr(a, r->cfg.path[0] ? r->cfg.path : "(defaults)");
 	s->pid = (uint32_t)getpid();
 	s->upgrade = astr(a, upgrade_state());
+	if (r->dp.priv) {
+		for (struct session *x = r->sessions; x; x = x->next) {
+			s->fastpath_sockets += x->client.installed;
+			for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+				s->fastpath_sockets += x->backends[slot] && x->backends[slot]->installed;
+		}
+		s->fastpath_capacity = MCP_MAX_SOCKS;
+	}
+	s->limits = amalloc(a, LIMIT__COUNT * sizeof(*s->limits));
+	for (int i = 0; i < LIMIT__COUNT; i++) {
+		Mcp__Ctl__LimitHits *l;
+
+		if (!r->limit_hits[i])
+			continue;
+		l = amalloc(a, sizeof(*l));
+		mcp__ctl__limit_hits__init(l);
+		l->name = astr(a, router_limit_name(i));
+		l->hits = r->limit_hits[i];
+		s->limits[s->n_limits++] = l;
+	}
 	rsp->status = s;
 }
 
@@ -361,6 +385,23 @@ static void client_free(struct ctl *c, struct router *r, struct ctl_client *x)
 	buf_free(&x->in);
 	buf_free(&x->out);
 	free(x);
+	c->n_clients--;
+}
+
+/* A connection that has not sent its request, or not taken its answer, within CLIENT_MS is
+ * closed: idle connections cannot pile up on the control socket. */
+void ctl_tick(struct router *r, uint64_t now)
+{
+	struct ctl *c = r->ctl;
+	struct ctl_client *x, *next;
+
+	for (x = c ? c->clients : NULL; x; x = next) {
+		next = x->next;
+		if (now > x->since_ms + CLIENT_MS) {
+			r->limit_hits[LIMIT_CTL_IDLE]++;
+			client_free(c, r, x);
+		}
+	}
 }
 
 /* Pack the response behind its 4-byte length into x->out. */
@@ -468,6 +509,7 @@ void ctl_on_listen(struct router *r)
 		}
 		x->h.kind = H_CTL;
 		x->h.fd = fd;
+		x->since_ms = mcp_now_ms();
 		ev.data.ptr = &x->h;
 		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			close(fd);
@@ -478,7 +520,39 @@ void ctl_on_listen(struct router *r)
 		if (c->clients)
 			c->clients->prev = x;
 		c->clients = x;
+		if (++c->n_clients > MAX_CLIENTS) {
+			struct ctl_client *oldest = c->clients;
+
+			while (oldest->next)
+				oldest = oldest->next;
+			r->limit_hits[LIMIT_CTL_IDLE]++;
+			client_free(c, r, oldest);
+		}
 	}
+}
+
+/*
+ * The control socket's directory must be one that only root or mcpd's user can write: in a
+ * directory others may write (/tmp, say), anyone could take the socket's name first and keep
+ * mcpd from starting, or put their own socket where mcpctl looks. 0, or -1 with why.
+ */
+static int private_dir(const char *dir, char *why, size_t len)
+{
+	struct stat st;
+
+	if (stat(dir, &st)) {
+		snprintf(why, len, "cannot use the directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != 0 && st.st_uid != geteuid())) {
+		snprintf(why, len,
+			 "%s is writable by others than root and mcpd: anyone there could take the "
+			 "control socket's name first; use a directory of mcpd's own (default "
+			 "/run/mcp)",
+			 dir);
+		return -1;
+	}
+	return 0;
 }
 
 static int serve(struct router *r, int fd, const char *path)
@@ -516,7 +590,7 @@ int ctl_init(struct router *r)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = r->cfg.control;
-	char dir[sizeof(sa.sun_path)], *slash;
+	char dir[sizeof(sa.sun_path)], why[256], *slash;
 	int fd;
 
 	if (!path[0])
@@ -528,9 +602,17 @@ int ctl_init(struct router *r)
 	strcpy(sa.sun_path, path);
 	strcpy(dir, path);
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
+	if (slash && slash != dir)
 		*slash = '\0';
-		mkdir(dir, 0750);
+	else
+		strcpy(dir, "/");
+	if (mkdir(dir, 0750) && errno != EEXIST) {
+		pr_err("cannot create %s for the control socket: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (private_dir(dir, why, sizeof(why))) {
+		pr_err("control socket %s refused: %s", path, why);
+		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

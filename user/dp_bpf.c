@@ -41,6 +41,7 @@ struct bpf_dp {
 	struct mcp_sockmap *skel;
 	int full;
 	int socks, state, fwd, redir, routes;
+	uint64_t full_logged_ms;
 };
 
 static struct bpf_dp *dp_of(struct router *r)
@@ -134,23 +135,31 @@ static struct conn *session_conn(struct session *s, int slot)
 	return slot == MCP_SLOT_CLIENT ? &s->client : s->backends[slot];
 }
 
-static void bpf_uninstall(struct router *r, struct session *s)
+/* Every entry of one socket goes with it (cookies and session ids are not reused at once,
+ * but a map that kept them would fill: 131 072 sockets, then no session is installed). */
+static void bpf_forget(struct router *r, struct conn *c)
 {
 	struct bpf_dp *d = dp_of(r);
+	struct mcp_sock_key key = { .session = c->s->id, .slot = (uint32_t)c->slot };
 
+	if (!c->installed)
+		return;
+	bpf_map_delete_elem(d->socks, &key);
+	bpf_map_delete_elem(d->state, &c->cookie);
+	bpf_map_delete_elem(d->fwd, &c->cookie);
+	bpf_map_delete_elem(d->redir, &key);
+	bpf_map_delete_elem(d->full, &key);
+	c->installed = false;
+	c->full = false;
+}
+
+static void bpf_uninstall(struct router *r, struct session *s)
+{
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
 		struct conn *c = session_conn(s, slot);
-		struct mcp_sock_key key = { .session = s->id, .slot = (uint32_t)slot };
 
-		if (!c || !c->installed)
-			continue;
-		bpf_map_delete_elem(d->socks, &key);
-		bpf_map_delete_elem(d->state, &c->cookie);
-		bpf_map_delete_elem(d->fwd, &c->cookie);
-		bpf_map_delete_elem(d->redir, &key);
-		bpf_map_delete_elem(d->full, &key);
-		c->installed = false;
-		c->full = false;
+		if (c)
+			bpf_forget(r, c);
 	}
 }
 
@@ -166,7 +175,6 @@ static int bpf_install(struct router *r, struct session *s)
 			.key = { .session = s->id, .slot = (uint32_t)slot },
 			.version = s->version,
 			.mode = MCP_MODE_FAST,
-			.max_frame = s->max_frame,
 			.cur_dest = MCP_DEST_NONE,
 		};
 		socklen_t len = sizeof(c ? c->cookie : 0);
@@ -174,6 +182,7 @@ static int bpf_install(struct router *r, struct session *s)
 		if (!c || c->closed)
 			continue;
 		st.role = (uint8_t)c->peer;
+		st.max_frame = c->dec.max_frame; /* the client's granted limit; mcpd's own towards backends */
 		if (getsockopt(c->h.fd, SOL_SOCKET, SO_COOKIE, &c->cookie, &len) ||
 		    queued_bytes(c->h.fd, &c->queue_base) ||
 		    bpf_map_update_elem(d->state, &c->cookie, &st, BPF_ANY) ||
@@ -197,7 +206,20 @@ static int bpf_install(struct router *r, struct session *s)
 	}
 	return 0;
 fail:
-	pr_warn("session %u: cannot install sockets in the fast path: %s", s->id, strerror(errno));
+	if (errno == E2BIG || errno == ENOSPC || errno == ENOMEM) {
+		uint64_t now = mcp_now_ms();
+
+		r->limit_hits[LIMIT_MAP_FULL]++;
+		if (now >= d->full_logged_ms + 1000) {
+			pr_warn("the fast path's maps are full (%s): new sessions stay on the user "
+				"path (%llu so far)", strerror(errno),
+				(unsigned long long)r->limit_hits[LIMIT_MAP_FULL]);
+			d->full_logged_ms = now;
+		}
+	} else {
+		pr_warn("session %u: cannot install sockets in the fast path: %s", s->id,
+			strerror(errno));
+	}
 	bpf_uninstall(r, s);
 	return -1;
 }
@@ -417,6 +439,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	r->dp.priv = d;
 	r->dp.install = bpf_install;
 	r->dp.uninstall = bpf_uninstall;
+	r->dp.forget = bpf_forget;
 	r->dp.can_write = bpf_can_write;
 	r->dp.on_read = bpf_on_read;
 	r->dp.publish = bpf_publish;

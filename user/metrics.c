@@ -16,6 +16,8 @@
 #include "router.h"
 #include "stats.h"
 
+#define MAX_CONNECTIONS 256u /* at once, over every source */
+
 struct metrics {
 	struct MHD_Daemon *d;
 	struct handler h;
@@ -112,14 +114,20 @@ static int start(struct router *r, int listen_fd)
 		return -1;
 	if (r->cfg.metrics.ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* Slow or idle clients cannot keep a scraper out (Prometheus exporters do the same):
+	 * a cap per source address, a short idle timeout, room for many sources. */
 	if (listen_fd >= 0)
 		m->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, r, MHD_OPTION_LISTEN_SOCKET,
-					listen_fd, MHD_OPTION_CONNECTION_LIMIT, 64u,
-					MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+					listen_fd, MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
+					MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					r->cfg.metrics_per_source, MHD_OPTION_CONNECTION_TIMEOUT,
+					r->cfg.metrics_timeout_s, MHD_OPTION_END);
 	else
 		m->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, r, MHD_OPTION_SOCK_ADDR,
-					&r->cfg.metrics.ss, MHD_OPTION_CONNECTION_LIMIT, 64u,
-					MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+					&r->cfg.metrics.ss, MHD_OPTION_CONNECTION_LIMIT,
+					MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					r->cfg.metrics_per_source, MHD_OPTION_CONNECTION_TIMEOUT,
+					r->cfg.metrics_timeout_s, MHD_OPTION_END);
 	info = m->d ? MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {
 		pr_err("cannot serve metrics on %s", r->cfg.metrics.text);

@@ -2,6 +2,7 @@
 /* mcpd's event loop: listeners, signals, the timer, batched flushing, deferred frees. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -27,6 +28,24 @@
 #define ACCEPT_BATCH   64
 #define TICK_MS	       100
 #define STOP_GRACE_MS  3000
+
+const char *router_limit_name(int limit)
+{
+	static const char *const names[LIMIT__COUNT] = {
+		[LIMIT_MAX_SESSIONS] = "max_sessions",
+		[LIMIT_UNNEGOTIATED] = "max_unnegotiated",
+		[LIMIT_HANDSHAKE] = "handshake_timeout",
+		[LIMIT_FDS] = "file_descriptors",
+		[LIMIT_QUEUED_BYTES] = "max_queued_bytes",
+		[LIMIT_STALL] = "stall_timeout",
+		[LIMIT_UDP_RELAYS] = "udp_relays",
+		[LIMIT_UDP_UNVERIFIED] = "udp_unverified",
+		[LIMIT_MAP_FULL] = "bpf_map_full",
+		[LIMIT_CTL_IDLE] = "control_idle",
+	};
+
+	return limit >= 0 && limit < LIMIT__COUNT ? names[limit] : "?";
+}
 
 uint64_t mcp_now_ms(void)
 {
@@ -183,24 +202,74 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
 	}
 }
 
-/* Over max_sessions: say why in an ERROR and close, without a session. */
-static void refuse(struct router *r, int fd)
+/* Over a limit: say which in an ERROR RATE_LIMITED and close, without a session. */
+static void refuse(struct router *r, int fd, int limit, const char *msg)
 {
-	uint8_t buf[128];
-	char msg[64];
-	ssize_t n;
+	uint8_t buf[160];
+	ssize_t n = mcp_build_error_simple(buf, sizeof(buf), 1, 0, MCP_ERR_RATE_LIMITED, msg);
 
-	snprintf(msg, sizeof(msg), "router is at max_sessions (%u)", r->cfg.max_sessions);
-	n = mcp_build_error_simple(buf, sizeof(buf), 1, 0, MCP_ERR_UNKNOWN, msg);
 	if (n > 0 && send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		pr_debug("refused connection: %s", strerror(errno));
 	close(fd);
 	r->sessions_refused++;
+	r->limit_hits[limit]++;
+	r->errors_sent[MCP_ERR_RATE_LIMITED]++;
+}
+
+/*
+ * accept() failed for want of descriptors (EMFILE, ENFILE; ENOBUFS, ENOMEM alike). The
+ * connection stays in the backlog and the listener stays readable, so retrying at once would
+ * spin. With the descriptor kept in reserve, take the connection, tell it why and close it;
+ * without one, stop accepting until the next tick. Logged once a second at most.
+ */
+static void out_of_descriptors(struct router *r, struct handler *h, int err)
+{
+	uint64_t now = mcp_now_ms();
+	int fd;
+
+	r->limit_hits[LIMIT_FDS]++;
+	if (now >= r->fds_logged_ms + 1000) {
+		pr_warn("accept: %s: refusing new connections (%llu so far; raise LimitNOFILE, or "
+			"lower max_sessions)", strerror(err),
+			(unsigned long long)r->limit_hits[LIMIT_FDS]);
+		r->fds_logged_ms = now;
+	}
+	if (r->spare_fd >= 0) {
+		close(r->spare_fd);
+		r->spare_fd = -1;
+		fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			r->limit_hits[LIMIT_FDS]--; /* counted once, by refuse() */
+			refuse(r, fd, LIMIT_FDS, "the router is out of file descriptors");
+		}
+		r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && r->spare_fd >= 0)
+			return;
+	}
+	/* No spare: the listeners rest until the next tick. */
+	for (int i = 0; i < r->n_listeners; i++) {
+		struct epoll_event ev = { .events = 0, .data.ptr = &r->listeners[i] };
+
+		epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->listeners[i].fd, &ev);
+	}
+	r->accept_paused = true;
+}
+
+static void resume_accepting(struct router *r)
+{
+	if (!r->accept_paused)
+		return;
+	for (int i = 0; i < r->n_listeners; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->listeners[i] };
+
+		epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->listeners[i].fd, &ev);
+	}
+	r->accept_paused = false;
 }
 
 static void on_accept(struct router *r, struct handler *h)
 {
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
+	for (int i = 0; i < ACCEPT_BATCH && !r->accept_paused; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		char peer[MCP_ADDR_TEXT_MAX];
@@ -208,8 +277,12 @@ static void on_accept(struct router *r, struct handler *h)
 		    one = 1;
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				out_of_descriptors(r, h, errno);
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				pr_warn("accept: %s", strerror(errno));
+			if (errno == ECONNABORTED)
+				continue;
 			return;
 		}
 		if (blocklist_match(&r->blocks, (struct sockaddr *)&ss, mcp_now_ms())) {
@@ -219,8 +292,20 @@ static void on_accept(struct router *r, struct handler *h)
 		}
 		anomaly_new_session(r, (struct sockaddr *)&ss);
 		if (r->n_sessions >= r->cfg.max_sessions) {
-			refuse(r, fd);
+			char msg[64];
+
+			snprintf(msg, sizeof(msg), "the router is at max_sessions (%u)",
+				 r->cfg.max_sessions);
+			refuse(r, fd, LIMIT_MAX_SESSIONS, msg);
 			continue;
+		}
+		/* Connections that have not said HELLO have a cap of their own: at it, the oldest
+		 * goes (a real client says HELLO within a round trip; one that dribbles does not). */
+		if (r->n_unneg >= r->cfg.max_unnegotiated && r->unneg_oldest) {
+			r->limit_hits[LIMIT_UNNEGOTIATED]++;
+			session_end(r, r->unneg_oldest, MCP_ERR_RATE_LIMITED,
+				    "too many connections without a HELLO (max_unnegotiated): the oldest "
+				    "is closed");
 		}
 		if (r->cfg.tcp_nodelay)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -246,7 +331,9 @@ static void fixed_at_start(const struct mcp_config *now, const struct mcp_config
 		 strcmp(now->control, next->control) ? ", control" : "",
 		 strcmp(now->pin_root, next->pin_root) ? ", pin_root" : "",
 		 now->metrics.len != next->metrics.len ||
-				 strcmp(now->metrics.text, next->metrics.text) ?
+				 strcmp(now->metrics.text, next->metrics.text) ||
+				 now->metrics_per_source != next->metrics_per_source ||
+				 now->metrics_timeout_s != next->metrics_timeout_s ?
 			 ", metrics" :
 			 "",
 		 xdp ? ", xdp_interfaces" : "", now->xdp_mode != next->xdp_mode ? ", xdp_mode" : "");
@@ -321,6 +408,8 @@ int router_reload(struct router *r, char *msg, size_t len)
 		memcpy(next->control, r->cfg.control, sizeof(next->control));
 		memcpy(next->pin_root, r->cfg.pin_root, sizeof(next->pin_root));
 		next->metrics = r->cfg.metrics;
+		next->metrics_per_source = r->cfg.metrics_per_source;
+		next->metrics_timeout_s = r->cfg.metrics_timeout_s;
 		carry_health(r, next);
 		next->n_xdp_ifaces = r->cfg.n_xdp_ifaces;
 		memcpy(next->xdp_ifaces, r->cfg.xdp_ifaces, sizeof(next->xdp_ifaces));
@@ -378,11 +467,14 @@ static void on_tick(struct router *r)
 
 	if (read(r->timer.fd, &expirations, sizeof(expirations)) < 0)
 		return;
+	resume_accepting(r);
 	for (s = r->sessions; s; s = next) {
 		next = s->next;
 		session_tick(r, s, now);
 	}
+	sessions_within_budget(r, now);
 	udp_tick(r, now);
+	ctl_tick(r, now);
 	xdp_guard_tick(r, now);
 	metrics_run(r); /* libmicrohttpd's timeouts */
 	blocklist_expire(&r->blocks, now);
@@ -402,6 +494,8 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	r->cfg = *cfg;
 	r->taking_over = takeover;
 	r->pin_lock_fd = -1;
+	/* One descriptor kept in reserve: out of descriptors, accept-and-refuse uses it. */
+	r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	blocklist_init(&r->blocks);
 	r->started_ms = mcp_now_ms();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -557,4 +651,6 @@ void router_free(struct router *r)
 	close(r->timer.fd);
 	close(r->sigfd.fd);
 	close(r->epfd);
+	if (r->spare_fd >= 0)
+		close(r->spare_fd);
 }

@@ -22,6 +22,23 @@ enum anomaly_kind {
 	ANOMALY__COUNT,
 };
 
+/* The protective limits, each counted when it fires (mcpctl stats, mcp_limit_hits_total). */
+enum router_limit {
+	LIMIT_MAX_SESSIONS = 0, /* a connection refused at max_sessions */
+	LIMIT_UNNEGOTIATED,	/* the oldest connection without a HELLO closed for a new one */
+	LIMIT_HANDSHAKE,	/* a connection closed: no HELLO within handshake_timeout_ms */
+	LIMIT_FDS,		/* accept failed: out of file descriptors */
+	LIMIT_QUEUED_BYTES,	/* a session ended: mcpd's queued bytes over max_queued_bytes */
+	LIMIT_STALL,		/* a session ended: a peer read nothing for stall_timeout_ms */
+	LIMIT_UDP_RELAYS,	/* a UDP relay socket closed for a newer source (udp_relays) */
+	LIMIT_UDP_UNVERIFIED,	/* a UDP request dropped: its source proved nothing (udp_verify) */
+	LIMIT_MAP_FULL,		/* a session not put in the fast path: a BPF map was full */
+	LIMIT_CTL_IDLE,		/* a control connection closed: idle or too slow */
+	LIMIT__COUNT,
+};
+
+const char *router_limit_name(int limit);
+
 enum session_state {
 	S_IDLE = 0,   /* accepted, waiting for HELLO */
 	S_CONNECTING, /* negotiated, connecting to backends */
@@ -88,6 +105,7 @@ struct session {
 	struct conn client;
 	struct conn *backends[MCP_MAX_POOLS + 1]; /* by slot */
 	int backends_pending;
+	uint32_t setup_failures; /* backends that failed this session while it connected */
 	uint64_t last_active_ms;
 	uint64_t deadline_ms; /* connecting, closing or lingering must end by then */
 	char peer[MCP_ADDR_TEXT_MAX];
@@ -95,7 +113,11 @@ struct session {
 	char client_id[130];
 	uint64_t frames_in, frames_out, bytes_in, bytes_out; /* seen by mcpd */
 	bool dead;
+	uint64_t created_ms;
 	struct session *prev, *next;
+	/* Connections without a HELLO yet, oldest first (router.unneg_*). */
+	struct session *unneg_prev, *unneg_next;
+	bool unneg;
 };
 
 struct backend_health {
@@ -134,6 +156,8 @@ struct datapath {
 	const char *name;
 	int (*install)(struct router *r, struct session *s);
 	void (*uninstall)(struct router *r, struct session *s);
+	/* One socket of a session is closing: it leaves the fast path's maps. */
+	void (*forget)(struct router *r, struct conn *c);
 	/* Before mcpd writes to c: 1 when every byte the kernel redirected into c has been
 	 * queued on the socket, so a write cannot overtake them. */
 	int (*can_write)(struct router *r, struct conn *c);
@@ -172,6 +196,8 @@ struct router {
 	struct handler timer;
 	struct session *sessions; /* doubly linked list */
 	uint32_t n_sessions;
+	struct session *unneg_oldest, *unneg_newest; /* sessions in IDLE, in arrival order */
+	uint32_t n_unneg;
 	uint32_t next_session_id;
 	struct conn *dirty;
 	struct conn *dead_conns;	 /* closed, freed at the end of the loop iteration */
@@ -184,11 +210,17 @@ struct router {
 	bool handed_over;  /* gave everything to a new mcpd: exit without touching anything */
 	uint64_t stop_deadline_ms;
 	bool pending_writes; /* a write waits for the kernel: poll soon */
+	int spare_fd;	     /* held in reserve for accept-and-refuse when out of descriptors */
+	bool accept_paused;  /* out of descriptors and no spare: listeners rest until a tick */
+	uint64_t fds_logged_ms;
+	uint64_t queued_peak;	 /* the most the sessions' buffers held since the last trim */
+	uint64_t trimmed_ms;
 	uint64_t started_ms;
 	/* Counters of the daemon itself. */
 	uint64_t errors_sent[MCP_ERR__COUNT];
 	uint64_t sessions_total, sessions_refused;
 	uint64_t illegal_transitions;
+	uint64_t limit_hits[LIMIT__COUNT];
 };
 
 uint64_t mcp_now_ms(void);
@@ -214,11 +246,17 @@ void session_counters(struct router *r, struct session *s, struct session_counte
 int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uint64_t *bytes);
 void session_on_event(struct router *r, struct conn *c, uint32_t events);
 void session_tick(struct router *r, struct session *s, uint64_t now);
+/* Every tick: all sessions' buffers within max_queued_bytes (the largest holders end), and
+ * memory given back to the system after a peak. */
+void sessions_within_budget(struct router *r, uint64_t now);
 void session_end(struct router *r, struct session *s, int code, const char *msg);
 void session_shutdown(struct router *r, struct session *s);
 void session_flush(struct router *r, struct conn *c);
 void session_free(struct router *r, struct session *s);
 const char *session_state_name(int state);
+/* A session in IDLE joins (and, leaving IDLE, leaves) the list of unnegotiated ones. */
+void session_unneg_track(struct router *r, struct session *s);
+void session_unneg_untrack(struct router *r, struct session *s);
 int session_set_state(struct router *r, struct session *s, int next);
 
 int router_pick_backend(struct router *r, int pool, uint64_t now, bool udp);

@@ -5,6 +5,7 @@
  * path only what the verdict passes up does, and the same code handles it.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -53,6 +54,38 @@ static bool transition_legal(int from, int to)
 	}
 }
 
+void session_unneg_track(struct router *r, struct session *s)
+{
+	if (s->unneg)
+		return;
+	s->unneg = true;
+	s->unneg_next = NULL;
+	s->unneg_prev = r->unneg_newest;
+	if (r->unneg_newest)
+		r->unneg_newest->unneg_next = s;
+	else
+		r->unneg_oldest = s;
+	r->unneg_newest = s;
+	r->n_unneg++;
+}
+
+void session_unneg_untrack(struct router *r, struct session *s)
+{
+	if (!s->unneg)
+		return;
+	s->unneg = false;
+	if (s->unneg_prev)
+		s->unneg_prev->unneg_next = s->unneg_next;
+	else
+		r->unneg_oldest = s->unneg_next;
+	if (s->unneg_next)
+		s->unneg_next->unneg_prev = s->unneg_prev;
+	else
+		r->unneg_newest = s->unneg_prev;
+	s->unneg_prev = s->unneg_next = NULL;
+	r->n_unneg--;
+}
+
 int session_set_state(struct router *r, struct session *s, int next)
 {
 	if (!transition_legal(s->state, next)) {
@@ -63,6 +96,8 @@ int session_set_state(struct router *r, struct session *s, int next)
 	}
 	pr_debug("session %u: %s -> %s", s->id, session_state_name(s->state),
 		 session_state_name(next));
+	if (s->state == S_IDLE)
+		session_unneg_untrack(r, s);
 	s->state = next;
 	return 0;
 }
@@ -134,6 +169,8 @@ static void forward_frame(struct router *r, struct conn *to, const struct mcp_fr
 
 static void close_conn(struct router *r, struct conn *c)
 {
+	if (c->installed && r->dp.forget)
+		r->dp.forget(r, c);
 	if (c->h.fd >= 0) {
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->h.fd, NULL);
 		close(c->h.fd);
@@ -239,6 +276,7 @@ void session_free(struct router *r, struct session *s)
 	if (s->dead)
 		return;
 	s->dead = true;
+	session_unneg_untrack(r, s);
 	if (r->dp.uninstall)
 		r->dp.uninstall(r, s);
 	close_backends(r, s);
@@ -309,8 +347,10 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 		b->peer = MCP_PEER_BACKEND;
 		b->backend = i;
 		b->connecting = true;
-		/* Until HELLO_ACK a backend speaks v1. */
-		mcp_decoder_init(&b->dec, MCP_VERSION_1, MCP_PEER_BACKEND, s->max_frame);
+		/* Until HELLO_ACK a backend speaks v1. mcpd talks to backends with its own limits,
+		 * never with what a client asked for (a client asking for tiny frames once made
+		 * every backend's HELLO_ACK "too large" and marked them all down). */
+		mcp_decoder_init(&b->dec, MCP_VERSION_1, MCP_PEER_BACKEND, r->cfg.max_frame);
 		s->backends[slot] = b;
 		if (router_watch(r, b, EPOLLOUT)) {
 			backend_failed(r, b, "epoll");
@@ -328,11 +368,22 @@ static void backend_failed(struct router *r, struct conn *b, const char *why)
 	bool setup = s->state == S_CONNECTING && !b->ready;
 
 	if (setup) {
-		r->health[pool][b->backend].down_until_ms = mcp_now_ms() + r->cfg.backend_down_ms;
-		pr_warn("backend %s (pool %s): %s; down for %u ms", a->text,
-			r->cfg.pools[pool].name, why, r->cfg.backend_down_ms);
+		/* Only a backend that cannot be reached is marked down. One that was reached but
+		 * did not take this session's HELLO is not: the session's parameters (which a
+		 * client chooses) may be the cause, and no client may take a backend from others. */
+		if (b->connecting) {
+			r->health[pool][b->backend].down_until_ms =
+				mcp_now_ms() + r->cfg.backend_down_ms;
+			pr_warn("backend %s (pool %s): %s; down for %u ms", a->text,
+				r->cfg.pools[pool].name, why, r->cfg.backend_down_ms);
+		} else {
+			pr_warn("backend %s (pool %s): %s (session %u)", a->text,
+				r->cfg.pools[pool].name, why, s->id);
+		}
 		free_backend(r, s, slot);
-		if (connect_backend(r, s, slot) == 0)
+		/* Another backend of the pool, at most once round the pool per session. */
+		if (++s->setup_failures <= (uint32_t)r->cfg.pools[pool].n_backends &&
+		    connect_backend(r, s, slot) == 0)
 			return;
 		session_end(r, s, MCP_ERR_BACKEND_UNAVAILABLE, "no backend of the pool reachable");
 		return;
@@ -390,7 +441,7 @@ static void backend_connected(struct router *r, struct conn *b)
 {
 	struct session *s = b->s;
 	struct mcp_hello h = { .versions = { s->version }, .n_versions = 1,
-			       .max_frame = s->max_frame, .heartbeat_ms = s->heartbeat_ms };
+			       .max_frame = r->cfg.max_frame, .heartbeat_ms = r->cfg.heartbeat_ms };
 	uint8_t buf[256];
 	ssize_t n;
 
@@ -422,9 +473,10 @@ static void on_hello(struct router *r, struct session *s, const struct mcp_frame
 		session_end(r, s, MCP_ERR_UNSUPPORTED_VERSION, "no common version; router speaks 1, 2");
 		return;
 	}
+	/* What the client asks for narrows its own session only, and never below the floor. */
 	s->max_frame = r->cfg.max_frame;
 	if (h.max_frame && h.max_frame < s->max_frame)
-		s->max_frame = h.max_frame;
+		s->max_frame = h.max_frame < MCP_MAX_FRAME_FLOOR ? MCP_MAX_FRAME_FLOOR : h.max_frame;
 	s->heartbeat_ms = r->cfg.heartbeat_ms;
 	if (session_set_state(r, s, S_CONNECTING))
 		return;
@@ -828,13 +880,14 @@ struct session *session_new(struct router *r, int fd, const struct sockaddr_stor
 	mcp_decoder_init(&s->client.dec, 0, MCP_PEER_CLIENT, r->cfg.max_frame);
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	s->peer_addr = *ss;
-	s->last_active_ms = mcp_now_ms();
+	s->last_active_ms = s->created_ms = mcp_now_ms();
 	s->next = r->sessions;
 	if (r->sessions)
 		r->sessions->prev = s;
 	r->sessions = s;
 	r->n_sessions++;
 	r->sessions_total++;
+	session_unneg_track(r, s);
 	if (router_watch(r, &s->client, EPOLLIN)) {
 		session_free(r, s);
 		return NULL;
@@ -865,6 +918,67 @@ void session_counters(struct router *r, struct session *s, struct session_counte
 		}
 }
 
+/* What mcpd's buffers hold for a session (their capacity: that is what memory they take). */
+static uint64_t session_held(const struct session *s)
+{
+	uint64_t n = s->client.out.cap + s->client.dec.body_cap;
+
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+		if (s->backends[slot])
+			n += s->backends[slot]->out.cap + s->backends[slot]->dec.body_cap;
+	return n;
+}
+
+/* Its queued output goes (the peer was not taking it), then its session ends. */
+static void end_over_budget(struct router *r, struct session *s)
+{
+	buf_free(&s->client.out);
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+		if (s->backends[slot])
+			buf_free(&s->backends[slot]->out);
+	r->limit_hits[LIMIT_QUEUED_BYTES]++;
+	session_end(r, s, MCP_ERR_RATE_LIMITED,
+		    "the router's buffers are full (max_queued_bytes) and this session held the most");
+}
+
+void sessions_within_budget(struct router *r, uint64_t now)
+{
+	uint64_t total = 0;
+
+	for (struct session *s = r->sessions; s; s = s->next)
+		total += session_held(s);
+	if (total > r->queued_peak)
+		r->queued_peak = total;
+	/* Over the budget: the largest holders end until the rest fit in three quarters. */
+	for (bool over = total > r->cfg.max_queued_bytes;
+	     over && total > r->cfg.max_queued_bytes / 4 * 3;) {
+		struct session *worst = NULL;
+		uint64_t most = 0;
+
+		for (struct session *s = r->sessions; s; s = s->next) {
+			uint64_t n = s->state == S_CLOSED || s->state == S_ERROR ? 0 : session_held(s);
+
+			if (n > most) {
+				most = n;
+				worst = s;
+			}
+		}
+		if (!worst)
+			break;
+		pr_warn("session %u (%s): ended, holding %llu of %llu queued bytes (max_queued_bytes "
+			"%llu)", worst->id, worst->peer, (unsigned long long)most,
+			(unsigned long long)total, (unsigned long long)r->cfg.max_queued_bytes);
+		end_over_budget(r, worst);
+		total -= most;
+	}
+	/* After a peak, the memory goes back to the system (glibc keeps freed heap otherwise). */
+	if (r->queued_peak > (8u << 20) && total < r->queued_peak / 4 && now > r->trimmed_ms + 1000) {
+		malloc_trim(0);
+		r->queued_peak = total;
+		r->trimmed_ms = now;
+	}
+}
+
 void session_tick(struct router *r, struct session *s, uint64_t now)
 {
 	uint64_t last;
@@ -872,6 +986,13 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 	if (r->dp.tick && s->state == S_CONNECTED)
 		r->dp.tick(r, s);
 
+	/* However it dribbles, a connection gets handshake_timeout_ms to complete its HELLO. */
+	if (s->state == S_IDLE && now > s->created_ms + r->cfg.handshake_timeout_ms) {
+		r->limit_hits[LIMIT_HANDSHAKE]++;
+		session_end(r, s, MCP_ERR_IDLE_TIMEOUT,
+			    "no complete HELLO within handshake_timeout_ms");
+		return;
+	}
 	switch (s->state) {
 	case S_IDLE:
 	case S_CONNECTED:
@@ -901,9 +1022,12 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 					stuck = c;
 			}
 			if (stuck) {
+				/* A client that reads nothing is over the router's limits: RATE_LIMITED
+				 * (docs/protocol.md), should it ever read again. */
+				r->limit_hits[LIMIT_STALL]++;
 				session_end(r, s,
 					    stuck->peer == MCP_PEER_BACKEND ? MCP_ERR_BACKEND_UNAVAILABLE
-									    : MCP_ERR_UNKNOWN,
+									    : MCP_ERR_RATE_LIMITED,
 					    stuck->peer == MCP_PEER_BACKEND
 						    ? "the backend stopped reading (stall_timeout_ms)"
 						    : "the client stopped reading (stall_timeout_ms)");

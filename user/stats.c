@@ -36,7 +36,9 @@ static const struct metric
 	m_udp_no_route = { "udp_no_route_total", "counter",
 			   "UDP requests dropped: no route or no backend." },
 	m_blocked = { "blocklist_entries", "gauge", "Prefixes in the blocklist." },
-	m_anomalies = { "anomalies_total", "counter", "Anomalies detected, by kind." };
+	m_anomalies = { "anomalies_total", "counter", "Anomalies detected, by kind." },
+	m_limits = { "limit_hits_total", "counter",
+		     "Times a protective limit fired, by limit (docs/operations.md, Under attack)." };
 
 /* One label, as the (labels, n) pair the callback takes. */
 #define L1(k, v) (const struct label[]){ { (k), (v) } }, 1
@@ -110,4 +112,6 @@ void router_collect(struct router *r, metric_fn fn, void *ctx)
 	fn(ctx, &m_blocked, NULL, 0, (uint64_t)r->blocks.n);
 	for (int i = 0; i < ANOMALY__COUNT; i++)
 		fn(ctx, &m_anomalies, L1("kind", anomaly_kind_name(i)), r->anomalies_total[i]);
+	for (int i = 0; i < LIMIT__COUNT; i++)
+		fn(ctx, &m_limits, L1("limit", router_limit_name(i)), r->limit_hits[i]);
 }

@@ -233,6 +233,8 @@ static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
 	k->udp_dropped_answers = r->udp_dropped_answers;
 	k->anomalies = r->anomalies_total;
 	k->n_anomalies = ANOMALY__COUNT;
+	k->limit_hits = r->limit_hits;
+	k->n_limit_hits = LIMIT__COUNT;
 	return k;
 }
 
@@ -254,6 +256,8 @@ static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters 
 	r->udp_dropped_answers = k->udp_dropped_answers;
 	for (size_t i = 0; i < k->n_anomalies && i < ANOMALY__COUNT; i++)
 		r->anomalies_total[i] = k->anomalies[i];
+	for (size_t i = 0; i < k->n_limit_hits && i < LIMIT__COUNT; i++)
+		r->limit_hits[i] = k->limit_hits[i];
 }
 
 int takeover_give(struct router *r, int sock)
@@ -434,7 +438,7 @@ static int restore_session(struct router *r, const Mcp__Ctl__TakeoverSession *m,
 	s->frames_out = m->frames_out;
 	s->bytes_out = m->bytes_out;
 	s->backends_pending = (int)m->backends_pending;
-	s->last_active_ms = mcp_now_ms();
+	s->last_active_ms = s->created_ms = mcp_now_ms();
 	s->deadline_ms = mcp_now_ms() + 2000;
 	s->client.s = s;
 	s->next = r->sessions;
@@ -442,6 +446,8 @@ static int restore_session(struct router *r, const Mcp__Ctl__TakeoverSession *m,
 		r->sessions->prev = s;
 	r->sessions = s;
 	r->n_sessions++;
+	if (s->state == S_IDLE) /* a new handshake window: the old one's start is not sent */
+		session_unneg_track(r, s);
 	for (size_t i = 0; i < m->n_conns; i++) {
 		const Mcp__Ctl__TakeoverConn *cm = m->conns[i];
 		struct conn *c;

@@ -45,6 +45,9 @@
 /* Frame size limits: `length` counts payload bytes only. */
 #define MCP_MAX_FRAME_DEFAULT 16384
 #define MCP_MAX_FRAME_LIMIT   65535
+/* The least max_frame a session is granted (or a config may set): room for any HELLO_ACK
+ * or ERROR the router sends. A HELLO asking for less gets this. */
+#define MCP_MAX_FRAME_FLOOR   512
 
 struct mcp_hdr_v1 {
 	__be32 magic;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -350,6 +351,28 @@ int h_wait_sessions(const char *ctl, int n)
 	return -1;
 }
 
+long long h_counter(const char *ctl, const char *name, const char *label)
+{
+	static char out[1 << 16];
+	char *argv[] = { "mcpctl", "-s", (char *)ctl, "stats", NULL };
+	long long v = 0;
+
+	if (h_run(out, sizeof(out), argv))
+		return -1;
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		char n[128], l[256];
+		unsigned long long x;
+
+		if (sscanf(line, "%127s %255s %llu", n, l, &x) == 3) {
+			if (!strcmp(n, name) && !strcmp(l, label))
+				v = (long long)x;
+		} else if (sscanf(line, "%127s %llu", n, &x) == 2 && !label[0] && !strcmp(n, name)) {
+			v = (long long)x;
+		}
+	}
+	return v;
+}
+
 const char *h_write_file(const char *name, const char *text)
 {
 	static char paths[8][PATH_MAX];
@@ -475,7 +498,7 @@ int h_send(int fd, const void *p, size_t n)
 
 int h_send_frame(int fd, uint8_t version, uint8_t op, uint32_t stream, const void *p, size_t n)
 {
-	static uint8_t buf[MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT];
+	static __thread uint8_t buf[MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT]; /* tests use threads */
 	ssize_t len = mcp_frame_build(buf, sizeof(buf), version, op, stream, 0, p, n);
 
 	return len < 0 ? -1 : h_send(fd, buf, (size_t)len);
@@ -582,7 +605,7 @@ int h_expect_error_close(int fd, int code)
 
 int h_roundtrip(int fd, int version, uint8_t op, size_t len)
 {
-	static uint8_t payload[MCP_MAX_FRAME_LIMIT];
+	static __thread uint8_t payload[MCP_MAX_FRAME_LIMIT];
 	struct h_frame *fr = malloc(sizeof(*fr));
 	int rc = -1;
 
@@ -600,106 +623,132 @@ int h_roundtrip(int fd, int version, uint8_t op, size_t len)
 
 /* ---- in-process backends ------------------------------------------------------------------ */
 
+/*
+ * One thread per backend, one epoll set over its listener, its UDP socket and every connection
+ * (a thousand sessions through four pools used to mean four thousand threads polling, which
+ * loaded the machine more than the router under test).
+ */
 struct h_backend {
-	int fd, udp, port, mode, arg;
+	int fd, udp, ep, port, mode, arg;
 	pthread_t thread;
 	atomic_int stop;
 	atomic_uint_fast64_t counts[256];
 	atomic_uint_fast64_t sessions;
 };
 
-struct bconn_arg {
-	struct h_backend *b;
+struct bconn {
 	int fd;
-};
-
-struct bfeed {
 	struct h_backend *b;
-	int fd;
-	uint8_t *out; /* MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT */
-	struct mcp_decoder *d;
+	struct mcp_decoder d;
 	uint64_t requests;
 	int dead;
 };
 
+static uint8_t *bout(void)
+{
+	static __thread uint8_t out[MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT];
+
+	return out;
+}
+
+/* Blocking sends from the backend's thread: the router reads what its backends answer. */
+static int bsend(struct bconn *c, const void *p, size_t n)
+{
+	const uint8_t *q = p;
+
+	while (n) {
+		ssize_t k = send(c->fd, q, n, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EAGAIN) {
+			struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
+
+			if (poll(&pf, 1, H_ANSWER_MS) <= 0)
+				return -1;
+			continue;
+		}
+		if (k <= 0)
+			return -1;
+		q += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
 static int backend_frame(void *ctx, const struct mcp_frame *f)
 {
-	struct bfeed *x = ctx;
-	uint8_t *out = x->out;
+	struct bconn *c = ctx;
+	struct h_backend *b = c->b;
 	const size_t cap = MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT;
+	uint8_t *out = bout();
 	struct mcp_frame r = *f;
 	ssize_t n = 0;
 
-	atomic_fetch_add(&x->b->counts[f->opcode], 1);
+	atomic_fetch_add(&b->counts[f->opcode], 1);
 	if (f->opcode == MCP_OP_HELLO) {
 		struct mcp_hello h;
 		struct mcp_hello_ack ack = { .session_id = 1, .max_frame = MCP_MAX_FRAME_LIMIT };
 
 		mcp_parse_hello(f->payload, f->length, &h);
 		ack.version = h.n_versions ? h.versions[0] : 1;
-		x->d->version = (uint8_t)ack.version;
-		atomic_fetch_add(&x->b->sessions, 1);
+		c->d.version = (uint8_t)ack.version;
+		atomic_fetch_add(&b->sessions, 1);
 		n = mcp_build_hello_ack(out, cap, &ack);
 	} else if (mcp_opcode_class(f->opcode) == MCP_OPC_REQUEST || f->opcode == MCP_OP_PING) {
-		if (x->b->mode == HB_DIE_AFTER && ++x->requests > (uint64_t)x->b->arg) {
-			x->dead = 1;
+		if (b->mode == HB_DIE_AFTER && ++c->requests > (uint64_t)b->arg) {
+			c->dead = 1;
 			return 1;
 		}
-		if (x->b->mode == HB_SLOW)
-			usleep((useconds_t)x->b->arg * 1000);
-		if (x->b->mode == HB_GARBAGE)
-			return h_send(x->fd, "this is no MCP frame", 20) ? 1 : 0;
+		if (b->mode == HB_SLOW)
+			usleep((useconds_t)b->arg * 1000);
+		if (b->mode == HB_GARBAGE)
+			return bsend(c, "this is no MCP frame", 20) ? 1 : 0;
 		r.opcode = f->opcode == MCP_OP_PING ? MCP_OP_PONG : mcp_response_opcode(f->opcode);
 		n = mcp_frame_encode(out, cap, &r);
 	} else if (f->opcode == MCP_OP_CLOSE) {
 		n = mcp_build_close(out, cap, f->version, f->session);
-		h_send(x->fd, out, (size_t)n);
-		x->dead = 1;
+		bsend(c, out, (size_t)n);
+		c->dead = 1;
 		return 1;
 	}
-	if (n > 0 && h_send(x->fd, out, (size_t)n))
+	if (n > 0 && bsend(c, out, (size_t)n))
 		return 1;
 	return 0;
 }
 
-static void *backend_conn(void *p)
+static void bconn_free(struct bconn *c)
 {
-	struct bconn_arg *a = p;
-	struct mcp_decoder d;
-	struct bfeed x = { .b = a->b, .fd = a->fd, .d = &d };
-	uint8_t *buf = malloc(65536);
+	/* Out of the epoll set before the close: a fork of this process (h_run) can hold the
+	 * socket open a moment longer, and its events would come for a freed connection. */
+	epoll_ctl(c->b->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	mcp_decoder_free(&c->d);
+	close(c->fd);
+	free(c);
+}
 
-	x.out = malloc(MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT);
-	mcp_decoder_init(&d, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
-	while (!atomic_load(&a->b->stop) && !x.dead) {
-		struct pollfd pf = { .fd = a->fd, .events = POLLIN };
-		ssize_t n;
+/* Readable: feed what came to the decoder. A stalled backend, once its session is set up,
+ * stops reading (the connection leaves the epoll set and waits to be freed at the end). */
+static void bconn_readable(struct h_backend *b, struct bconn *c)
+{
+	static __thread uint8_t buf[65536];
+	ssize_t n;
 
-		if (a->b->mode == HB_STALL && d.version) {
-			usleep(100000); /* a backend that stopped reading */
-			continue;
-		}
-		if (poll(&pf, 1, 100) <= 0)
-			continue;
-		n = recv(a->fd, buf, 65536, 0);
-		if (n <= 0)
-			break;
-		for (ssize_t off = 0; off < n && !x.dead;) {
-			ssize_t used = mcp_decoder_feed(&d, buf + off, (size_t)(n - off), backend_frame, &x);
-
-			if (used < 0) {
-				x.dead = 1;
-				break;
-			}
-			off += used;
-		}
+	if (b->mode == HB_STALL && c->d.version) {
+		epoll_ctl(b->ep, EPOLL_CTL_DEL, c->fd, NULL);
+		return;
 	}
-	mcp_decoder_free(&d);
-	close(a->fd);
-	free(x.out);
-	free(buf);
-	free(a);
-	return NULL;
+	n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	for (ssize_t off = 0; n > 0 && off < n && !c->dead;) {
+		ssize_t used = mcp_decoder_feed(&c->d, buf + off, (size_t)(n - off), backend_frame, c);
+
+		if (used < 0)
+			c->dead = 1;
+		else
+			off += used;
+	}
+	if (n <= 0 || c->dead)
+		bconn_free(c);
 }
 
 /* MCP over UDP: answer each request datagram in place. */
@@ -717,35 +766,45 @@ static void backend_udp(struct h_backend *b)
 	sendto(b->udp, d, (size_t)n, 0, (struct sockaddr *)&from, len);
 }
 
-static void *backend_accept(void *p)
+static void backend_accept(struct h_backend *b)
+{
+	for (;;) {
+		int fd = accept4(b->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct bconn *c;
+
+		if (fd < 0)
+			return;
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->b = b;
+		mcp_decoder_init(&c->d, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
+		ev.data.ptr = c;
+		if (epoll_ctl(b->ep, EPOLL_CTL_ADD, fd, &ev))
+			bconn_free(c);
+	}
+}
+
+static void *backend_loop(void *p)
 {
 	struct h_backend *b = p;
 
 	while (!atomic_load(&b->stop)) {
-		struct pollfd pf[2] = { { .fd = b->fd, .events = POLLIN },
-					{ .fd = b->udp, .events = POLLIN } };
-		struct bconn_arg *a;
-		pthread_t t;
-		int fd;
+		struct epoll_event evs[64];
+		int n = epoll_wait(b->ep, evs, 64, 100);
 
-		if (poll(pf, 2, 100) <= 0)
-			continue;
-		if (pf[1].revents & POLLIN)
-			backend_udp(b);
-		if (!(pf[0].revents & POLLIN))
-			continue;
-		fd = accept4(b->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		a = malloc(sizeof(*a));
-		a->b = b;
-		a->fd = fd;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setstacksize(&attr, 256 * 1024);
-		if (pthread_create(&t, &attr, backend_conn, a) == 0)
-			pthread_detach(t);
-		pthread_attr_destroy(&attr);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &b->fd)
+				backend_accept(b);
+			else if (evs[i].data.ptr == &b->udp)
+				backend_udp(b);
+			else
+				bconn_readable(b, evs[i].data.ptr);
+		}
 	}
 	return NULL;
 }
@@ -754,12 +813,13 @@ struct h_backend *h_backend_start(int mode, int arg)
 {
 	struct h_backend *b = calloc(1, sizeof(*b));
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct epoll_event ev = { .events = EPOLLIN };
 	socklen_t len = sizeof(a);
 	int one = 1;
 
 	b->mode = mode;
 	b->arg = arg;
-	b->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	b->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	setsockopt(b->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(b->fd, (struct sockaddr *)&a, sizeof(a)) || listen(b->fd, 4096))
 		abort();
@@ -768,7 +828,14 @@ struct h_backend *h_backend_start(int mode, int arg)
 	b->udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (bind(b->udp, (struct sockaddr *)&a, sizeof(a)))
 		abort();
-	pthread_create(&b->thread, NULL, backend_accept, b);
+	b->ep = epoll_create1(EPOLL_CLOEXEC);
+	ev.data.ptr = &b->fd;
+	if (b->ep < 0 || epoll_ctl(b->ep, EPOLL_CTL_ADD, b->fd, &ev))
+		abort();
+	ev.data.ptr = &b->udp;
+	if (epoll_ctl(b->ep, EPOLL_CTL_ADD, b->udp, &ev))
+		abort();
+	pthread_create(&b->thread, NULL, backend_loop, b);
 	return b;
 }
 
@@ -791,8 +858,9 @@ void h_backend_stop(struct h_backend *b)
 {
 	atomic_store(&b->stop, 1);
 	pthread_join(b->thread, NULL);
+	/* Its connections close with the process; the listener and epoll set go now. */
 	close(b->fd);
 	close(b->udp);
-	usleep(150000); /* connection threads notice the stop flag */
+	close(b->ep);
 	free(b);
 }

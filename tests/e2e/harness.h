@@ -46,6 +46,9 @@ int h_wait_port(int port, int timeout_ms);
 /* Wait until `mcpctl -s ctl status` says n sessions are open (a deadline only a hang reaches).
  * 0, or -1 (with what status said on stderr). */
 int h_wait_sessions(const char *ctl, int n);
+/* A counter from `mcpctl -s ctl stats` ("limit_hits_total", "limit=handshake_timeout"; "" for
+ * none); 0 when it is not listed (a labelled zero is not), -1 when mcpctl failed. */
+long long h_counter(const char *ctl, const char *name, const char *label);
 /* Run a command (from h_bindir()) to completion; its stdout goes to out (may be NULL). */
 int h_run(char *out, size_t outlen, char *const argv[]);
 /* Write a file under h_tmpdir(); returns its path (static storage per call slot). */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -447,6 +448,52 @@ static void test_reload(void **state)
 	assert_null(strstr(out, "until a restart"));
 }
 
+/* Control connections that send nothing are closed (and counted); mcpctl is not held up. */
+static void test_idle_control_connections_close(void **state)
+{
+	enum { N = 80 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char out[4096];
+	int fds[N];
+
+	(void)state;
+	strcpy(sa.sun_path, sock);
+	for (int i = 0; i < N; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	/* Past 64 at once the oldest go; mcpctl still gets its answer. */
+	assert_int_equal(ctl(out, sizeof(out), "status", NULL), 0);
+	for (int i = 0; i < N; i++) {
+		struct timeval tv = { .tv_sec = H_ANSWER_MS / 1000 };
+		char b[16];
+
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		assert_int_equal(recv(fds[i], b, sizeof(b), 0), 0); /* closed by mcpd */
+		close(fds[i]);
+	}
+	assert_true(counter("limit_hits_total", "limit=control_idle") >= N);
+}
+
+/* A control socket in a directory others may write is refused: anyone could take it first. */
+static void test_control_dir_must_be_private(void **state)
+{
+	char dir[256], cfg[512], log[300];
+	const char *path;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/open", h_tmpdir());
+	assert_int_equal(mkdir(dir, 0777), 0);
+	assert_int_equal(chmod(dir, 01777), 0); /* like /tmp */
+	snprintf(cfg, sizeof(cfg), "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s/mcpd.sock\n",
+		 h_free_port(), dir);
+	path = h_write_file("open.ini", cfg);
+	char *argv[] = { "mcpd", "-f", "-c", (char *)path, "--datapath", "user", NULL };
+	assert_int_equal(h_wait(h_spawn("open.log", argv), 10000), 1);
+	snprintf(log, sizeof(log), "%s/open.log", h_tmpdir());
+	assert_true(h_file_contains(log, "is writable by others than root and mcpd"));
+}
+
 static void test_errors_are_clear(void **state)
 {
 	char out[4096], *argv[] = { "mcpctl", "-s", "/nonexistent/mcpd.sock", "status", NULL };
@@ -535,6 +582,32 @@ static void test_metrics_pass_promtool(void **state)
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(http_get(metrics_port, "/other", page, sizeof(page)), 404);
+}
+
+/*
+ * 500 clients that connect to /metrics and never finish a request (from 127.0.0.9) do not keep
+ * a scraper (from 127.0.0.1) out, during the attack or after it.
+ */
+static void test_metrics_under_slow_clients(void **state)
+{
+	enum { N = 500 };
+	static int fds[N];
+	static char page[1 << 20];
+	const char *partial = "GET /metrics HTTP/1.1\r\nHost: mcpd\r\n"; /* never finished */
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		fds[i] = h_connect_from(metrics_port, "127.0.0.9");
+		if (fds[i] >= 0)
+			send(fds[i], partial, strlen(partial), MSG_NOSIGNAL);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
+	assert_non_null(strstr(page, "mcp_sessions_opened_total"));
+	for (int i = 0; i < N; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	assert_int_equal(http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
 }
 
 /* ---- anomalies ------------------------------------------------------------------------ */
@@ -861,8 +934,14 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_kill, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_reload, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_errors_are_clear, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_idle_control_connections_close, setup_mcpd,
+						teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_control_dir_must_be_private, setup_mcpd,
+						teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_top, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_metrics_pass_promtool, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_metrics_under_slow_clients, setup_mcpd,
+						teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_steady_load_raises_none, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_bad_frames_from_a_source, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_session_flood_from_a_source, setup_mcpd, teardown_mcpd),

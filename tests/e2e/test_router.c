@@ -51,7 +51,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static int idle_timeout_ms = 3000;
+/* Long enough that no test's sessions idle out while a loaded machine sets them up; the
+ * tests of idleness say what they need (setup_mcpd_idle_3s, setup_mcpd_short_idle). */
+#define IDLE_MS_DEFAULT 60000
+static int idle_timeout_ms = IDLE_MS_DEFAULT;
 
 static int setup_mcpd(void **state)
 {
@@ -97,8 +100,14 @@ static int teardown_mcpd(void **state)
 	(void)state;
 	h_test_end();
 	mcpd = 0;
-	idle_timeout_ms = 3000;
+	idle_timeout_ms = IDLE_MS_DEFAULT;
 	return 0;
+}
+
+static int setup_mcpd_idle_3s(void **state)
+{
+	idle_timeout_ms = 3000;
+	return setup_mcpd(state);
 }
 
 /* The same, with idle_timeout_ms shorter than the time a big pipeline takes to send. */
@@ -165,6 +174,66 @@ static void test_versions_side_by_side(void **state)
 	}
 	close(a);
 	close(b);
+}
+
+/* HELLO asking for max_frame; the HELLO_ACK's grant in *granted. The session's fd, or -1. */
+static int hello_max_frame(uint32_t max_frame, uint32_t *granted)
+{
+	struct mcp_hello h = { .versions = { 1 }, .n_versions = 1, .max_frame = max_frame };
+	struct h_frame *fr = malloc(sizeof(*fr));
+	struct mcp_hello_ack ack;
+	uint8_t buf[256];
+	int fd = h_connect(port);
+
+	strcpy(h.client_id, "tiny");
+	if (fd < 0 || h_send(fd, buf, (size_t)mcp_build_hello(buf, sizeof(buf), &h)) ||
+	    h_read_frame(fd, fr) || fr->f.opcode != MCP_OP_HELLO_ACK ||
+	    mcp_parse_hello_ack(fr->f.payload, fr->f.length, &ack)) {
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	} else {
+		*granted = ack.max_frame;
+	}
+	free(fr);
+	return fd;
+}
+
+/*
+ * A client's HELLO narrows its own session, never how mcpd talks to backends: HELLOs asking
+ * for max_frame 1..8 (which once made every backend's HELLO_ACK look too large and marked the
+ * backends down) get the floor, and every other session carries on.
+ */
+static void test_tiny_max_frame_takes_no_backend_down(void **state)
+{
+	static uint8_t big[601];
+	uint32_t granted = 0;
+	int fd;
+
+	(void)state;
+	for (uint32_t mf = 1; mf <= 8; mf++) {
+		fd = hello_max_frame(mf, &granted);
+		assert_true(fd >= 0);
+		assert_int_equal(granted, MCP_MAX_FRAME_FLOOR);
+		assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 100), 0);
+		close(fd);
+	}
+	/* Every pool still serves everyone (pool a's live backend, pool b's only one). */
+	for (int i = 0; i < 10; i++) {
+		fd = h_session(port, 1 + i % 2);
+		assert_true(fd >= 0);
+		assert_int_equal(h_roundtrip(fd, 1 + i % 2, i % 2 ? MCP_OP_SET : MCP_OP_GET, 1000), 0);
+		close(fd);
+	}
+	/* A grant above the floor is the client's limit on what it sends. */
+	fd = hello_max_frame(600, &granted);
+	assert_true(fd >= 0);
+	assert_int_equal(granted, 600);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 600), 0);
+	assert_int_equal(h_send_frame(fd, 1, MCP_OP_GET, 0, big, sizeof(big)), 0);
+	assert_int_equal(h_expect_error_close(fd, MCP_ERR_FRAME_TOO_LARGE), 0);
+	close(fd);
+	assert_false(h_file_contains(log_path("mcpd.log"), "did not answer HELLO"));
 }
 
 static void test_no_common_version(void **state)
@@ -297,9 +366,9 @@ static void test_idle_timeout(void **state)
 	int quiet = h_session(port, 1), beating = h_session(port, 2);
 
 	(void)state;
-	/* idle_timeout_ms is 3000: one session PINGs every 700 ms, the other says nothing. */
-	for (int i = 0; i < 6; i++) {
-		usleep(700000);
+	/* idle_timeout_ms is 3000: one session PINGs every 300 ms, the other says nothing. */
+	for (int i = 0; i < 14; i++) {
+		usleep(300000);
 		assert_int_equal(h_send_frame(beating, 2, MCP_OP_PING, (uint32_t)i, "hb", 2), 0);
 		assert_int_equal(h_read_frame(beating, fr), 0);
 		assert_int_equal(fr->f.opcode, MCP_OP_PONG);
@@ -762,13 +831,15 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_negotiate_each_version, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_versions_side_by_side, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_no_common_version, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_tiny_max_frame_takes_no_backend_down, setup_mcpd,
+						teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_hello_twice, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_data_before_hello, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_garbage_instead_of_hello, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_routing_by_opcode, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_no_route_keeps_session, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_ping_pong_and_close, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_idle_timeout, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_idle_timeout, setup_mcpd_idle_3s, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_busy_pipeline_is_not_idle, setup_mcpd_short_idle,
 						teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_integrity_random_sizes, setup_mcpd, teardown_mcpd),
