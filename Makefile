@@ -19,7 +19,7 @@ OBJ := $(BUILD)/obj
 BIN := $(BUILD)/bin
 GEN := $(BUILD)/gen
 
-PKGS     := libbpf libxdp libprotobuf-c inih json-c libmicrohttpd libsystemd
+PKGS     := libbpf libxdp libprotobuf-c inih json-c libmicrohttpd libsystemd libsodium
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 LIBXDP_VERSION := $(shell pkg-config --modversion libxdp 2>/dev/null)

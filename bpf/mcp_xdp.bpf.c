@@ -292,7 +292,7 @@ static __always_inline int pong(struct pkt *p, struct udphdr *udp, __u8 *mcp)
 	return XDP_TX;
 }
 
-static __always_inline int judge_udp(struct pkt *p, __u32 len)
+static __always_inline int judge_udp(struct pkt *p, __u32 len, __u8 flags)
 {
 	struct udphdr *udp = p->l4;
 	__u32 ulen, plen;
@@ -321,7 +321,7 @@ static __always_inline int judge_udp(struct pkt *p, __u32 len)
 	r = rate_limit(p);
 	if (r != MCP_XDP__COUNT)
 		return verdict(r, len, XDP_DROP);
-	if (mcp[MCP_OFF_OPCODE] == MCP_OP_PING)
+	if (mcp[MCP_OFF_OPCODE] == MCP_OP_PING && !(flags & MCP_PORT_PING_TO_MCPD))
 		return verdict(MCP_XDP_TX_PONG, len, pong(p, udp, mcp));
 	return verdict(MCP_XDP_PASS_UDP, len, XDP_PASS);
 }
@@ -363,7 +363,7 @@ int mcp_xdp_guard(struct xdp_md *ctx)
 	}
 	if (p.fragment)
 		return verdict(MCP_XDP_DROP_FRAGMENT, len, XDP_DROP);
-	return judge_udp(&p, len);
+	return judge_udp(&p, len, *flags);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -59,6 +59,8 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	cfg->stall_timeout_ms = 5000;
 	cfg->handshake_timeout_ms = 5000;
 	cfg->metrics_per_source = 8;
+	cfg->udp_relays = 1024;
+	cfg->udp_relay_idle_ms = 5000;
 	cfg->max_queued_bytes = 256ull << 20;
 	cfg->metrics_timeout_s = 3;
 	cfg->max_unnegotiated = 1024; /* and never more than max_sessions (mcp_config_load) */
@@ -222,6 +224,8 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		  offsetof(struct mcp_config, handshake_timeout_ms) },
 		{ "max_unnegotiated", 1, 1000000, offsetof(struct mcp_config, max_unnegotiated) },
 		{ "metrics_per_source", 1, 1024, offsetof(struct mcp_config, metrics_per_source) },
+		{ "udp_relays", 1, 65536, offsetof(struct mcp_config, udp_relays) },
+		{ "udp_relay_idle_ms", 100, 3600000, offsetof(struct mcp_config, udp_relay_idle_ms) },
 		{ "metrics_timeout_s", 1, 3600, offsetof(struct mcp_config, metrics_timeout_s) },
 		{ "rate_pps", 0, 100000000, offsetof(struct mcp_config, rate_pps) },
 		{ "rate_burst", 1, 100000000, offsetof(struct mcp_config, rate_burst) },
@@ -292,8 +296,10 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 			return fail(p, p->line, "metrics: '%s' is not HOST:PORT or [IPV6]:PORT", value);
 		return 1;
 	}
-	if (!strcmp(name, "auto_block") || !strcmp(name, "tcp_nodelay")) {
-		bool *flag = name[0] == 'a' ? &cfg->auto_block : &cfg->tcp_nodelay;
+	if (!strcmp(name, "auto_block") || !strcmp(name, "tcp_nodelay") ||
+	    !strcmp(name, "udp_verify")) {
+		bool *flag = name[0] == 'a' ? &cfg->auto_block :
+			     name[0] == 't' ? &cfg->tcp_nodelay : &cfg->udp_verify;
 
 		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
 			*flag = true;

@@ -62,6 +62,9 @@ struct mcp_config {
 	char pin_root[96];   /* where the BPF maps are pinned (a directory on bpffs) */
 	struct mcp_addr metrics; /* where /metrics is served; len 0: not served */
 	uint32_t metrics_per_source; /* HTTP connections one source address may hold */
+	uint32_t udp_relays;	     /* UDP relay sockets at once; past it the least recent goes */
+	uint32_t udp_relay_idle_ms;  /* a relay socket unused this long is closed */
+	bool udp_verify;	     /* relay only for sources that echo their PONG's cookie */
 	uint32_t metrics_timeout_s;  /* an HTTP connection idle this long is closed */
 	bool auto_block;
 	bool tcp_nodelay; /* TCP_NODELAY on client and backend sockets (latency over batching) */

@@ -110,7 +110,8 @@ void xdp_guard_apply_config(struct router *r)
 				 .newsrc_pps = r->cfg.newsrc_pps };
 	int ports = bpf_map__fd(g->skel->maps.mcp_xdp_ports);
 	uint32_t zero = 0;
-	uint8_t off = 0, both = MCP_PORT_TCP | MCP_PORT_UDP;
+	uint8_t off = 0, both = MCP_PORT_TCP | MCP_PORT_UDP |
+				(r->cfg.udp_verify ? MCP_PORT_PING_TO_MCPD : 0);
 
 	for (uint32_t p = 0; p < 65536; p++)
 		bpf_map_update_elem(ports, &p, &off, BPF_ANY);

@@ -14,6 +14,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 #include "log.h"
 #include "anomaly.h"
 #include "ctl.h"
@@ -494,6 +495,9 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	r->cfg = *cfg;
 	r->taking_over = takeover;
 	r->pin_lock_fd = -1;
+	if (sodium_init() < 0)
+		return -1;
+	randombytes_buf(r->udp_secret, sizeof(r->udp_secret));
 	/* One descriptor kept in reserve: out of descriptors, accept-and-refuse uses it. */
 	r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	blocklist_init(&r->blocks);

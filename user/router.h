@@ -142,12 +142,14 @@ struct upstream {
 	int pool;
 	int backend;
 	uint64_t last_ms;
-	struct upstream *next; /* hash chain */
+	uint32_t id;		 /* written into the v2 `session` field of what it relays */
+	uint32_t client_session; /* what the client wrote there, given back in its answers */
+	struct upstream *next;	 /* hash chain */
+	struct upstream *lru_prev, *lru_next; /* least recently used first (router.lru_*) */
 };
 
 #define UPSTREAM_BUCKETS 4096
-#define UPSTREAM_MAX	 16384
-#define UPSTREAM_IDLE_MS 30000
+#define UDP_SECRET_LEN	 16 /* the key of udp_verify's cookies (libsodium crypto_shorthash) */
 
 struct router;
 
@@ -183,6 +185,9 @@ struct router {
 	int n_udp;
 	struct upstream *upstreams[UPSTREAM_BUCKETS];
 	uint32_t n_upstreams;
+	struct upstream *lru_oldest, *lru_newest;
+	uint32_t next_upstream_id;
+	uint8_t udp_secret[UDP_SECRET_LEN];
 	struct mcp_counter udp_stats[MCP_XDP__COUNT]; /* the XDP guard's reasons, in userspace */
 	uint64_t udp_no_route, udp_relayed, udp_answers, udp_dropped_answers;
 	void *xdp; /* the XDP guard (dp_xdp.c), when attached */
@@ -276,7 +281,9 @@ void udp_close_all(struct router *r);
 int udp_adopt(struct router *r, int fd, uint32_t index);
 /* A relay socket from the old mcpd (takeover): 0, or -1 when this config has no such place. */
 int udp_adopt_upstream(struct router *r, int fd, int listener, int pool, int backend,
-		       const void *client, size_t len);
+		       const void *client, size_t len, uint32_t id, uint32_t client_session);
+/* udp_verify's cookie for a source (what its PONGs carry in `session`), for an epoch. */
+uint32_t udp_cookie(const struct router *r, const struct sockaddr_storage *ss, uint64_t epoch);
 
 /* dp_xdp.c: the XDP guard on the configured interfaces */
 int xdp_guard_init(struct router *r, char *why, size_t why_len);

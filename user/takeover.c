@@ -190,6 +190,8 @@ static void describe_upstreams(struct router *r, Mcp__Ctl__Takeover *t, struct g
 			m->backend = (uint32_t)u->backend;
 			m->client.data = (uint8_t *)&u->client;
 			m->client.len = u->client_len;
+			m->id = u->id;
+			m->client_session = u->client_session;
 			t->upstreams[t->n_upstreams++] = m;
 		}
 }
@@ -202,7 +204,8 @@ static void restore_upstreams(struct router *r, const Mcp__Ctl__Takeover *t, con
 		if (m->fd_index >= t->n_fds)
 			continue;
 		if (udp_adopt_upstream(r, fds[m->fd_index], (int)m->listener, (int)m->pool,
-				       (int)m->backend, m->client.data, m->client.len)) {
+				       (int)m->backend, m->client.data, m->client.len, m->id,
+				       m->client_session)) {
 			pr_warn("takeover: a UDP relay socket has no place in this config; closed");
 			close(fds[m->fd_index]);
 		}
@@ -316,6 +319,8 @@ int takeover_give(struct router *r, int sock)
 	}
 	describe_blocks(r, &t);
 	describe_upstreams(r, &t, &g);
+	t.udp_secret.data = r->udp_secret;
+	t.udp_secret.len = sizeof(r->udp_secret);
 	t.datapath = (char *)r->dp.name;
 	char *pools[MCP_MAX_POOLS];
 	for (int i = 0; i < r->cfg.n_pools; i++)
@@ -553,6 +558,8 @@ int takeover_take(struct router *r)
 		if (restore_session(r, t->sessions[i], fds, (int)t->n_fds))
 			goto broken;
 	restore_blocks(r, t);
+	if (t->udp_secret.len == sizeof(r->udp_secret))
+		memcpy(r->udp_secret, t->udp_secret.data, sizeof(r->udp_secret));
 	restore_upstreams(r, t, fds);
 	restore_counters(r, t->counters);
 	r->next_session_id = t->next_session_id;

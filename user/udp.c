@@ -5,7 +5,9 @@
  * rule the guard uses (mcp_udp_check), PINGs are answered with PONGs, and requests are
  * relayed by opcode to a backend of their pool through a connected socket kept per
  * (client, pool), whose answers go back to that client from the router's port. Reads and
- * writes are batched with recvmmsg and sendmmsg.
+ * writes are batched with recvmmsg and sendmmsg. Relay sockets are bounded (udp_relays: the
+ * least recently used makes room) and short-lived (udp_relay_idle_ms); with udp_verify only
+ * sources that echo the cookie of their PONG are relayed (docs/operations.md, Under attack).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,6 +20,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "router.h"
+#include <sodium.h>
 
 #define BATCH	 64
 #define DGRAM_MAX (MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT)
@@ -82,15 +85,43 @@ static uint32_t hash_client(const struct sockaddr_storage *ss, socklen_t len, in
 	return h % UPSTREAM_BUCKETS;
 }
 
-static void upstream_free(struct router *r, struct upstream *u)
+/* ---- relay sockets: a hash by (client, pool), and a list by last use ------------------ */
+
+static void lru_unlink(struct router *r, struct upstream *u)
 {
-	epoll_ctl(r->epfd, EPOLL_CTL_DEL, u->h.fd, NULL);
-	close(u->h.fd);
-	r->n_upstreams--;
-	free(u);
+	if (u->lru_prev)
+		u->lru_prev->lru_next = u->lru_next;
+	else
+		r->lru_oldest = u->lru_next;
+	if (u->lru_next)
+		u->lru_next->lru_prev = u->lru_prev;
+	else
+		r->lru_newest = u->lru_prev;
+	u->lru_prev = u->lru_next = NULL;
 }
 
-/* Unlink u from its hash chain and free it. */
+static void lru_append(struct router *r, struct upstream *u)
+{
+	u->lru_prev = r->lru_newest;
+	u->lru_next = NULL;
+	if (r->lru_newest)
+		r->lru_newest->lru_next = u;
+	else
+		r->lru_oldest = u;
+	r->lru_newest = u;
+}
+
+/* Used now: the newest in the list. */
+static void upstream_touch(struct router *r, struct upstream *u, uint64_t now)
+{
+	u->last_ms = now;
+	if (r->lru_newest != u) {
+		lru_unlink(r, u);
+		lru_append(r, u);
+	}
+}
+
+/* Out of the hash chain and the list, closed and freed. */
 static void upstream_drop(struct router *r, struct upstream *u)
 {
 	uint32_t b = hash_client(&u->client, u->client_len, u->pool);
@@ -98,15 +129,20 @@ static void upstream_drop(struct router *r, struct upstream *u)
 	for (struct upstream **pp = &r->upstreams[b]; *pp; pp = &(*pp)->next)
 		if (*pp == u) {
 			*pp = u->next;
-			upstream_free(r, u);
-			return;
+			break;
 		}
+	lru_unlink(r, u);
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, u->h.fd, NULL);
+	close(u->h.fd);
+	r->n_upstreams--;
+	free(u);
 }
 
-/* Put a connected socket for (client, pool) in the table. */
+/* Put a connected socket for (client, pool) in the table; at udp_relays, the socket used
+ * least recently makes room (never a refusal: a flood of new sources only churns). */
 static struct upstream *upstream_add(struct router *r, int fd, int listener,
 				     const struct sockaddr_storage *client, socklen_t len, int pool,
-				     int backend)
+				     int backend, uint32_t id)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	uint32_t b = hash_client(client, len, pool);
@@ -121,14 +157,25 @@ static struct upstream *upstream_add(struct router *r, int fd, int listener,
 		free(u);
 		return NULL;
 	}
+	while (r->n_upstreams >= r->cfg.udp_relays && r->lru_oldest) {
+		r->limit_hits[LIMIT_UDP_RELAYS]++;
+		upstream_drop(r, r->lru_oldest);
+	}
 	memcpy(&u->client, client, len);
 	u->client_len = len;
 	u->listener = listener;
 	u->pool = pool;
 	u->backend = backend;
 	u->last_ms = mcp_now_ms();
+	if (!id) {
+		id = ++r->next_upstream_id;
+		if (!id)
+			id = ++r->next_upstream_id;
+	}
+	u->id = id;
 	u->next = r->upstreams[b];
 	r->upstreams[b] = u;
+	lru_append(r, u);
 	r->n_upstreams++;
 	return u;
 }
@@ -145,15 +192,19 @@ static struct upstream *upstream_for(struct router *r, int listener,
 	for (u = r->upstreams[b]; u; u = u->next)
 		if (u->pool == pool && u->client_len == len && !memcmp(&u->client, client, len))
 			return u;
-	if (r->n_upstreams >= UPSTREAM_MAX)
-		return NULL;
 	backend = router_pick_backend(r, pool, mcp_now_ms(), true);
 	if (backend < 0)
 		return NULL;
 	a = &r->cfg.pools[pool].backends[backend];
 	fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && r->lru_oldest) {
+		/* Out of descriptors: the least recent relay gives its up. */
+		r->limit_hits[LIMIT_UDP_RELAYS]++;
+		upstream_drop(r, r->lru_oldest);
+		fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
 	if (fd < 0 || connect(fd, (const struct sockaddr *)&a->ss, a->len) ||
-	    !(u = upstream_add(r, fd, listener, client, len, pool, backend))) {
+	    !(u = upstream_add(r, fd, listener, client, len, pool, backend, 0))) {
 		pr_warn("udp: cannot reach backend %s: %s", a->text, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -163,16 +214,65 @@ static struct upstream *upstream_for(struct router *r, int listener,
 }
 
 int udp_adopt_upstream(struct router *r, int fd, int listener, int pool, int backend,
-		       const void *client, size_t len)
+		       const void *client, size_t len, uint32_t id, uint32_t client_session)
 {
 	struct sockaddr_storage ss;
+	struct upstream *u;
 
 	if (listener < 0 || listener >= r->n_udp || pool < 0 || pool >= r->cfg.n_pools ||
-	    backend < 0 || backend >= r->cfg.pools[pool].n_backends || len > sizeof(ss) ||
-	    r->n_upstreams >= UPSTREAM_MAX)
+	    backend < 0 || backend >= r->cfg.pools[pool].n_backends || len > sizeof(ss))
 		return -1;
 	memcpy(&ss, client, len);
-	return upstream_add(r, fd, listener, &ss, (socklen_t)len, pool, backend) ? 0 : -1;
+	u = upstream_add(r, fd, listener, &ss, (socklen_t)len, pool, backend, id);
+	if (!u)
+		return -1;
+	u->client_session = client_session;
+	if (id > r->next_upstream_id)
+		r->next_upstream_id = id;
+	return 0;
+}
+
+/* ---- udp_verify: a cookie per source, handed out in PONGs ----------------------------- */
+
+#define COOKIE_EPOCH_MS 30000 /* a cookie is good for this epoch and the next */
+
+uint32_t udp_cookie(const struct router *r, const struct sockaddr_storage *ss, uint64_t epoch)
+{
+	uint8_t msg[1 + 16 + 2 + 8] = { 0 }, out[crypto_shorthash_BYTES];
+	uint32_t c;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		msg[0] = 4;
+		memcpy(msg + 1, &a->sin_addr, 4);
+		memcpy(msg + 17, &a->sin_port, 2);
+	} else {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		msg[0] = 6;
+		memcpy(msg + 1, &a->sin6_addr, 16);
+		memcpy(msg + 17, &a->sin6_port, 2);
+	}
+	memcpy(msg + 19, &epoch, 8);
+	crypto_shorthash(out, msg, sizeof(msg), r->udp_secret);
+	memcpy(&c, out, sizeof(c));
+	return c ? c : 1; /* 0 is what a client sends that has none */
+}
+
+/* Has this request's source shown that it receives what is sent to it: does the v2
+ * `session` field carry the cookie its PONG carried (this epoch or the last)? */
+static bool udp_verified(struct router *r, const uint8_t *d, const struct sockaddr_storage *from)
+{
+	uint64_t epoch = mcp_now_ms() / COOKIE_EPOCH_MS;
+	uint32_t got;
+
+	if (!r->cfg.udp_verify)
+		return true;
+	if (d[MCP_OFF_VERSION] != MCP_VERSION_2)
+		return false; /* v1 has no field to carry it */
+	got = mcp_be32_at(d + MCP_OFF_SESSION);
+	return got == udp_cookie(r, from, epoch) || got == udp_cookie(r, from, epoch - 1);
 }
 
 void udp_on_readable(struct router *r, struct udp_listener *l)
@@ -180,6 +280,7 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 	struct mmsghdr in[BATCH], out[BATCH];
 	struct sockaddr_storage from[BATCH];
 	struct iovec iov[BATCH];
+	uint64_t now = mcp_now_ms();
 	int n, n_out = 0;
 
 	mmsg_prepare(in, iov, &bufs[0][0], DGRAM_MAX, from, BATCH);
@@ -191,11 +292,15 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 		struct upstream *u;
 		int slot;
 
-		if (blocklist_match(&r->blocks, (struct sockaddr *)&from[i], mcp_now_ms()))
+		if (blocklist_match(&r->blocks, (struct sockaddr *)&from[i], now))
 			continue;
 		if (verdict == MCP_XDP_TX_PONG) {
-			/* Answered in place, never larger than the PING. */
+			/* Answered in place, never larger than the PING; with udp_verify a v2 PONG
+			 * carries the source's cookie in `session`. */
 			d[MCP_OFF_OPCODE] = MCP_OP_PONG;
+			if (r->cfg.udp_verify && d[MCP_OFF_VERSION] == MCP_VERSION_2)
+				mcp_put_be32(d + MCP_OFF_SESSION,
+					     udp_cookie(r, &from[i], now / COOKIE_EPOCH_MS));
 			out[n_out].msg_hdr = in[i].msg_hdr;
 			iov[i].iov_len = len;
 			out[n_out].msg_len = 0;
@@ -208,6 +313,10 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 			anomaly_bad_frame(r, (struct sockaddr *)&from[i]);
 			continue;
 		}
+		if (!udp_verified(r, d, &from[i])) {
+			r->limit_hits[LIMIT_UDP_UNVERIFIED]++;
+			continue;
+		}
 		anomaly_frame(r, MCP_DIR_TO_BACKEND, d[MCP_OFF_OPCODE]);
 		slot = r->cfg.routes[d[MCP_OFF_OPCODE]];
 		u = slot ? upstream_for(r, (int)(l - r->udp), &from[i], in[i].msg_hdr.msg_namelen,
@@ -218,9 +327,15 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 			continue;
 		}
 		count(r, verdict, len);
+		/* v2: mcpd writes `session` (the relay's id), as on TCP; the answer gets back what
+		 * the client wrote there. */
+		if (d[MCP_OFF_VERSION] == MCP_VERSION_2) {
+			u->client_session = mcp_be32_at(d + MCP_OFF_SESSION);
+			mcp_put_be32(d + MCP_OFF_SESSION, u->id);
+		}
 		if (send(u->h.fd, d, len, MSG_DONTWAIT) == (ssize_t)len)
 			r->udp_relayed++;
-		u->last_ms = mcp_now_ms();
+		upstream_touch(r, u, now);
 	}
 	if (n_out && sendmmsg(l->h.fd, out, (unsigned int)n_out, MSG_DONTWAIT) < 0)
 		pr_debug("udp: sendmmsg: %s", strerror(errno));
@@ -247,13 +362,17 @@ void upstream_on_readable(struct router *r, struct upstream *u)
 		uint8_t *d = bufs[i];
 		uint32_t len = in[i].msg_len;
 
-		/* Only a well-formed response goes back to the client. */
+		/* Only a well-formed response, for this relay, goes back to the client. */
 		if (len < MCP_HDR_V1_LEN ||
 		    mcp_check_header(d, 0, MCP_MAX_FRAME_LIMIT, MCP_PEER_BACKEND) != MCP_CHECK_OK ||
-		    len != mcp_hdr_len(d[MCP_OFF_VERSION]) + mcp_hdr_length(d)) {
+		    len != mcp_hdr_len(d[MCP_OFF_VERSION]) + mcp_hdr_length(d) ||
+		    (d[MCP_OFF_VERSION] == MCP_VERSION_2 &&
+		     mcp_be32_at(d + MCP_OFF_SESSION) != u->id)) {
 			r->udp_dropped_answers++;
 			continue;
 		}
+		if (d[MCP_OFF_VERSION] == MCP_VERSION_2)
+			mcp_put_be32(d + MCP_OFF_SESSION, u->client_session);
 		memset(&out[n_out], 0, sizeof(out[n_out]));
 		iov[i].iov_len = len;
 		out[n_out].msg_hdr.msg_iov = &iov[i];
@@ -268,36 +387,20 @@ void upstream_on_readable(struct router *r, struct upstream *u)
 		if (sent > 0)
 			r->udp_answers += (uint64_t)sent;
 	}
-	u->last_ms = mcp_now_ms();
+	upstream_touch(r, u, mcp_now_ms());
 }
 
+/* Relay sockets unused for udp_relay_idle_ms go: the oldest are at the front of the list. */
 void udp_tick(struct router *r, uint64_t now)
 {
-	for (int b = 0; b < UPSTREAM_BUCKETS; b++) {
-		struct upstream **pp = &r->upstreams[b];
-
-		while (*pp) {
-			struct upstream *u = *pp;
-
-			if (now - u->last_ms > UPSTREAM_IDLE_MS) {
-				*pp = u->next;
-				upstream_free(r, u);
-			} else {
-				pp = &u->next;
-			}
-		}
-	}
+	while (r->lru_oldest && now - r->lru_oldest->last_ms > r->cfg.udp_relay_idle_ms)
+		upstream_drop(r, r->lru_oldest);
 }
 
 void udp_close_all(struct router *r)
 {
-	for (int b = 0; b < UPSTREAM_BUCKETS; b++)
-		while (r->upstreams[b]) {
-			struct upstream *u = r->upstreams[b];
-
-			r->upstreams[b] = u->next;
-			upstream_free(r, u);
-		}
+	while (r->lru_oldest)
+		upstream_drop(r, r->lru_oldest);
 	for (int i = 0; i < r->n_udp; i++) {
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->udp[i].h.fd, NULL);
 		close(r->udp[i].h.fd);

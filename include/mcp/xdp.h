@@ -2,7 +2,7 @@
 /*
  * The XDP guard's maps, shared by bpf/mcp_xdp.bpf.c and mcpd. Pinned under /sys/fs/bpf/mcp/:
  *
- *   mcp_xdp_ports  ARRAY 65536   port (host order) -> MCP_PORT_TCP | MCP_PORT_UDP
+ *   mcp_xdp_ports  ARRAY 65536   port (host order) -> MCP_PORT_TCP | MCP_PORT_UDP | ...
  *   mcp_xdp_cfg    ARRAY 1       struct mcp_xdp_cfg (rates; mcpd writes it)
  *   mcp_block_v4   LPM_TRIE      struct mcp_lpm_v4 -> struct mcp_block
  *   mcp_block_v6   LPM_TRIE      struct mcp_lpm_v6 -> struct mcp_block
@@ -16,8 +16,9 @@
 #include <linux/types.h>
 #include "mcp/maps.h"
 
-#define MCP_PORT_TCP 1
-#define MCP_PORT_UDP 2
+#define MCP_PORT_TCP	    1
+#define MCP_PORT_UDP	    2
+#define MCP_PORT_PING_TO_MCPD 4 /* UDP PINGs go up to mcpd (udp_verify: its PONG has a cookie) */
 
 #define MCP_RATE_ENTRIES 65536
 #define MCP_BLOCK_ENTRIES 16384

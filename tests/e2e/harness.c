@@ -92,6 +92,22 @@ void h_test_begin(void)
 static pid_t kept[16];
 static int n_kept;
 
+int h_count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
 void h_keep(pid_t pid)
 {
 	if (n_kept < (int)(sizeof(kept) / sizeof(kept[0])))
@@ -634,6 +650,7 @@ struct h_backend {
 	atomic_int stop;
 	atomic_uint_fast64_t counts[256];
 	atomic_uint_fast64_t sessions;
+	atomic_uint_fast32_t last_udp_session;
 };
 
 struct bconn {
@@ -762,6 +779,8 @@ static void backend_udp(struct h_backend *b)
 	if (n < MCP_HDR_V1_LEN || mcp_opcode_class(d[MCP_OFF_OPCODE]) != MCP_OPC_REQUEST)
 		return;
 	atomic_fetch_add(&b->counts[d[MCP_OFF_OPCODE]], 1);
+	if (d[MCP_OFF_VERSION] == MCP_VERSION_2 && n >= MCP_HDR_V2_LEN)
+		atomic_store(&b->last_udp_session, mcp_be32_at(d + MCP_OFF_SESSION));
 	d[MCP_OFF_OPCODE] = mcp_response_opcode(d[MCP_OFF_OPCODE]);
 	sendto(b->udp, d, (size_t)n, 0, (struct sockaddr *)&from, len);
 }
@@ -847,6 +866,11 @@ int h_backend_port(const struct h_backend *b)
 uint64_t h_backend_count(const struct h_backend *b, uint8_t op)
 {
 	return atomic_load(&b->counts[op]);
+}
+
+uint32_t h_backend_last_udp_session(const struct h_backend *b)
+{
+	return (uint32_t)atomic_load(&b->last_udp_session);
 }
 
 uint64_t h_backend_sessions(const struct h_backend *b)

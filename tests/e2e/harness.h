@@ -28,6 +28,8 @@ const char *h_tmpdir(void);
 void h_test_begin(void);
 void h_test_end(void);
 const char *h_pin_root(void);
+/* Open descriptors of a process. */
+int h_count_fds(pid_t pid);
 /* A process that serves the whole run (a backend): h_test_end() leaves it alone. */
 void h_keep(pid_t pid);
 /* Stop every child and orphan of this process, kept ones too: SIGTERM, SIGKILL after 5 s. */
@@ -114,6 +116,8 @@ struct h_backend *h_backend_start(int mode, int arg);
 int h_backend_port(const struct h_backend *b);
 uint64_t h_backend_count(const struct h_backend *b, uint8_t op);
 uint64_t h_backend_sessions(const struct h_backend *b);
+/* The v2 `session` field of the last UDP request the backend got. */
+uint32_t h_backend_last_udp_session(const struct h_backend *b);
 void h_backend_stop(struct h_backend *b);
 
 #endif

@@ -332,22 +332,6 @@ static void test_slow_hellos_are_closed(void **state)
 	assert_true(h_counter(ctl_path(), "limit_hits_total", "limit=handshake_timeout") >= 1);
 }
 
-static int count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static int count_lines(const char *path, const char *needle)
 {
 	char line[1024];
@@ -380,7 +364,7 @@ static void test_out_of_descriptors(void **state)
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	soft = (int)(rl.rlim_max < 4096 ? rl.rlim_max : 4096);
 	/* Room for nothing more than it holds (plus one: not even a whole session). */
-	snprintf(cmd, sizeof(cmd), "prlimit --pid %d --nofile=%d:", (int)mcpd, count_fds(mcpd) + 1);
+	snprintf(cmd, sizeof(cmd), "prlimit --pid %d --nofile=%d:", (int)mcpd, h_count_fds(mcpd) + 1);
 	assert_int_equal(system(cmd), 0);
 	for (int i = 0; i < N; i++)
 		fds[i] = h_connect(port);
@@ -515,7 +499,7 @@ static void test_short_sessions_leave_nothing(void **state)
 	mcpd = start_mcpd("short.ini", cfg);
 	assert_int_equal(h_wait_port(port, H_ANSWER_MS), 0);
 	assert_int_equal(h_wait_sessions(ctl_path(), 0), 0);
-	fds0 = count_fds(mcpd);
+	fds0 = h_count_fds(mcpd);
 	for (int m = 0; m < 4; m++)
 		before[m] = bpf ? map_entries(maps[m]) : 0;
 	{
@@ -536,9 +520,9 @@ static void test_short_sessions_leave_nothing(void **state)
 	}
 	/* The last ends reach mcpd: wait until it has no session left. */
 	assert_int_equal(h_wait_sessions(ctl_path(), 0), 0);
-	for (int i = 0; i < 100 && count_fds(mcpd) > fds0; i++)
+	for (int i = 0; i < 100 && h_count_fds(mcpd) > fds0; i++)
 		usleep(100000);
-	fds1 = count_fds(mcpd);
+	fds1 = h_count_fds(mcpd);
 	for (int m = 0; m < 4; m++)
 		after[m] = bpf ? map_entries(maps[m]) : 0;
 	print_message("%d sessions in %llu ms; mcpd fds %d -> %d; map entries state %ld -> %ld, "

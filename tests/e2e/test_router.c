@@ -54,7 +54,7 @@ static int setup(void **state)
 /* Long enough that no test's sessions idle out while a loaded machine sets them up; the
  * tests of idleness say what they need (setup_mcpd_idle_3s, setup_mcpd_short_idle). */
 #define IDLE_MS_DEFAULT 60000
-static int idle_timeout_ms = IDLE_MS_DEFAULT;
+static int idle_timeout_ms = IDLE_MS_DEFAULT, stall_timeout_ms = 5000;
 
 static int setup_mcpd(void **state)
 {
@@ -70,6 +70,8 @@ static int setup_mcpd(void **state)
 		 "max_frame = 16384\n"
 		 "heartbeat_ms = 1000\n"
 		 "idle_timeout_ms = %d\n"
+		 "stall_timeout_ms = %d\n"
+		 "udp_relays = 64\n"
 		 "backend_down_ms = 60000\n"
 		 "[pool a]\n"
 		 "backend = 127.0.0.1:%d   ; nobody listens: refused, marked down\n"
@@ -88,7 +90,7 @@ static int setup_mcpd(void **state)
 		 "0x10-0x1f = b\n"
 		 "0x40 = dies\n"
 		 "0x41 = slow\n",
-		 port, h_tmpdir(), h_pin_root(), idle_timeout_ms, dead_port, h_backend_port(pool_a), h_backend_port(pool_b),
+		 port, h_tmpdir(), h_pin_root(), idle_timeout_ms, stall_timeout_ms, dead_port, h_backend_port(pool_a), h_backend_port(pool_b),
 		 h_backend_port(dies), h_backend_port(slow));
 	config_path = h_write_file("mcpd.ini", config_text);
 	mcpd = start_mcpd(config_path, "mcpd.log");
@@ -101,6 +103,7 @@ static int teardown_mcpd(void **state)
 	h_test_end();
 	mcpd = 0;
 	idle_timeout_ms = IDLE_MS_DEFAULT;
+	stall_timeout_ms = 5000;
 	return 0;
 }
 
@@ -110,10 +113,12 @@ static int setup_mcpd_idle_3s(void **state)
 	return setup_mcpd(state);
 }
 
-/* The same, with idle_timeout_ms shorter than the time a big pipeline takes to send. */
+/* The same, with idle_timeout_ms shorter than the time a big pipeline takes to send (and the
+ * stall timeout, which ends a client that reads nothing, out of the way). */
 static int setup_mcpd_short_idle(void **state)
 {
 	idle_timeout_ms = 1500;
+	stall_timeout_ms = 600000;
 	return setup_mcpd(state);
 }
 
@@ -125,6 +130,14 @@ static int teardown(void **state)
 	h_backend_stop(dies);
 	h_backend_stop(slow);
 	return 0;
+}
+
+static const char *ctl_path(void)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/mcpd.sock", h_tmpdir());
+	return path;
 }
 
 static const char *log_path(const char *name)
@@ -685,6 +698,121 @@ static void test_udp_in_userspace(void **state)
 	close(fd);
 }
 
+/*
+ * 2 000 one-shot datagrams from 2 000 sources (each would once hold a relay socket for 30 s,
+ * up to 16 384): relay sockets stay within udp_relays (64 here), the least recently used
+ * making room, and a new client is answered at once.
+ */
+static void test_udp_relays_are_bounded(void **state)
+{
+	enum { N = 2000 };
+	static uint8_t buf[256], answer[70000];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	ssize_t n = mcp_frame_build(buf, sizeof(buf), 1, MCP_OP_SET, 0, 0, "one-shot", 8);
+	int fds0 = h_count_fds(mcpd), fd, most = 0;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "127.3.%d.%d", i / 250, 1 + i % 250);
+		inet_pton(AF_INET, ip, &src.sin_addr);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+		assert_int_equal(sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)), n);
+		close(fd);
+		if (i % 100 == 99 && h_count_fds(mcpd) - fds0 > most)
+			most = h_count_fds(mcpd) - fds0;
+	}
+	/* A new client is answered (retrying, as UDP clients do: the flood may still fill the
+	 * router's socket when its first datagram comes), and mcpd holds no more relay sockets
+	 * than it may. */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int got = -1;
+	for (int i = 0; i < 5 && got < 0; i++)
+		got = udp_send(fd, buf, (size_t)n, answer, false);
+	if (got < 0)
+		got = udp_exchange(fd, buf, (size_t)n, answer);
+	assert_int_equal(got, n);
+	close(fd);
+	print_message("%d sources: at most %d more descriptors in mcpd, %lld relays made room\n", N,
+		      most, h_counter(ctl_path(), "limit_hits_total", "limit=udp_relays"));
+	assert_true(most <= 64 + 4);
+	assert_true(h_count_fds(mcpd) - fds0 <= 64 + 4);
+	/* (Not every one of the 2 000 made a relay: a flood overflows the socket's queue.) */
+	assert_true(h_counter(ctl_path(), "limit_hits_total", "limit=udp_relays") >= 1);
+}
+
+/* v2 over UDP: mcpd writes `session` towards the backend, as on TCP, and the client gets back
+ * what it wrote there. */
+static void test_udp_session_written_by_mcpd(void **state)
+{
+	static uint8_t buf[256], answer[70000];
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ssize_t n = mcp_frame_build(buf, sizeof(buf), 2, MCP_OP_SET, 7, 0xdeadbeef, "k=v", 3);
+
+	(void)state;
+	assert_int_equal(udp_exchange(fd, buf, (size_t)n, answer), n);
+	assert_int_equal(answer[MCP_OFF_OPCODE], 0x82);
+	assert_int_equal(mcp_be32_at(answer + MCP_OFF_SESSION), 0xdeadbeef);
+	assert_int_equal(mcp_be32_at(answer + MCP_OFF_STREAM_ID), 7);
+	assert_int_not_equal(h_backend_last_udp_session(pool_b), 0xdeadbeef);
+	assert_int_not_equal(h_backend_last_udp_session(pool_b), 0);
+	close(fd);
+}
+
+/*
+ * udp_verify: a request is relayed only when its source echoes, in the v2 `session` field,
+ * the cookie that mcpd's PONG to it carried; so a spoofed source, which never sees the PONG,
+ * gets nothing relayed (PINGs are still answered, never larger than they are).
+ */
+static void test_udp_verify(void **state)
+{
+	static uint8_t buf[256], answer[70000];
+	char cfg[512];
+	int vport = h_free_port(), fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), other;
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)vport),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+			   src = { .sin_family = AF_INET };
+	ssize_t n;
+	uint32_t cookie;
+
+	(void)state;
+	snprintf(cfg, sizeof(cfg),
+		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol =\nudp_verify = true\n"
+		 "[pool b]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = b\n",
+		 vport, h_backend_port(pool_b));
+	char *argv[] = { "mcpd", "-f", "-c", (char *)h_write_file("verify.ini", cfg), "--datapath",
+			 "user", NULL };
+	h_spawn("mcpd-verify.log", argv);
+	assert_int_equal(h_wait_port(vport, H_ANSWER_MS), 0);
+	/* No cookie yet: nothing relayed (v2 with session 0, and v1, which has no field). */
+	n = mcp_frame_build(buf, sizeof(buf), 2, MCP_OP_SET, 1, 0, "k=v", 3);
+	assert_int_equal(h_udp_exchange(fd, &to, buf, (size_t)n, answer, 70000, false), -1);
+	n = mcp_frame_build(buf, sizeof(buf), 1, MCP_OP_SET, 0, 0, "k=v", 3);
+	assert_int_equal(h_udp_exchange(fd, &to, buf, (size_t)n, answer, 70000, false), -1);
+	/* A PING's PONG carries the cookie, the same size as the PING. */
+	n = mcp_frame_build(buf, sizeof(buf), 2, MCP_OP_PING, 2, 0, "hi", 2);
+	assert_int_equal(h_udp_exchange(fd, &to, buf, (size_t)n, answer, 70000, true), n);
+	assert_int_equal(answer[MCP_OFF_OPCODE], MCP_OP_PONG);
+	cookie = mcp_be32_at(answer + MCP_OFF_SESSION);
+	assert_int_not_equal(cookie, 0);
+	/* With it, requests are relayed (and the answer carries it back). */
+	n = mcp_frame_build(buf, sizeof(buf), 2, MCP_OP_SET, 3, cookie, "k=v", 3);
+	assert_int_equal(h_udp_exchange(fd, &to, buf, (size_t)n, answer, 70000, true), n);
+	assert_int_equal(answer[MCP_OFF_OPCODE], 0x82);
+	assert_int_equal(mcp_be32_at(answer + MCP_OFF_SESSION), cookie);
+	/* Another source with the same cookie (what a spoofer could guess at best): nothing. */
+	other = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	inet_pton(AF_INET, "127.0.0.7", &src.sin_addr);
+	assert_int_equal(bind(other, (struct sockaddr *)&src, sizeof(src)), 0);
+	assert_int_equal(h_udp_exchange(other, &to, buf, (size_t)n, answer, 70000, false), -1);
+	close(other);
+	close(fd);
+}
+
 static void test_mcpbench_udp_and_open_loop(void **state)
 {
 	(void)state;
@@ -853,6 +981,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_backend_slow, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_1000_sessions, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_udp_in_userspace, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_udp_relays_are_bounded, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_udp_session_written_by_mcpd, setup_mcpd,
+						teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_udp_verify, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_mcpbench_udp_and_open_loop, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_bad_config_refused, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_fast_path_carries_data, setup_mcpd, teardown_mcpd),

@@ -138,6 +138,8 @@ static int setup(void **state)
 	return 0;
 }
 
+static const char *extra_config = ""; /* a test's own lines in [mcpd] */
+
 static int setup_mcpd(void **state)
 {
 	char cfg[1024];
@@ -148,9 +150,9 @@ static int setup_mcpd(void **state)
 	snprintf(cfg, sizeof(cfg),
 		 "[mcpd]\nlisten = %s:%d\ncontrol = %s/xdp.sock\npin_root = %s\n"
 		 "xdp_interfaces = %s\nxdp_mode = native\n"
-		 "rate_pps = 100\nrate_burst = 50\nnewsrc_pps = 1000\n"
+		 "rate_pps = 100\nrate_burst = 50\nnewsrc_pps = 1000\n%s"
 		 "[pool kv]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = kv\n",
-		 router_ip, port, h_tmpdir(), h_pin_root(), rif, backend_port);
+		 router_ip, port, h_tmpdir(), h_pin_root(), rif, extra_config, backend_port);
 	cfg_path = h_write_file("mcpd-xdp.ini", cfg);
 	mcpd = start_mcpd();
 	for (int i = 0; i < 100; i++) {
@@ -168,9 +170,16 @@ static int setup_mcpd(void **state)
 	return -1;
 }
 
+static int setup_mcpd_verify(void **state)
+{
+	extra_config = "udp_verify = true\n";
+	return setup_mcpd(state);
+}
+
 static int teardown_mcpd(void **state)
 {
 	(void)state;
+	extra_config = "";
 	h_test_end();
 	mcpd = 0;
 	/* Whatever a failed test left on the interfaces goes with it. */
@@ -408,6 +417,31 @@ static void test_rate_limit_holds(void **state)
 	close(fd);
 }
 
+/* udp_verify: the guard passes PINGs up (still rate limited), and mcpd's PONG carries the
+ * source's cookie, which its requests must echo to be relayed. */
+static void test_verify_passes_pings_up(void **state)
+{
+	uint8_t buf[1024], answer[70000];
+	int fd = ns_socket(SOCK_DGRAM);
+	uint64_t pongs = xdp_count(MCP_XDP_TX_PONG), passed = xdp_count(MCP_XDP_PASS_UDP);
+	size_t len = frame(buf, 2, MCP_OP_PING, "cookie?");
+	uint32_t cookie;
+
+	(void)state;
+	assert_int_equal(exchange(fd, buf, len, answer), (int)len);
+	assert_int_equal(answer[MCP_OFF_OPCODE], MCP_OP_PONG);
+	cookie = mcp_be32_at(answer + MCP_OFF_SESSION);
+	assert_int_not_equal(cookie, 0);
+	assert_int_equal(xdp_count(MCP_XDP_TX_PONG), pongs); /* not answered in the kernel */
+	assert_true(xdp_count(MCP_XDP_PASS_UDP) > passed);
+	len = frame(buf, 2, MCP_OP_SET, "key=value");
+	assert_true(no_answer(fd, buf, len, answer)); /* no cookie */
+	mcp_put_be32(buf + MCP_OFF_SESSION, cookie);
+	assert_int_equal(exchange(fd, buf, len, answer), (int)len);
+	assert_int_equal(answer[MCP_OFF_OPCODE], 0x82);
+	close(fd);
+}
+
 /* mcpctl upgrade: the new mcpd puts its guard in the old one's place, maps and all. */
 static void test_upgrade_keeps_the_guard(void **state)
 {
@@ -508,6 +542,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_frames_reported_with_their_source, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_blocked_prefix, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_rate_limit_holds, setup_mcpd, teardown_mcpd),
+		cmocka_unit_test_setup_teardown(test_verify_passes_pings_up, setup_mcpd_verify,
+						teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_upgrade_keeps_the_guard, setup_mcpd, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_beside_xdp_filter, setup_mcpd, teardown_mcpd),
 	};

@@ -13,6 +13,7 @@ packages=(
 	protobuf-c-compiler libprotobuf-c-dev    # HELLO/ERROR/control payloads
 	libcmocka-dev                            # unit tests
 	libinih-dev                              # mcpd config files (INI)
+	libsodium-dev                            # keyed hashes (udp_verify's cookies)
 	libjson-c-dev                            # mcpctl -j, mcpbench --json
 	libmicrohttpd-dev                        # the /metrics page
 	libsystemd-dev                           # sd_notify: mcpd.service is Type=notify
