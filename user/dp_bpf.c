@@ -207,15 +207,11 @@ static int bpf_install(struct router *r, struct session *s)
 	return 0;
 fail:
 	if (errno == E2BIG || errno == ENOSPC || errno == ENOMEM) {
-		uint64_t now = mcp_now_ms();
-
 		r->limit_hits[LIMIT_MAP_FULL]++;
-		if (now >= d->full_logged_ms + 1000) {
+		if (mcp_log_due(&d->full_logged_ms, mcp_now_ms(), 1000))
 			pr_warn("the fast path's maps are full (%s): new sessions stay on the user "
 				"path (%llu so far)", strerror(errno),
 				(unsigned long long)r->limit_hits[LIMIT_MAP_FULL]);
-			d->full_logged_ms = now;
-		}
 	} else {
 		pr_warn("session %u: cannot install sockets in the fast path: %s", s->id,
 			strerror(errno));

@@ -76,3 +76,11 @@ void mcp_log_route_libbpf(void)
 	libbpf_set_print(from_libbpf);
 	libxdp_set_print(from_libxdp);
 }
+
+int mcp_log_due(uint64_t *last_ms, uint64_t now_ms, uint64_t interval_ms)
+{
+	if (*last_ms && now_ms < *last_ms + interval_ms)
+		return 0;
+	*last_ms = now_ms;
+	return 1;
+}

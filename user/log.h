@@ -3,12 +3,17 @@
 #ifndef MCP_LOG_H
 #define MCP_LOG_H
 
+#include <stdint.h>
+
 enum mcp_log_level { MCP_LOG_ERROR = 0, MCP_LOG_WARN, MCP_LOG_INFO, MCP_LOG_DEBUG };
 
 void mcp_log_init(const char *prog, int level);
 void mcp_log_set_level(int level);
 int mcp_log_level(void);
 void mcp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* For what can happen thousands of times a second: 1 when a message may be logged now, at
+ * most once per interval_ms (and *last_ms, the caller's, remembers when). */
+int mcp_log_due(uint64_t *last_ms, uint64_t now_ms, uint64_t interval_ms);
 /* Send libbpf's and libxdp's messages here, one level lower than they ask for. */
 void mcp_log_route_libbpf(void);
 

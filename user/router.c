@@ -229,12 +229,10 @@ static void out_of_descriptors(struct router *r, struct handler *h, int err)
 	int fd;
 
 	r->limit_hits[LIMIT_FDS]++;
-	if (now >= r->fds_logged_ms + 1000) {
+	if (mcp_log_due(&r->fds_logged_ms, now, 1000))
 		pr_warn("accept: %s: refusing new connections (%llu so far; raise LimitNOFILE, or "
 			"lower max_sessions)", strerror(err),
 			(unsigned long long)r->limit_hits[LIMIT_FDS]);
-		r->fds_logged_ms = now;
-	}
 	if (r->spare_fd >= 0) {
 		close(r->spare_fd);
 		r->spare_fd = -1;
@@ -302,9 +300,10 @@ static void on_accept(struct router *r, struct handler *h)
 		}
 		/* Connections that have not said HELLO have a cap of their own: at it, the oldest
 		 * goes (a real client says HELLO within a round trip; one that dribbles does not). */
-		if (r->n_unneg >= r->cfg.max_unnegotiated && r->unneg_oldest) {
+		if (r->unneg.n >= r->cfg.max_unnegotiated && r->unneg.oldest) {
 			r->limit_hits[LIMIT_UNNEGOTIATED]++;
-			session_end(r, r->unneg_oldest, MCP_ERR_RATE_LIMITED,
+			session_end(r, list_entry(r->unneg.oldest, struct session, unneg),
+				    MCP_ERR_RATE_LIMITED,
 				    "too many connections without a HELLO (max_unnegotiated): the oldest "
 				    "is closed");
 		}

@@ -13,6 +13,7 @@
 #include "stream_decoder.h"
 #include "mcp/xdp.h"
 #include "blocklist.h"
+#include "list.h"
 
 enum anomaly_kind {
 	ANOMALY_BAD_FRAMES = 0,	 /* a burst of bad frames from one source */
@@ -115,9 +116,7 @@ struct session {
 	bool dead;
 	uint64_t created_ms;
 	struct session *prev, *next;
-	/* Connections without a HELLO yet, oldest first (router.unneg_*). */
-	struct session *unneg_prev, *unneg_next;
-	bool unneg;
+	struct list_node unneg; /* in router.unneg while it has not said HELLO */
 };
 
 struct backend_health {
@@ -145,7 +144,7 @@ struct upstream {
 	uint32_t id;		 /* written into the v2 `session` field of what it relays */
 	uint32_t client_session; /* what the client wrote there, given back in its answers */
 	struct upstream *next;	 /* hash chain */
-	struct upstream *lru_prev, *lru_next; /* least recently used first (router.lru_*) */
+	struct list_node lru;	 /* in router.relays, least recently used first */
 };
 
 #define UPSTREAM_BUCKETS 4096
@@ -185,7 +184,7 @@ struct router {
 	int n_udp;
 	struct upstream *upstreams[UPSTREAM_BUCKETS];
 	uint32_t n_upstreams;
-	struct upstream *lru_oldest, *lru_newest;
+	struct list relays; /* the upstreams by last use */
 	uint32_t next_upstream_id;
 	uint8_t udp_secret[UDP_SECRET_LEN];
 	struct mcp_counter udp_stats[MCP_XDP__COUNT]; /* the XDP guard's reasons, in userspace */
@@ -201,8 +200,7 @@ struct router {
 	struct handler timer;
 	struct session *sessions; /* doubly linked list */
 	uint32_t n_sessions;
-	struct session *unneg_oldest, *unneg_newest; /* sessions in IDLE, in arrival order */
-	uint32_t n_unneg;
+	struct list unneg; /* sessions in IDLE (no HELLO yet), in arrival order */
 	uint32_t next_session_id;
 	struct conn *dirty;
 	struct conn *dead_conns;	 /* closed, freed at the end of the loop iteration */
@@ -259,9 +257,7 @@ void session_shutdown(struct router *r, struct session *s);
 void session_flush(struct router *r, struct conn *c);
 void session_free(struct router *r, struct session *s);
 const char *session_state_name(int state);
-/* A session in IDLE joins (and, leaving IDLE, leaves) the list of unnegotiated ones. */
-void session_unneg_track(struct router *r, struct session *s);
-void session_unneg_untrack(struct router *r, struct session *s);
+
 int session_set_state(struct router *r, struct session *s, int next);
 
 int router_pick_backend(struct router *r, int pool, uint64_t now, bool udp);

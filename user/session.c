@@ -54,38 +54,6 @@ static bool transition_legal(int from, int to)
 	}
 }
 
-void session_unneg_track(struct router *r, struct session *s)
-{
-	if (s->unneg)
-		return;
-	s->unneg = true;
-	s->unneg_next = NULL;
-	s->unneg_prev = r->unneg_newest;
-	if (r->unneg_newest)
-		r->unneg_newest->unneg_next = s;
-	else
-		r->unneg_oldest = s;
-	r->unneg_newest = s;
-	r->n_unneg++;
-}
-
-void session_unneg_untrack(struct router *r, struct session *s)
-{
-	if (!s->unneg)
-		return;
-	s->unneg = false;
-	if (s->unneg_prev)
-		s->unneg_prev->unneg_next = s->unneg_next;
-	else
-		r->unneg_oldest = s->unneg_next;
-	if (s->unneg_next)
-		s->unneg_next->unneg_prev = s->unneg_prev;
-	else
-		r->unneg_newest = s->unneg_prev;
-	s->unneg_prev = s->unneg_next = NULL;
-	r->n_unneg--;
-}
-
 int session_set_state(struct router *r, struct session *s, int next)
 {
 	if (!transition_legal(s->state, next)) {
@@ -97,7 +65,7 @@ int session_set_state(struct router *r, struct session *s, int next)
 	pr_debug("session %u: %s -> %s", s->id, session_state_name(s->state),
 		 session_state_name(next));
 	if (s->state == S_IDLE)
-		session_unneg_untrack(r, s);
+		list_unlink(&r->unneg, &s->unneg);
 	s->state = next;
 	return 0;
 }
@@ -276,7 +244,7 @@ void session_free(struct router *r, struct session *s)
 	if (s->dead)
 		return;
 	s->dead = true;
-	session_unneg_untrack(r, s);
+	list_unlink(&r->unneg, &s->unneg);
 	if (r->dp.uninstall)
 		r->dp.uninstall(r, s);
 	close_backends(r, s);
@@ -887,7 +855,7 @@ struct session *session_new(struct router *r, int fd, const struct sockaddr_stor
 	r->sessions = s;
 	r->n_sessions++;
 	r->sessions_total++;
-	session_unneg_track(r, s);
+	list_append(&r->unneg, &s->unneg);
 	if (router_watch(r, &s->client, EPOLLIN)) {
 		session_free(r, s);
 		return NULL;

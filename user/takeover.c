@@ -452,7 +452,7 @@ static int restore_session(struct router *r, const Mcp__Ctl__TakeoverSession *m,
 	r->sessions = s;
 	r->n_sessions++;
 	if (s->state == S_IDLE) /* a new handshake window: the old one's start is not sent */
-		session_unneg_track(r, s);
+		list_append(&r->unneg, &s->unneg);
 	for (size_t i = 0; i < m->n_conns; i++) {
 		const Mcp__Ctl__TakeoverConn *cm = m->conns[i];
 		struct conn *c;

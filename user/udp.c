@@ -87,38 +87,9 @@ static uint32_t hash_client(const struct sockaddr_storage *ss, socklen_t len, in
 
 /* ---- relay sockets: a hash by (client, pool), and a list by last use ------------------ */
 
-static void lru_unlink(struct router *r, struct upstream *u)
+static struct upstream *least_recent(struct router *r)
 {
-	if (u->lru_prev)
-		u->lru_prev->lru_next = u->lru_next;
-	else
-		r->lru_oldest = u->lru_next;
-	if (u->lru_next)
-		u->lru_next->lru_prev = u->lru_prev;
-	else
-		r->lru_newest = u->lru_prev;
-	u->lru_prev = u->lru_next = NULL;
-}
-
-static void lru_append(struct router *r, struct upstream *u)
-{
-	u->lru_prev = r->lru_newest;
-	u->lru_next = NULL;
-	if (r->lru_newest)
-		r->lru_newest->lru_next = u;
-	else
-		r->lru_oldest = u;
-	r->lru_newest = u;
-}
-
-/* Used now: the newest in the list. */
-static void upstream_touch(struct router *r, struct upstream *u, uint64_t now)
-{
-	u->last_ms = now;
-	if (r->lru_newest != u) {
-		lru_unlink(r, u);
-		lru_append(r, u);
-	}
+	return list_entry(r->relays.oldest, struct upstream, lru);
 }
 
 /* Out of the hash chain and the list, closed and freed. */
@@ -131,7 +102,7 @@ static void upstream_drop(struct router *r, struct upstream *u)
 			*pp = u->next;
 			break;
 		}
-	lru_unlink(r, u);
+	list_unlink(&r->relays, &u->lru);
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, u->h.fd, NULL);
 	close(u->h.fd);
 	r->n_upstreams--;
@@ -157,9 +128,9 @@ static struct upstream *upstream_add(struct router *r, int fd, int listener,
 		free(u);
 		return NULL;
 	}
-	while (r->n_upstreams >= r->cfg.udp_relays && r->lru_oldest) {
+	while (r->n_upstreams >= r->cfg.udp_relays && least_recent(r)) {
 		r->limit_hits[LIMIT_UDP_RELAYS]++;
-		upstream_drop(r, r->lru_oldest);
+		upstream_drop(r, least_recent(r));
 	}
 	memcpy(&u->client, client, len);
 	u->client_len = len;
@@ -175,7 +146,7 @@ static struct upstream *upstream_add(struct router *r, int fd, int listener,
 	u->id = id;
 	u->next = r->upstreams[b];
 	r->upstreams[b] = u;
-	lru_append(r, u);
+	list_append(&r->relays, &u->lru);
 	r->n_upstreams++;
 	return u;
 }
@@ -197,10 +168,10 @@ static struct upstream *upstream_for(struct router *r, int listener,
 		return NULL;
 	a = &r->cfg.pools[pool].backends[backend];
 	fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && r->lru_oldest) {
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && least_recent(r)) {
 		/* Out of descriptors: the least recent relay gives its up. */
 		r->limit_hits[LIMIT_UDP_RELAYS]++;
-		upstream_drop(r, r->lru_oldest);
+		upstream_drop(r, least_recent(r));
 		fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
 	if (fd < 0 || connect(fd, (const struct sockaddr *)&a->ss, a->len) ||
@@ -335,7 +306,8 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 		}
 		if (send(u->h.fd, d, len, MSG_DONTWAIT) == (ssize_t)len)
 			r->udp_relayed++;
-		upstream_touch(r, u, now);
+		u->last_ms = now;
+		list_touch(&r->relays, &u->lru);
 	}
 	if (n_out && sendmmsg(l->h.fd, out, (unsigned int)n_out, MSG_DONTWAIT) < 0)
 		pr_debug("udp: sendmmsg: %s", strerror(errno));
@@ -387,20 +359,21 @@ void upstream_on_readable(struct router *r, struct upstream *u)
 		if (sent > 0)
 			r->udp_answers += (uint64_t)sent;
 	}
-	upstream_touch(r, u, mcp_now_ms());
+	u->last_ms = mcp_now_ms();
+	list_touch(&r->relays, &u->lru);
 }
 
 /* Relay sockets unused for udp_relay_idle_ms go: the oldest are at the front of the list. */
 void udp_tick(struct router *r, uint64_t now)
 {
-	while (r->lru_oldest && now - r->lru_oldest->last_ms > r->cfg.udp_relay_idle_ms)
-		upstream_drop(r, r->lru_oldest);
+	while (least_recent(r) && now - least_recent(r)->last_ms > r->cfg.udp_relay_idle_ms)
+		upstream_drop(r, least_recent(r));
 }
 
 void udp_close_all(struct router *r)
 {
-	while (r->lru_oldest)
-		upstream_drop(r, r->lru_oldest);
+	while (least_recent(r))
+		upstream_drop(r, least_recent(r));
 	for (int i = 0; i < r->n_udp; i++) {
 		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->udp[i].h.fd, NULL);
 		close(r->udp[i].h.fd);

@@ -332,6 +332,23 @@ static void test_slow_hellos_are_closed(void **state)
 	assert_true(h_counter(ctl_path(), "limit_hits_total", "limit=handshake_timeout") >= 1);
 }
 
+/* The test's mcpd makes way for one with a single pool, the same control socket and pin
+ * root, and `extra` lines of its own in [mcpd]. */
+static void replace_mcpd(const char *name, const char *extra)
+{
+	char cfg[1024];
+
+	h_kill(mcpd, SIGTERM);
+	assert_int_equal(h_wait(mcpd, H_ANSWER_MS), 0);
+	port = h_free_port();
+	snprintf(cfg, sizeof(cfg),
+		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\npin_root = %s\n%s"
+		 "[pool good]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = good\n",
+		 port, ctl_path(), h_pin_root(), extra, h_backend_port(good));
+	mcpd = start_mcpd(name, cfg);
+	assert_int_equal(h_wait_port(port, H_ANSWER_MS), 0);
+}
+
 static int count_lines(const char *path, const char *needle)
 {
 	char line[1024];
@@ -478,7 +495,6 @@ static void *short_sessions(void *arg)
  */
 static void test_short_sessions_leave_nothing(void **state)
 {
-	char cfg[512];
 	static const char *const maps[] = { "mcp_sock_state", "mcp_sock_fwd", "mcp_sock_redir",
 					    "mcp_sock_full" };
 	long before[4], after[4];
@@ -488,16 +504,7 @@ static void test_short_sessions_leave_nothing(void **state)
 	uint64_t t0 = h_now_ms();
 
 	(void)state;
-	/* The test's mcpd makes way for one with a single pool (and the same pin root). */
-	h_kill(mcpd, SIGTERM);
-	assert_int_equal(h_wait(mcpd, H_ANSWER_MS), 0);
-	port = h_free_port();
-	snprintf(cfg, sizeof(cfg),
-		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\npin_root = %s\n"
-		 "[pool good]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = good\n",
-		 port, ctl_path(), h_pin_root(), h_backend_port(good));
-	mcpd = start_mcpd("short.ini", cfg);
-	assert_int_equal(h_wait_port(port, H_ANSWER_MS), 0);
+	replace_mcpd("short.ini", "");
 	assert_int_equal(h_wait_sessions(ctl_path(), 0), 0);
 	fds0 = h_count_fds(mcpd);
 	for (int m = 0; m < 4; m++)
@@ -554,20 +561,11 @@ static void test_queued_bytes_budget(void **state)
 	struct mcp_frame f = { .version = 1, .opcode = MCP_OP_SET, .length = FRAME };
 	int fds[N], small = 16384, open_n = N, healthy;
 	long rss0, rss_max = 0, rss_after;
-	char cfg[512];
 	uint64_t until;
 
 	(void)state;
-	h_kill(mcpd, SIGTERM);
-	assert_int_equal(h_wait(mcpd, H_ANSWER_MS), 0);
-	port = h_free_port();
-	snprintf(cfg, sizeof(cfg),
-		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\npin_root = %s\n"
-		 "max_queued_bytes = 8388608\nstall_timeout_ms = 600000\nidle_timeout_ms = 600000\n"
-		 "[pool good]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = good\n",
-		 port, ctl_path(), h_pin_root(), h_backend_port(good));
-	mcpd = start_mcpd("budget.ini", cfg);
-	assert_int_equal(h_wait_port(port, H_ANSWER_MS), 0);
+	replace_mcpd("budget.ini", "max_queued_bytes = 8388608\nstall_timeout_ms = 600000\n"
+				   "idle_timeout_ms = 600000\n");
 	healthy = h_session(port, 1);
 	assert_true(healthy >= 0);
 	rss0 = rss_kib(mcpd);
