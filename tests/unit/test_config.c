@@ -56,6 +56,15 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->n_pools, 0);
 	assert_int_equal(mcp_config_pools_used(cfg), 0);
 	assert_string_equal(cfg->pin_root, "/sys/fs/bpf/mcp");
+	/* The limits against denial of service (docs/operations.md, Under attack). */
+	assert_int_equal(cfg->handshake_timeout_ms, 5000);
+	assert_int_equal(cfg->max_unnegotiated, 1024);
+	assert_true(cfg->max_queued_bytes == 256ull << 20);
+	assert_int_equal(cfg->udp_relays, 1024);
+	assert_int_equal(cfg->udp_relay_idle_ms, 5000);
+	assert_false(cfg->udp_verify);
+	assert_int_equal(cfg->metrics_per_source, 8);
+	assert_int_equal(cfg->metrics_timeout_s, 3);
 	free(cfg);
 }
 
@@ -76,6 +85,11 @@ static void test_full_config(void **state)
 			      "tcp_nodelay = false\n"
 			      "auto_block = yes\n"
 			      "pin_root = /sys/fs/bpf/mcp-second\n"
+			      "handshake_timeout_ms = 700\n"
+			      "max_unnegotiated = 50 ; more than max_sessions: held to it\n"
+			      "max_queued_bytes = 1048576\n"
+			      "udp_relays = 7\n"
+			      "udp_verify = yes\n"
 			      "[pool kv]\n"
 			      "backend = 127.0.0.1:9001\n"
 			      "backend = [::1]:9002\n"
@@ -97,6 +111,11 @@ static void test_full_config(void **state)
 	assert_false(cfg->tcp_nodelay);
 	assert_true(cfg->auto_block);
 	assert_string_equal(cfg->pin_root, "/sys/fs/bpf/mcp-second");
+	assert_int_equal(cfg->handshake_timeout_ms, 700);
+	assert_int_equal(cfg->max_unnegotiated, 10); /* max_sessions */
+	assert_true(cfg->max_queued_bytes == 1048576);
+	assert_int_equal(cfg->udp_relays, 7);
+	assert_true(cfg->udp_verify);
 	assert_int_equal(cfg->n_pools, 2);
 	assert_string_equal(cfg->pools[0].name, "kv");
 	assert_int_equal(cfg->pools[0].n_backends, 2);
@@ -130,6 +149,11 @@ static void test_refusals(void **state)
 	refused("[mcpd]\ntcp_nodelay = maybe\n", 2, "tcp_nodelay");
 	refused("[mcpd]\nspeed = 11\n", 2, "unknown key 'speed'");
 	refused("[mcpd]\npin_root = mcp\n", 2, "pin_root: 'mcp' is not an absolute path");
+	refused("[mcpd]\nmax_frame = 100\n", 2, "max_frame: '100' is not a number in 512..65535");
+	refused("[mcpd]\nmax_queued_bytes = 1000\n", 2, "max_queued_bytes");
+	refused("[mcpd]\nmax_queued_bytes = -5\n", 2, "max_queued_bytes");
+	refused("[mcpd]\nudp_verify = sometimes\n", 2, "udp_verify");
+	refused("[mcpd]\nudp_relays = 0\n", 2, "udp_relays");
 	refused("[mcpd]\npin_root = /sys/fs/bpf/../tmp\n", 2, "pin_root");
 	refused("[mcdp]\n", 1, "unknown section");
 	refused("[mcdp]\nx = 1\n", 1, "unknown section [mcdp]");
