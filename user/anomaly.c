@@ -339,7 +339,7 @@ int anomaly_init(struct router *r)
 	/* The kernel's reports, when this mcpd's programs (sockmap or XDP) fill the pinned ring
 	 * buffer. Another mcpd beside it (user data path, no guard) must not read them: every
 	 * record goes to one reader, and they are not its. */
-	snprintf(path, sizeof(path), "%s/mcp_events", r->cfg.pin_root);
+	snprintf(path, sizeof(path), "%s/%s", r->cfg.pin_root, MCP_MAP_EVENTS);
 	a->events_fd = -1;
 	fd = r->pin_lock_fd >= 0 ? bpf_obj_get(path) : -1;
 	if (fd >= 0) {

@@ -59,18 +59,14 @@ static void clear_map(int fd)
 			break;
 }
 
-static void unpin_all(const char *root)
+/* The maps a different build left pinned: each map of this program, by its own pin path. */
+static void unpin_all(struct mcp_sockmap *skel)
 {
-	static const char *const names[] = { "mcp_socks",      "mcp_sock_state", "mcp_sock_fwd",
-					     "mcp_sock_redir", "mcp_routes",	 "mcp_op_stats",
-					     "mcp_dp_stats",   "mcp_events",	 "mcp_ev_budget",
-					     "mcp_sock_full" };
-	char path[128];
+	struct bpf_map *m;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, names[i]);
-		unlink(path);
-	}
+	bpf_object__for_each_map(m, skel->obj)
+		if (bpf_map__pin_path(m))
+			unlink(bpf_map__pin_path(m));
 }
 
 static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, char *why,
@@ -89,6 +85,8 @@ static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, cha
 		err = mcp_sockmap__load(skel);
 		if (!err)
 			return skel;
+		if (attempt == 0 && !taking_over)
+			unpin_all(skel); /* whoever pinned those, it was not this build */
 		mcp_sockmap__destroy(skel);
 		snprintf(why, len, "cannot load the sockmap program: %s (%d)", strerror(-err), err);
 		if (taking_over) {
@@ -99,8 +97,7 @@ static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, cha
 		}
 		if (attempt == 0) {
 			/* Maps pinned by an older, different build: start over with new ones. */
-			pr_warn("%s; removing pinned maps in %s and retrying", why, root);
-			unpin_all(root);
+			pr_warn("%s; removed the pinned maps in %s, retrying", why, root);
 		}
 	}
 	return NULL;

@@ -84,12 +84,12 @@ static int sum_percpu(const char *root, const char *name, uint32_t n, struct mcp
 
 int mcp_kstats_read(const char *root, struct mcp_kstats *out)
 {
-	int err = sum_percpu(root, "mcp_dp_stats", MCP_DP__COUNT, out->dp), xerr;
+	int err = sum_percpu(root, MCP_MAP_DP_STATS, MCP_DP__COUNT, out->dp), xerr;
 
 	if (!err)
-		err = sum_percpu(root, "mcp_op_stats", MCP_OP_STATS_ENTRIES, &out->op[0][0]);
+		err = sum_percpu(root, MCP_MAP_OP_STATS, MCP_OP_STATS_ENTRIES, &out->op[0][0]);
 	out->have_sockmap = !err;
-	xerr = sum_percpu(root, "mcp_xdp_stats", MCP_XDP__COUNT, out->xdp);
+	xerr = sum_percpu(root, MCP_MAP_XDP_STATS, MCP_XDP__COUNT, out->xdp);
 	out->have_xdp = !xerr;
 	return out->have_sockmap || out->have_xdp ? 0 : err;
 }

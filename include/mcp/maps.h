@@ -24,7 +24,20 @@
 #include <linux/types.h>
 #include "mcp/wire.h"
 
-#define MCP_PIN_DIR	   "/sys/fs/bpf/mcp"
+#define MCP_PIN_DIR	   "/sys/fs/bpf/mcp" /* the default pin root (config `pin_root`) */
+
+/* The names maps are pinned by, for userspace and tests to find them (tests/unit/
+ * test_map_names.c checks each against the programs' own maps). */
+#define MCP_MAP_SOCKS	   "mcp_socks"
+#define MCP_MAP_SOCK_STATE "mcp_sock_state"
+#define MCP_MAP_SOCK_FWD   "mcp_sock_fwd"
+#define MCP_MAP_SOCK_REDIR "mcp_sock_redir"
+#define MCP_MAP_SOCK_FULL  "mcp_sock_full"
+#define MCP_MAP_ROUTES	   "mcp_routes"
+#define MCP_MAP_OP_STATS   "mcp_op_stats"
+#define MCP_MAP_DP_STATS   "mcp_dp_stats"
+#define MCP_MAP_EVENTS	   "mcp_events"
+#define MCP_MAP_EV_BUDGET  "mcp_ev_budget"
 #define MCP_MAX_POOLS	   16
 #define MCP_SLOT_CLIENT	   0	      /* slot of the client socket; pool p has slot p + 1 */
 #define MCP_DEST_DAEMON	   0xFFFFFFFFu /* a frame the daemon must handle */

@@ -16,6 +16,14 @@
 #include <linux/types.h>
 #include "mcp/maps.h"
 
+#define MCP_MAP_XDP_PORTS "mcp_xdp_ports"
+#define MCP_MAP_XDP_CFG	  "mcp_xdp_cfg"
+#define MCP_MAP_BLOCK_V4  "mcp_block_v4"
+#define MCP_MAP_BLOCK_V6  "mcp_block_v6"
+#define MCP_MAP_RATE	  "mcp_rate"
+#define MCP_MAP_NEWSRC	  "mcp_newsrc"
+#define MCP_MAP_XDP_STATS "mcp_xdp_stats"
+
 #define MCP_PORT_TCP	    1
 #define MCP_PORT_UDP	    2
 #define MCP_PORT_PING_TO_MCPD 4 /* UDP PINGs go up to mcpd (udp_verify: its PONG has a cookie) */

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include "harness.h"
+#include "mcp/maps.h"
 
 static const char *datapath;
 static int port;
@@ -495,8 +496,8 @@ static void *short_sessions(void *arg)
  */
 static void test_short_sessions_leave_nothing(void **state)
 {
-	static const char *const maps[] = { "mcp_sock_state", "mcp_sock_fwd", "mcp_sock_redir",
-					    "mcp_sock_full" };
+	static const char *const maps[] = { MCP_MAP_SOCK_STATE, MCP_MAP_SOCK_FWD, MCP_MAP_SOCK_REDIR,
+					    MCP_MAP_SOCK_FULL };
 	long before[4], after[4];
 	bool bpf = !strcmp(datapath, "bpf");
 	int n = getenv("SHORT_SESSIONS") ? atoi(getenv("SHORT_SESSIONS")) : bpf ? 200000 : 20000;

@@ -337,7 +337,7 @@ static int block_fd(void)
 	char path[256];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/mcp_block_v4", h_pin_root());
+	snprintf(path, sizeof(path), "%s/%s", h_pin_root(), MCP_MAP_BLOCK_V4);
 	fd = bpf_obj_get(path);
 
 	assert_true(fd >= 0);
