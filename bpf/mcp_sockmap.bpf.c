@@ -257,7 +257,7 @@ static long rewrite_frame(__u32 i, void *ctx)
 	if (bpf_skb_load_bytes(w->skb, w->off, h, sizeof(h)))
 		return 1;
 	if (h[MCP_OFF_OPCODE] == MCP_OP_PING) {
-		__u8 pong = MCP_OP_PONG;
+		__u8 pong = mcp_answer_opcode(MCP_OP_PING);
 
 		bpf_skb_store_bytes(w->skb, w->off + MCP_OFF_OPCODE, &pong, 1, 0);
 	} else if (hlen == MCP_HDR_V2_LEN) {

@@ -276,7 +276,7 @@ static __always_inline int pong(struct pkt *p, struct udphdr *udp, __u8 *mcp)
 	port = udp->source;
 	udp->source = udp->dest;
 	udp->dest = port;
-	mcp[MCP_OFF_OPCODE] = MCP_OP_PONG;
+	mcp[MCP_OFF_OPCODE] = mcp_answer_opcode(MCP_OP_PING); /* a PING (judge_udp) */
 	/* The opcode is the low byte of a 16-bit word (UDP offset 12) of the checksummed data:
 	 * the word grew by one (0x72 -> 0x73). RFC 1624: HC' = ~(~HC + ~m + m'), and
 	 * ~m + m' = 1 in ones' complement. */

@@ -121,7 +121,7 @@ static int on_frame(void *ctx, const struct mcp_frame *f)
 
 		if (!t)
 			return 1;
-		r.opcode = f->opcode == MCP_OP_PING ? MCP_OP_PONG : mcp_response_opcode(f->opcode);
+		r.opcode = mcp_answer_opcode(f->opcode);
 		hlen = mcp_frame_encode_header(t, &r);
 		memcpy(t + hlen, f->payload, f->length);
 		c->out.len += hlen + f->length;
@@ -232,7 +232,7 @@ static void on_udp(int fd)
 			spoken |= versions[v] == bufs[i][MCP_OFF_VERSION];
 		if ((verdict != MCP_XDP_PASS_UDP && verdict != MCP_XDP_TX_PONG) || !spoken)
 			continue;
-		*op = verdict == MCP_XDP_TX_PONG ? MCP_OP_PONG : mcp_response_opcode(*op);
+		*op = mcp_answer_opcode(*op);
 		iov[i].iov_len = in[i].msg_len;
 		out[n_out++].msg_hdr = in[i].msg_hdr;
 	}

@@ -118,7 +118,7 @@ ssize_t mcp_build_pong(void *buf, size_t cap, const struct mcp_frame *ping)
 {
 	struct mcp_frame pong = *ping;
 
-	pong.opcode = MCP_OP_PONG;
+	pong.opcode = mcp_answer_opcode(ping->opcode);
 	return mcp_frame_encode(buf, cap, &pong);
 }
 

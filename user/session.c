@@ -456,7 +456,7 @@ static void answer_ping(struct router *r, struct conn *c, const struct mcp_frame
 {
 	struct mcp_frame pong = *f;
 
-	pong.opcode = MCP_OP_PONG;
+	pong.opcode = mcp_answer_opcode(f->opcode);
 	forward_frame(r, c, &pong);
 }
 

@@ -268,7 +268,7 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 		if (verdict == MCP_XDP_TX_PONG) {
 			/* Answered in place, never larger than the PING; with udp_verify a v2 PONG
 			 * carries the source's cookie in `session`. */
-			d[MCP_OFF_OPCODE] = MCP_OP_PONG;
+			d[MCP_OFF_OPCODE] = mcp_answer_opcode(d[MCP_OFF_OPCODE]);
 			if (r->cfg.udp_verify && d[MCP_OFF_VERSION] == MCP_VERSION_2)
 				mcp_put_be32(d + MCP_OFF_SESSION,
 					     udp_cookie(r, &from[i], now / COOKIE_EPOCH_MS));

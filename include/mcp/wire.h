@@ -124,6 +124,16 @@ static __always_inline __u8 mcp_response_opcode(__u8 req)
 	return req | MCP_OP_RESPONSE_BIT;
 }
 
+/* What answers a frame (the router's PONG, an echo backend's response), the one rule for the
+ * verdict, the XDP guard, mcpd, mcp-echo and the tests: PONG for PING, the response for a
+ * request, 0 for anything else. */
+static __always_inline __u8 mcp_answer_opcode(__u8 op)
+{
+	if (op == MCP_OP_PING)
+		return MCP_OP_PONG;
+	return mcp_opcode_class(op) == MCP_OPC_REQUEST ? mcp_response_opcode(op) : 0;
+}
+
 /* Whether `peer` may send opcode `op` on a TCP session. */
 static __always_inline int mcp_opcode_allowed(__u8 op, int peer)
 {

@@ -719,7 +719,7 @@ static int backend_frame(void *ctx, const struct mcp_frame *f)
 			usleep((useconds_t)b->arg * 1000);
 		if (b->mode == HB_GARBAGE)
 			return bsend(c, "this is no MCP frame", 20) ? 1 : 0;
-		r.opcode = f->opcode == MCP_OP_PING ? MCP_OP_PONG : mcp_response_opcode(f->opcode);
+		r.opcode = mcp_answer_opcode(f->opcode);
 		n = mcp_frame_encode(out, cap, &r);
 	} else if (f->opcode == MCP_OP_CLOSE) {
 		n = mcp_build_close(out, cap, f->version, f->session);
@@ -781,7 +781,7 @@ static void backend_udp(struct h_backend *b)
 	atomic_fetch_add(&b->counts[d[MCP_OFF_OPCODE]], 1);
 	if (d[MCP_OFF_VERSION] == MCP_VERSION_2 && n >= MCP_HDR_V2_LEN)
 		atomic_store(&b->last_udp_session, mcp_be32_at(d + MCP_OFF_SESSION));
-	d[MCP_OFF_OPCODE] = mcp_response_opcode(d[MCP_OFF_OPCODE]);
+	d[MCP_OFF_OPCODE] = mcp_answer_opcode(d[MCP_OFF_OPCODE]);
 	sendto(b->udp, d, (size_t)n, 0, (struct sockaddr *)&from, len);
 }
 

@@ -23,6 +23,18 @@ static int expected_class(unsigned op)
 	return MCP_OPC_INVALID;
 }
 
+/* What answers each opcode: PONG answers PING, 0x80 | request answers a request (0x01-0x6F),
+ * nothing answers the rest. */
+static void test_answer_opcode(void **state)
+{
+	(void)state;
+	for (unsigned op = 0; op < 256; op++) {
+		unsigned want = op == 0x72 ? 0x73 : op >= 0x01 && op <= 0x6F ? (op | 0x80) : 0;
+
+		assert_int_equal(mcp_answer_opcode((uint8_t)op), want);
+	}
+}
+
 static void test_opcode_classes(void **state)
 {
 	(void)state;
@@ -164,6 +176,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_opcode_classes), cmocka_unit_test(test_opcode_direction),
+		cmocka_unit_test(test_answer_opcode),
 		cmocka_unit_test(test_layout),	       cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_check_header),   cmocka_unit_test(test_error_codes),
 	};
