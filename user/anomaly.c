@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "anomaly.h"
+#include "hash.h"
 #include "frame.h"
 #include "kstats.h"
 #include "log.h"
@@ -68,10 +69,8 @@ static struct anomaly_state *st_of(struct router *r)
 
 static struct src_slot *slot_for(struct anomaly_state *a, uint8_t family, const uint8_t *addr)
 {
-	uint32_t h = 2166136261u ^ family;
+	uint32_t h = mcp_fnv1a(family, addr, 16);
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
 	for (int probe = 0; probe < 32; probe++) {
 		struct src_slot *s = &a->slots[(h + (uint32_t)probe) % SLOTS];
 

@@ -175,6 +175,17 @@ static int parse_ifaces(struct parse *p, const char *value)
 	return 1;
 }
 
+int mcp_parse_datapath(const char *text)
+{
+	static const char *const names[] = { [MCP_DP_AUTO] = "auto", [MCP_DP_BPF] = "bpf",
+					     [MCP_DP_USER] = "user" };
+
+	for (int dp = 0; dp < (int)(sizeof(names) / sizeof(names[0])); dp++)
+		if (!strcmp(text, names[dp]))
+			return dp;
+	return -1;
+}
+
 const char *mcp_datapath_name(int dp)
 {
 	return dp == MCP_DP_BPF ? "bpf" : dp == MCP_DP_USER ? "user" : "auto";
@@ -250,13 +261,8 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		return 1;
 	}
 	if (!strcmp(name, "datapath")) {
-		if (!strcmp(value, "bpf"))
-			cfg->datapath = MCP_DP_BPF;
-		else if (!strcmp(value, "user"))
-			cfg->datapath = MCP_DP_USER;
-		else if (!strcmp(value, "auto"))
-			cfg->datapath = MCP_DP_AUTO;
-		else
+		cfg->datapath = mcp_parse_datapath(value);
+		if (cfg->datapath < 0)
 			return fail(p, p->line, "datapath: '%s' is not bpf, user or auto", value);
 		return 1;
 	}

@@ -83,6 +83,8 @@ int mcp_parse_addr(const char *text, struct mcp_addr *out);
 /* Parse an opcode name (GET, SET, SYNC, DEL) or number (5, 0x05) of a request. -1 if none. */
 int mcp_parse_request_opcode(const char *text);
 const char *mcp_datapath_name(int dp);
+/* "bpf", "user" or "auto" as enum mcp_datapath; -1 for anything else. */
+int mcp_parse_datapath(const char *text);
 const char *mcp_xdp_mode_name(int mode);
 /* Pools that some route uses: bit i for pool i. */
 uint32_t mcp_config_pools_used(const struct mcp_config *cfg);

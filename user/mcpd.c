@@ -69,13 +69,8 @@ int main(int argc, char **argv)
 			foreground = 1;
 			break;
 		case 'D':
-			if (!strcmp(optarg, "bpf"))
-				datapath = MCP_DP_BPF;
-			else if (!strcmp(optarg, "user"))
-				datapath = MCP_DP_USER;
-			else if (!strcmp(optarg, "auto"))
-				datapath = MCP_DP_AUTO;
-			else {
+			datapath = mcp_parse_datapath(optarg);
+			if (datapath < 0) {
 				fprintf(stderr, "mcpd: --datapath: '%s' is not bpf, user or auto\n",
 					optarg);
 				return 2;

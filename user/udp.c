@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "anomaly.h"
 #include "fdio.h"
+#include "hash.h"
 #include "log.h"
 #include "router.h"
 #include <sodium.h>
@@ -77,12 +78,7 @@ int udp_adopt(struct router *r, int fd, uint32_t index)
 
 static uint32_t hash_client(const struct sockaddr_storage *ss, socklen_t len, int pool)
 {
-	const uint8_t *p = (const uint8_t *)ss;
-	uint32_t h = 2166136261u ^ (uint32_t)pool;
-
-	for (socklen_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h % UPSTREAM_BUCKETS;
+	return mcp_fnv1a((uint32_t)pool, ss, len) % UPSTREAM_BUCKETS;
 }
 
 /* ---- relay sockets: a hash by (client, pool), and a list by last use ------------------ */
