@@ -36,10 +36,13 @@ BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 
 # ---- sources --------------------------------------------------------------------------------
 
-LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c user/log.c user/kstats.c \
-	    user/blocklist.c user/ctl_request.c user/fdio.c user/pin_root.c
-PROTO_LIB_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/config.c \
-		  user/blocklist.c user/ctl_request.c
+# The protocol library (frame, decoder, messages, PONG, addresses, logging): no libbpf, no
+# daemon; what tools and fuzzers link. The control protocol beside it. Then what the daemon
+# (and mcpctl, which reads maps) adds: config, blocklist, kernel counters, pin root.
+PROTO_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/addr.c user/log.c \
+	      user/fdio.c
+CTL_SRCS   := user/ctl_request.c
+DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/dp_user.c user/dp_bpf.c \
 	     user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
 	     user/takeover.c user/upgrade.c user/pin_dir.c user/privileges.c
@@ -48,8 +51,11 @@ BENCH_TOOLS := mcp-xdpcost mcp-udpflood
 PROTOS   := $(wildcard proto/*.proto)
 PB_SRCS  := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
 PB_HDRS  := $(PB_SRCS:.c=.h)
-LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS)) $(patsubst $(GEN)/%.c,$(OBJ)/gen/%.o,$(PB_SRCS))
-LIB      := $(BUILD)/libmcp.a
+PROTO_LIB  := $(BUILD)/libmcp-proto.a
+CTL_LIB    := $(BUILD)/libmcp-ctl.a
+DAEMON_LIB := $(BUILD)/libmcpd.a
+LIB        := $(DAEMON_LIB) $(CTL_LIB) $(PROTO_LIB) # in link order
+PROTO_LIBS := -lprotobuf-c
 
 # Every BPF program (bpf/ for the product, tests/bpf/ for programs only tests load).
 BPF_SRCS := $(wildcard bpf/*.bpf.c tests/bpf/*.bpf.c)
@@ -120,7 +126,15 @@ $(OBJ)/%.o: %.c | $(GENERATED)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
+$(PROTO_LIB): $(patsubst %.c,$(OBJ)/%.o,$(PROTO_SRCS)) $(OBJ)/gen/mcp.pb-c.o
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CTL_LIB): $(patsubst %.c,$(OBJ)/%.o,$(CTL_SRCS)) $(OBJ)/gen/control.pb-c.o
+	@rm -f $@
+	ar rcs $@ $^
+
+$(DAEMON_LIB): $(patsubst %.c,$(OBJ)/%.o,$(DAEMON_LIB_SRCS))
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -132,13 +146,22 @@ $(BIN)/mcp-xdpcost: $(OBJ)/tools/bench/xdp_cost.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lm
 
-$(BIN)/mcp-udpflood: $(OBJ)/tools/bench/udp_flood.o $(LIB)
+# Tools link the protocol library only; mcpctl reads maps, so it takes libbpf too.
+$(BIN)/mcp-udpflood: $(OBJ)/tools/bench/udp_flood.o $(PROTO_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS) $^ -o $@ $(PROTO_LIBS)
 
-$(BIN)/%: $(OBJ)/tools/%.o $(LIB)
+$(BIN)/mcp-echo: $(OBJ)/tools/mcp-echo.o $(PROTO_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS) -lm
+	$(CC) $(LDFLAGS) $^ -o $@ $(PROTO_LIBS)
+
+$(BIN)/mcpbench: $(OBJ)/tools/mcpbench.o $(PROTO_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(PROTO_LIBS) $(shell pkg-config --libs json-c) -lm
+
+$(BIN)/mcpctl: $(OBJ)/tools/mcpctl.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(BIN)/tests/e2e_router: $(OBJ)/tests/e2e/test_router.o $(OBJ)/tests/e2e/harness.o $(LIB)
 	@mkdir -p $(@D)
@@ -168,9 +191,13 @@ $(BIN)/tests/test_%: $(OBJ)/tests/bpf/test_%.o $(LIB)
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser -I$(GEN) -D_GNU_SOURCE
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_LIB_SRCS) $(PB_SRCS) $(PB_HDRS)
+# The parsers a fuzzer reaches: the protocol and control libraries and the config file
+# parser; no libbpf.
+FUZZ_LIB_SRCS := $(PROTO_SRCS) $(CTL_SRCS) user/config.c
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(PB_SRCS) $(PB_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(PROTO_LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c -linih -lbpf
+	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c -linih
 
 fuzz: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh $(BUILD)/fuzz

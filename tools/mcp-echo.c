@@ -18,7 +18,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include "buf.h"
-#include "config.h"
+#include "addr.h"
 #include "fdio.h"
 #include "log.h"
 #include "messages.h"

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "buf.h"
-#include "config.h"
+#include "addr.h"
 #include "messages.h"
 #include "stream_decoder.h"
 #include "version.h"

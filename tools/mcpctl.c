@@ -16,7 +16,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include "config.h"
+#include "ctl_request.h"
 #include "control.pb-c.h"
 #include "fdio.h"
 #include "frame.h"

@@ -11,15 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include "addr.h"
 
 #define MCP_BLOCK_MAX	  4096
 #define MCP_BLOCK_REASON  32
-
-struct mcp_prefix {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	uint32_t len; /* prefix length in bits */
-};
 
 struct block_entry {
 	struct mcp_prefix p;
@@ -33,12 +28,6 @@ struct blocklist {
 	int n;
 	int v4_fd, v6_fd; /* the guard's maps, -1 when it is not attached */
 };
-
-/* "10.0.0.0/8", "192.0.2.7" (a /32), "2001:db8::/32". 0, or -1 when not a prefix. */
-int mcp_prefix_parse(const char *text, struct mcp_prefix *out);
-void mcp_prefix_format(const struct mcp_prefix *p, char *out, size_t len);
-/* Does the prefix contain this address? */
-bool mcp_prefix_match(const struct mcp_prefix *p, const struct sockaddr *sa);
 
 void blocklist_init(struct blocklist *b);
 /* Add or refresh; ttl_ms 0 = no expiry. 0, or -errno (-ENOSPC when full). */

@@ -8,24 +8,19 @@
 #include <limits.h>
 #include <sys/socket.h>
 #include "mcp/maps.h"
+#include "addr.h"
+#include "ctl_request.h"
+#include "frame.h"
 
 #define MCP_MAX_LISTEN	   8
 #define MCP_MAX_BACKENDS   32
 #define MCP_POOL_NAME_MAX  32
-#define MCP_ADDR_TEXT_MAX  64
 #define MCP_DEFAULT_LISTEN "127.0.0.1:7800"
-#define MCP_DEFAULT_CONTROL "/run/mcp/mcpd.sock"
 #define MCP_MAX_XDP_IFACES 8
 #define MCP_IFNAME_MAX	   16
 
 enum mcp_datapath { MCP_DP_AUTO = 0, MCP_DP_BPF, MCP_DP_USER };
 enum mcp_xdp_mode { MCP_XDP_AUTO = 0, MCP_XDP_NATIVE, MCP_XDP_SKB };
-
-struct mcp_addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char text[MCP_ADDR_TEXT_MAX];
-};
 
 struct mcp_pool_cfg {
 	char name[MCP_POOL_NAME_MAX];
@@ -78,10 +73,6 @@ struct mcp_config {
 void mcp_config_defaults(struct mcp_config *cfg);
 /* Load and check `path`. Returns 0, or -1 with cfg->error set; cfg is then unusable. */
 int mcp_config_load(const char *path, struct mcp_config *cfg);
-/* Parse "1.2.3.4:80" or "[::1]:80". Returns 0 or -1. */
-int mcp_parse_addr(const char *text, struct mcp_addr *out);
-/* Parse an opcode name (GET, SET, SYNC, DEL) or number (5, 0x05) of a request. -1 if none. */
-int mcp_parse_request_opcode(const char *text);
 const char *mcp_datapath_name(int dp);
 /* "bpf", "user" or "auto" as enum mcp_datapath; -1 for anything else. */
 int mcp_parse_datapath(const char *text);

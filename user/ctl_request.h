@@ -5,7 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "blocklist.h"
+#include "addr.h"
+
+#define MCP_DEFAULT_CONTROL "/run/mcp/mcpd.sock"
 
 #define CTL_ARG_MAX 256
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "frame.h"
 
@@ -146,4 +147,26 @@ const char *mcp_error_code_name(uint32_t code)
 	if (code >= MCP_ERR__COUNT)
 		return "UNKNOWN";
 	return names[code];
+}
+
+int mcp_parse_request_opcode(const char *text)
+{
+	static const struct {
+		const char *name;
+		int op;
+	} names[] = { { "GET", MCP_OP_GET }, { "SET", MCP_OP_SET }, { "SYNC", MCP_OP_SYNC },
+		      { "DEL", MCP_OP_DEL } };
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(text, names[i].name))
+			return names[i].op;
+	if (!*text)
+		return -1;
+	errno = 0;
+	v = strtol(text, &end, 0);
+	if (errno || *end || v < MCP_OP_REQUEST_MIN || v > MCP_OP_REQUEST_MAX)
+		return -1;
+	return (int)v;
 }

@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <bpf/libbpf.h>
-#include <xdp/libxdp.h>
 #include "log.h"
 
 static const char *log_prog = "mcp";
@@ -26,7 +24,7 @@ int mcp_log_level(void)
 	return log_level;
 }
 
-static void vlog(int level, const char *fmt, va_list ap)
+void mcp_vlog(int level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warn", "info", "debug" };
 	char line[1024];
@@ -51,30 +49,8 @@ void mcp_log(int level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(level, fmt, ap);
+	mcp_vlog(level, fmt, ap);
 	va_end(ap);
-}
-
-static int from_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	int ours = level == LIBBPF_WARN ? MCP_LOG_INFO : MCP_LOG_DEBUG;
-
-	vlog(ours, fmt, ap);
-	return 0;
-}
-
-static int from_libxdp(enum libxdp_print_level level, const char *fmt, va_list ap)
-{
-	int ours = level == LIBXDP_WARN ? MCP_LOG_INFO : MCP_LOG_DEBUG;
-
-	vlog(ours, fmt, ap);
-	return 0;
-}
-
-void mcp_log_route_libbpf(void)
-{
-	libbpf_set_print(from_libbpf);
-	libxdp_set_print(from_libxdp);
 }
 
 int mcp_log_due(uint64_t *last_ms, uint64_t now_ms, uint64_t interval_ms)

@@ -3,6 +3,7 @@
 #ifndef MCP_LOG_H
 #define MCP_LOG_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 enum mcp_log_level { MCP_LOG_ERROR = 0, MCP_LOG_WARN, MCP_LOG_INFO, MCP_LOG_DEBUG };
@@ -11,6 +12,7 @@ void mcp_log_init(const char *prog, int level);
 void mcp_log_set_level(int level);
 int mcp_log_level(void);
 void mcp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mcp_vlog(int level, const char *fmt, va_list ap);
 /* For what can happen thousands of times a second: 1 when a message may be logged now, at
  * most once per interval_ms (and *last_ms, the caller's, remembers when). */
 int mcp_log_due(uint64_t *last_ms, uint64_t now_ms, uint64_t interval_ms);

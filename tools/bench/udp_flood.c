@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "config.h"
+#include "addr.h"
 #include "frame.h"
 
 #define BATCH 64

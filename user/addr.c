@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Addresses and prefixes as operators and tools write them: "1.2.3.4:80", "[::1]:80",
+ * "10.0.0.0/8", "2001:db8::/32". */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include "addr.h"
+
+int mcp_parse_addr(const char *text, struct mcp_addr *out)
+{
+	char host[MCP_ADDR_TEXT_MAX];
+	const char *colon;
+	char *end;
+	long port;
+	size_t hl;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(text) >= sizeof(out->text))
+		return -1;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -1;
+		hl = (size_t)(close - text - 1);
+		colon = close + 1;
+		memcpy(host, text + 1, hl);
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			return -1;
+		hl = (size_t)(colon - text);
+		memcpy(host, text, hl);
+	}
+	host[hl] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || colon[1] == '\0' || port < 1 || port > 65535)
+		return -1;
+	if (text[0] == '[') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&out->ss;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -1;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&out->ss;
+
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -1;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		out->len = sizeof(*a);
+	}
+	strcpy(out->text, text);
+	return 0;
+}
+
+int mcp_prefix_parse(const char *text, struct mcp_prefix *out)
+{
+	char addr[64], *slash, *end;
+	long len;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(text) >= sizeof(addr))
+		return -1;
+	strcpy(addr, text);
+	slash = strchr(addr, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, addr, out->addr) == 1) {
+		out->family = AF_INET;
+		len = 32;
+	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+		out->family = AF_INET6;
+		len = 128;
+	} else {
+		return -1;
+	}
+	if (slash) {
+		long max = len;
+
+		errno = 0;
+		len = strtol(slash + 1, &end, 10);
+		if (errno || *end || slash[1] == '\0' || len < 0 || len > max)
+			return -1;
+	}
+	out->len = (uint32_t)len;
+	/* Clear the host bits, so 10.1.2.3/16 and 10.1.0.0/16 are one prefix. */
+	for (uint32_t bit = out->len; bit < (out->family == AF_INET ? 32u : 128u); bit++)
+		out->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+	return 0;
+}
+
+void mcp_prefix_format(const struct mcp_prefix *p, char *out, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(p->family, p->addr, a, sizeof(a));
+	snprintf(out, len, "%s/%u", a, p->len);
+}
+
+bool mcp_prefix_match(const struct mcp_prefix *p, const struct sockaddr *sa)
+{
+	const uint8_t *a;
+	uint32_t full, rest;
+
+	if (sa->sa_family == AF_INET && p->family == AF_INET)
+		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6 && p->family == AF_INET6)
+		a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	else
+		return false;
+	full = p->len / 8;
+	rest = p->len % 8;
+	if (memcmp(a, p->addr, full))
+		return false;
+	return !rest || ((a[full] ^ p->addr[full]) & (uint8_t)(0xFF00u >> rest)) == 0;
+}
