@@ -63,7 +63,10 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	cfg->udp_relay_idle_ms = 5000;
 	cfg->max_queued_bytes = 256ull << 20;
 	cfg->metrics_timeout_s = 3;
-	cfg->max_unnegotiated = 1024; /* and never more than max_sessions (mcp_config_load) */
+	/* Room for a reconnect storm (thousands of clients at once, each a moment from its HELLO),
+	 * none for a slow-HELLO flood: the oldest goes, and handshake_timeout_ms ends the rest.
+	 * Never more than half of max_sessions (mcp_config_load). */
+	cfg->max_unnegotiated = 16384;
 	cfg->rate_pps = 0;
 	cfg->rate_burst = 100;
 	cfg->newsrc_pps = 10000;
@@ -450,8 +453,9 @@ int mcp_config_load(const char *path, struct mcp_config *cfg)
 		     cfg->idle_timeout_ms, cfg->heartbeat_ms);
 		goto out;
 	}
-	if (cfg->max_unnegotiated > cfg->max_sessions)
-		cfg->max_unnegotiated = cfg->max_sessions;
+	/* Below max_sessions: half of it at most, so negotiated sessions always have room. */
+	if (cfg->max_unnegotiated > cfg->max_sessions / 2)
+		cfg->max_unnegotiated = cfg->max_sessions / 2 ? cfg->max_sessions / 2 : 1;
 	rc = 0;
 out:
 	if (p->f)

@@ -290,6 +290,18 @@ static void on_accept(struct router *r, struct handler *h)
 			continue;
 		}
 		anomaly_new_session(r, (struct sockaddr *)&ss);
+		/* At max_sessions, a connection still without its HELLO (older than this one) makes
+		 * room: slow HELLOs cannot hold every place. Only sessions all negotiated refuse. */
+		if (r->n_sessions >= r->cfg.max_sessions && r->unneg.oldest) {
+			struct session *victim = list_entry(r->unneg.oldest, struct session, unneg);
+
+			r->limit_hits[LIMIT_UNNEGOTIATED]++;
+			session_end(r, victim, MCP_ERR_RATE_LIMITED,
+				    "the router is at max_sessions: the oldest connection without a "
+				    "HELLO is closed");
+			session_flush(r, &victim->client); /* the ERROR, if the socket takes it */
+			session_free(r, victim);	   /* its place, now */
+		}
 		if (r->n_sessions >= r->cfg.max_sessions) {
 			char msg[64];
 

@@ -272,6 +272,23 @@ static void test_max_sessions(void **state)
 	assert_int_equal(h_roundtrip(fds[0], 2, MCP_OP_GET, 4), 0);
 	for (int i = 0; i < 5; i++)
 		close(fds[i]);
+	assert_int_equal(h_wait_sessions(ctl, 0), 0);
+	/* Three sessions and two connections that never finish their HELLO fill it (at most
+	 * half of max_sessions may wait for HELLO): a real client still gets in, the oldest
+	 * without a HELLO making room. */
+	for (int i = 0; i < 3; i++)
+		assert_true((fds[i] = h_session(p, 1)) >= 0);
+	for (int i = 3; i < 5; i++) {
+		fds[i] = h_connect(p);
+		assert_int_equal(h_send(fds[i], "M", 1), 0);
+	}
+	assert_int_equal(h_wait_sessions(ctl, 5), 0);
+	fds[5] = h_session(p, 1);
+	assert_true(fds[5] >= 0);
+	assert_int_equal(h_roundtrip(fds[5], 1, MCP_OP_GET, 4), 0);
+	assert_int_equal(h_expect_error_close(fds[3], MCP_ERR_RATE_LIMITED), 0);
+	for (int i = 0; i < 6; i++)
+		close(fds[i]);
 	h_kill(small, SIGTERM);
 	assert_int_equal(h_wait(small, 5000), 0);
 	free(fr);

@@ -58,7 +58,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->pin_root, "/sys/fs/bpf/mcp");
 	/* The limits against denial of service (docs/operations.md, Under attack). */
 	assert_int_equal(cfg->handshake_timeout_ms, 5000);
-	assert_int_equal(cfg->max_unnegotiated, 1024);
+	assert_int_equal(cfg->max_unnegotiated, 16384);
 	assert_true(cfg->max_queued_bytes == 256ull << 20);
 	assert_int_equal(cfg->udp_relays, 1024);
 	assert_int_equal(cfg->udp_relay_idle_ms, 5000);
