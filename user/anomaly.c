@@ -310,6 +310,13 @@ void anomaly_tick(struct router *r, uint64_t now_ms)
 	judge_rates(r, now_ms, secs);
 }
 
+bool anomaly_ready(struct router *r)
+{
+	struct anomaly_state *a = st_of(r);
+
+	return a && a->bad_top.n >= WARMUP_SAMPLES && a->sess_top.n >= WARMUP_SAMPLES;
+}
+
 int anomaly_recent(struct router *r, const struct anomaly_event **out)
 {
 	static struct anomaly_event ordered[ANOMALY_RECENT];

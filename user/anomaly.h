@@ -10,6 +10,7 @@
 #ifndef MCP_ANOMALY_H
 #define MCP_ANOMALY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -28,6 +29,8 @@ int anomaly_init(struct router *r);
 void anomaly_free(struct router *r);
 /* Once a second, from the timer. */
 void anomaly_tick(struct router *r, uint64_t now_ms);
+/* Has the detector its baselines (a few seconds after start), so that it judges? */
+bool anomaly_ready(struct router *r);
 /* Userspace sightings. */
 void anomaly_bad_frame(struct router *r, const struct sockaddr *src);
 void anomaly_new_session(struct router *r, const struct sockaddr *src);

@@ -478,7 +478,8 @@ void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
 		if (n < 0 && errno == EAGAIN) {
 			struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &x->h };
 
-			epoll_ctl(r->epfd, EPOLL_CTL_MOD, x->h.fd, &ev);
+			if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, x->h.fd, &ev))
+				client_free(c, r, x); /* cannot wait for it: give up on this one */
 			return;
 		}
 		if (n <= 0)
@@ -568,7 +569,12 @@ static int serve(struct router *r, int fd, const char *path)
 	c->listen.fd = fd;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	ev.data.ptr = &c->listen;
-	epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev);
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		pr_err("cannot watch the control socket %s: %s", path, strerror(errno));
+		close(fd);
+		free(c);
+		return -1;
+	}
 	r->ctl = c;
 	pr_info("control socket on %s", path);
 	return 0;

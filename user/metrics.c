@@ -6,6 +6,7 @@
  * when it is ready (and on every tick, for its timeouts), so a scrape reads the router's
  * state from the same thread that changes it.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,7 +140,12 @@ static int start(struct router *r, int listen_fd)
 	m->h.kind = H_METRICS;
 	m->h.fd = info->epoll_fd;
 	ev.data.ptr = &m->h;
-	epoll_ctl(r->epfd, EPOLL_CTL_ADD, m->h.fd, &ev);
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, m->h.fd, &ev)) {
+		pr_err("cannot serve metrics on %s: %s", r->cfg.metrics.text, strerror(errno));
+		MHD_stop_daemon(m->d);
+		free(m);
+		return -1;
+	}
 	r->metrics = m;
 	pr_info("metrics on http://%s/metrics", r->cfg.metrics.text);
 	return 0;

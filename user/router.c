@@ -249,7 +249,8 @@ static void out_of_descriptors(struct router *r, struct handler *h, int err)
 	for (int i = 0; i < r->n_listeners; i++) {
 		struct epoll_event ev = { .events = 0, .data.ptr = &r->listeners[i] };
 
-		epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->listeners[i].fd, &ev);
+		if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->listeners[i].fd, &ev))
+			pr_warn("cannot pause listener %d: %s", i, strerror(errno));
 	}
 	r->accept_paused = true;
 }
@@ -261,7 +262,8 @@ static void resume_accepting(struct router *r)
 	for (int i = 0; i < r->n_listeners; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->listeners[i] };
 
-		epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->listeners[i].fd, &ev);
+		if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->listeners[i].fd, &ev))
+			pr_err("cannot resume listener %d: %s", i, strerror(errno));
 	}
 	r->accept_paused = false;
 }
@@ -530,9 +532,11 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	if (r->sigfd.fd < 0 || r->timer.fd < 0 || timerfd_settime(r->timer.fd, 0, &its, NULL))
 		return -1;
 	ev.data.ptr = &r->sigfd;
-	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->sigfd.fd, &ev);
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->sigfd.fd, &ev))
+		return -1;
 	ev.data.ptr = &r->timer;
-	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timer.fd, &ev);
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timer.fd, &ev))
+		return -1;
 
 	dp_user_init(&r->dp);
 	if (datapath != MCP_DP_USER) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdio.h>
 #include <string.h>
+#include "anomaly.h"
 #include "frame.h"
 #include "kstats.h"
 #include "router.h"
@@ -37,6 +38,8 @@ static const struct metric
 			   "UDP requests dropped: no route or no backend." },
 	m_blocked = { "blocklist_entries", "gauge", "Prefixes in the blocklist." },
 	m_anomalies = { "anomalies_total", "counter", "Anomalies detected, by kind." },
+	m_anomaly_ready = { "anomaly_detector_ready", "gauge",
+			    "1 once the anomaly detector has its baselines and judges." },
 	m_limits = { "limit_hits_total", "counter",
 		     "Times a protective limit fired, by limit (docs/operations.md, Under attack)." };
 
@@ -112,6 +115,7 @@ void router_collect(struct router *r, metric_fn fn, void *ctx)
 	fn(ctx, &m_blocked, NULL, 0, (uint64_t)r->blocks.n);
 	for (int i = 0; i < ANOMALY__COUNT; i++)
 		fn(ctx, &m_anomalies, L1("kind", anomaly_kind_name(i)), r->anomalies_total[i]);
+	fn(ctx, &m_anomaly_ready, NULL, 0, anomaly_ready(r));
 	for (int i = 0; i < LIMIT__COUNT; i++)
 		fn(ctx, &m_limits, L1("limit", router_limit_name(i)), r->limit_hits[i]);
 }

@@ -300,7 +300,11 @@ static void test_bad_frames_reported_with_their_source(void **state)
 
 	(void)state;
 	buf[0] = 'Z'; /* not MCP */
-	sleep(6); /* the detector's baseline needs a few quiet seconds first */
+	/* The detector judges once it has its baselines (a few quiet seconds after start). */
+	snprintf(log, sizeof(log), "%s/xdp.sock", h_tmpdir());
+	for (int i = 0; i < 300 && h_counter(log, "anomaly_detector_ready", "") != 1; i++)
+		usleep(100000);
+	assert_int_equal(h_counter(log, "anomaly_detector_ready", ""), 1);
 	for (int i = 0; i < 60; i++)
 		sendto(fd, buf, len, 0, (struct sockaddr *)&a, sizeof(a));
 	snprintf(log, sizeof(log), "%s/mcpd-xdp.log", h_tmpdir());
