@@ -55,6 +55,15 @@ ssize_t mcp_frame_build(void *buf, size_t cap, uint8_t version, uint8_t opcode,
 	return mcp_frame_encode(buf, cap, &f);
 }
 
+void mcp_frame_fields(const uint8_t *h, struct mcp_frame *f)
+{
+	f->version = h[MCP_OFF_VERSION];
+	f->opcode = h[MCP_OFF_OPCODE];
+	f->length = mcp_hdr_length(h);
+	f->stream_id = f->version == MCP_VERSION_2 ? mcp_be32_at(h + MCP_OFF_STREAM_ID) : 0;
+	f->session = f->version == MCP_VERSION_2 ? mcp_be32_at(h + MCP_OFF_SESSION) : 0;
+}
+
 ssize_t mcp_frame_decode(const void *buf, size_t len, uint8_t want_version, uint32_t max_frame,
 			 int peer, struct mcp_frame *f)
 {
@@ -68,13 +77,9 @@ ssize_t mcp_frame_decode(const void *buf, size_t len, uint8_t want_version, uint
 	if (check != MCP_CHECK_OK)
 		return -check;
 	hlen = mcp_hdr_len(h[MCP_OFF_VERSION]);
-	f->version = h[MCP_OFF_VERSION];
-	f->opcode = h[MCP_OFF_OPCODE];
-	f->length = mcp_hdr_length(h);
-	if (len < hlen + f->length)
+	if (len < hlen + mcp_hdr_length(h))
 		return 0;
-	f->stream_id = hlen == MCP_HDR_V2_LEN ? mcp_be32_at(h + MCP_OFF_STREAM_ID) : 0;
-	f->session = hlen == MCP_HDR_V2_LEN ? mcp_be32_at(h + MCP_OFF_SESSION) : 0;
+	mcp_frame_fields(h, f);
 	f->payload = h + hlen;
 	return (ssize_t)(hlen + f->length);
 }

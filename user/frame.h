@@ -42,6 +42,8 @@ const char *mcp_opcode_name(uint8_t op);
 const char *mcp_check_name(int check);
 const char *mcp_error_code_name(uint32_t code);
 
+/* The fields of a whole header (checked already) into f; the payload is the caller's. */
+void mcp_frame_fields(const uint8_t *h, struct mcp_frame *f);
 /* Parse an opcode name (GET, SET, SYNC, DEL) or number (5, 0x05) of a request. -1 if none. */
 int mcp_parse_request_opcode(const char *text);
 

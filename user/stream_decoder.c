@@ -59,20 +59,6 @@ static int take_header_byte(struct mcp_decoder *d, uint8_t b)
 	return MCP_CHECK_OK;
 }
 
-static void frame_from_header(const uint8_t *h, struct mcp_frame *f)
-{
-	f->version = h[MCP_OFF_VERSION];
-	f->opcode = h[MCP_OFF_OPCODE];
-	f->length = mcp_hdr_length(h);
-	if (f->version == MCP_VERSION_2) {
-		f->stream_id = mcp_be32_at(h + MCP_OFF_STREAM_ID);
-		f->session = mcp_be32_at(h + MCP_OFF_SESSION);
-	} else {
-		f->stream_id = 0;
-		f->session = 0;
-	}
-}
-
 static int grow_body(struct mcp_decoder *d, uint32_t need)
 {
 	uint8_t *nb;
@@ -124,13 +110,13 @@ ssize_t mcp_decoder_feed(struct mcp_decoder *d, const void *data, size_t len, mc
 			if (d->hdr_have < header_need(d) || mcp_hdr_length(d->hdr) != 0)
 				continue;
 			/* An empty frame is complete with its header. */
-			frame_from_header(d->hdr, &f);
+			mcp_frame_fields(d->hdr, &f);
 			f.payload = NULL;
 		} else {
 			uint32_t want = mcp_hdr_length(d->hdr) - d->body_have;
 			uint32_t avail = (uint32_t)(end - p) < want ? (uint32_t)(end - p) : want;
 
-			frame_from_header(d->hdr, &f);
+			mcp_frame_fields(d->hdr, &f);
 			if (d->body_have == 0 && avail == want) {
 				f.payload = p; /* header was split, payload is whole */
 			} else {
