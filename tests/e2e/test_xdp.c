@@ -369,7 +369,7 @@ static void test_blocked_prefix(void **state)
 	fcntl(tcp, F_SETFL, O_NONBLOCK);
 	connect(tcp, (struct sockaddr *)&a, sizeof(a));
 	pf = (struct pollfd){ .fd = tcp, .events = POLLOUT };
-	assert_int_equal(poll(&pf, 1, 500), 0);
+	assert_int_equal(poll(&pf, 1, H_SILENCE_MS), 0);
 	close(tcp);
 	assert_true(xdp_count(MCP_XDP_DROP_BLOCKED) >= before + 2);
 
