@@ -26,6 +26,8 @@ const char *h_tmpdir(void);
  * removes its pin root. One failing test never fails the next.
  */
 void h_test_begin(void);
+/* A test of a suite whose setup_mcpd/teardown_mcpd give each test its own router. */
+#define H_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_mcpd, teardown_mcpd)
 void h_test_end(void);
 const char *h_pin_root(void);
 /* Open descriptors of a process. */

@@ -723,16 +723,15 @@ static void test_10000_sessions(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_backend_answers_garbage, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_stalled_backend_is_bounded, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_slow_sender_is_closed, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_max_sessions, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_slow_hellos_are_closed, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_out_of_descriptors, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_short_sessions_leave_nothing, setup_mcpd,
-						teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_queued_bytes_budget, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_10000_sessions, setup_mcpd, teardown_mcpd),
+		H_TEST(test_backend_answers_garbage),
+		H_TEST(test_stalled_backend_is_bounded),
+		H_TEST(test_slow_sender_is_closed),
+		H_TEST(test_max_sessions),
+		H_TEST(test_slow_hellos_are_closed),
+		H_TEST(test_out_of_descriptors),
+		H_TEST(test_short_sessions_leave_nothing),
+		H_TEST(test_queued_bytes_budget),
+		H_TEST(test_10000_sessions),
 	};
 	char name[32];
 	int rc = h_datapath_start(argc, argv, "e2e_faults", &datapath, name, sizeof(name));

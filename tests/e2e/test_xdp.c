@@ -538,18 +538,18 @@ static void test_beside_xdp_filter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_attached_mode_is_reported, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_second_mcpd_refused, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_pong_from_the_kernel, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_invalid_dropped_and_counted, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_valid_frames_reach_a_backend, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_bad_frames_reported_with_their_source, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_blocked_prefix, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_rate_limit_holds, setup_mcpd, teardown_mcpd),
+		H_TEST(test_attached_mode_is_reported),
+		H_TEST(test_second_mcpd_refused),
+		H_TEST(test_pong_from_the_kernel),
+		H_TEST(test_invalid_dropped_and_counted),
+		H_TEST(test_valid_frames_reach_a_backend),
+		H_TEST(test_bad_frames_reported_with_their_source),
+		H_TEST(test_blocked_prefix),
+		H_TEST(test_rate_limit_holds),
 		cmocka_unit_test_setup_teardown(test_verify_passes_pings_up, setup_mcpd_verify,
 						teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_upgrade_keeps_the_guard, setup_mcpd, teardown_mcpd),
-		cmocka_unit_test_setup_teardown(test_beside_xdp_filter, setup_mcpd, teardown_mcpd),
+		H_TEST(test_upgrade_keeps_the_guard),
+		H_TEST(test_beside_xdp_filter),
 	};
 
 	if (geteuid() != 0) {
