@@ -34,6 +34,9 @@ run() { # run NAME CMD...
 		fail=$((fail + 1))
 		failed+=("$name")
 		echo "FAIL    $name (exit $rc)"
+		# What failed, wherever it is in the output, then how the output ended.
+		echo "$out" | grep -E '\[  (ERROR|FAILED) |\[   LINE   \]|Sanitizer|^ERROR|expected ' |
+			head -20 | sed 's/^/    ! /'
 		echo "$out" | tail -40 | sed 's/^/    | /'
 	fi
 }

@@ -686,8 +686,10 @@ int main(int argc, char **argv)
 		if (opt.idle && now >= end)
 			break;
 
-		if (!sending && !drain_end)
-			drain_end = now + 3000000000ull; /* answers still in flight may come back */
+		/* Answers still in flight may come back for 3 s (--idle has none: it holds its
+		 * sessions for the whole duration; it once let them go after these 3 s). */
+		if (!sending && !drain_end && !opt.idle)
+			drain_end = now + 3000000000ull;
 		running = 0;
 		for (int i = 0; i < opt.connections; i++) {
 			struct bconn *c = &conns[i];

@@ -10,6 +10,7 @@
 struct buf {
 	uint8_t *data;
 	size_t head, len, cap; /* bytes [head, head + len) are queued */
+	uint64_t *account;     /* when set, every change of cap is added there (mcpd's budget) */
 };
 
 /* Room for `n` more bytes at the tail; returns the tail pointer or NULL. */
@@ -29,6 +30,8 @@ static inline uint8_t *buf_reserve(struct buf *b, size_t n)
 			d = realloc(b->data, cap);
 			if (!d)
 				return NULL;
+			if (b->account)
+				*b->account += cap - b->cap;
 			b->data = d;
 			b->cap = cap;
 		}
@@ -55,10 +58,16 @@ static inline void buf_consume(struct buf *b, size_t n)
 		b->head = 0;
 }
 
+/* The memory goes; the buffer stays usable (and accounted, if it was). */
 static inline void buf_free(struct buf *b)
 {
+	uint64_t *account = b->account;
+
+	if (account)
+		*account -= b->cap;
 	free(b->data);
 	memset(b, 0, sizeof(*b));
+	b->account = account;
 }
 
 #endif

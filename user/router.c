@@ -134,6 +134,12 @@ static void reap(struct router *r)
 		buf_free(&s->client.out);
 		free(s);
 	}
+	while (r->dead_upstreams) {
+		struct upstream *u = r->dead_upstreams;
+
+		r->dead_upstreams = u->next;
+		free(u);
+	}
 }
 
 static int open_listener(struct router *r, const struct mcp_addr *a)
@@ -624,7 +630,8 @@ int router_run(struct router *r)
 				udp_on_readable(r, (struct udp_listener *)h);
 				break;
 			case H_UPSTREAM:
-				upstream_on_readable(r, (struct upstream *)h);
+				if (h->fd >= 0) /* not dropped earlier in this batch */
+					upstream_on_readable(r, (struct upstream *)h);
 				break;
 			case H_CONN: {
 				struct conn *c = (struct conn *)h;
@@ -657,9 +664,9 @@ void router_free(struct router *r)
 {
 	while (r->sessions)
 		session_free(r, r->sessions);
-	reap(r);
 	close_listeners(r);
 	udp_close_all(r);
+	reap(r);
 	ctl_free(r);
 	metrics_free(r);
 	anomaly_free(r);

@@ -205,6 +205,7 @@ struct router {
 	struct conn *dirty;
 	struct conn *dead_conns;	 /* closed, freed at the end of the loop iteration */
 	struct session *dead_sessions; /* likewise */
+	struct upstream *dead_upstreams; /* likewise */
 	struct backend_health health[MCP_MAX_POOLS][MCP_MAX_BACKENDS];
 	uint32_t rr[MCP_MAX_POOLS];
 	struct datapath dp;
@@ -216,7 +217,8 @@ struct router {
 	int spare_fd;	     /* held in reserve for accept-and-refuse when out of descriptors */
 	bool accept_paused;  /* out of descriptors and no spare: listeners rest until a tick */
 	uint64_t fds_logged_ms;
-	uint64_t queued_peak;	 /* the most the sessions' buffers held since the last trim */
+	uint64_t queued_bytes;	 /* what the sessions' output buffers hold (their capacity) */
+	uint64_t queued_peak;	 /* the most they held since the last trim */
 	uint64_t trimmed_ms;
 	uint64_t started_ms;
 	/* Counters of the daemon itself. */

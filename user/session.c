@@ -310,6 +310,7 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 		}
 		b->h.kind = H_CONN;
 		b->h.fd = fd;
+		b->out.account = &r->queued_bytes;
 		b->s = s;
 		b->slot = slot;
 		b->peer = MCP_PEER_BACKEND;
@@ -735,6 +736,10 @@ static void read_conn(struct router *r, struct conn *c)
 		if (c->installed && r->dp.on_read)
 			r->dp.on_read(r, c, (size_t)n);
 		consume(r, c, buf, (size_t)n);
+		/* Past the budget now, not at the next tick: a tick is long enough for forty
+		 * sessions to queue 4 MiB each. */
+		if (r->queued_bytes > r->cfg.max_queued_bytes)
+			sessions_within_budget(r, mcp_now_ms());
 		if (!c->s || c->closed)
 			return;
 		if (mcp_decoder_idle(&c->dec))
@@ -841,6 +846,7 @@ struct session *session_new(struct router *r, int fd, const struct sockaddr_stor
 	s->state = S_IDLE;
 	s->client.h.kind = H_CONN;
 	s->client.h.fd = fd;
+	s->client.out.account = &r->queued_bytes;
 	s->client.s = s;
 	s->client.slot = MCP_SLOT_CLIENT;
 	s->client.peer = MCP_PEER_CLIENT;
@@ -911,15 +917,13 @@ static void end_over_budget(struct router *r, struct session *s)
 
 void sessions_within_budget(struct router *r, uint64_t now)
 {
-	uint64_t total = 0;
+	uint64_t budget = r->cfg.max_queued_bytes;
+	bool over = r->queued_bytes > budget;
 
-	for (struct session *s = r->sessions; s; s = s->next)
-		total += session_held(s);
-	if (total > r->queued_peak)
-		r->queued_peak = total;
+	if (r->queued_bytes > r->queued_peak)
+		r->queued_peak = r->queued_bytes;
 	/* Over the budget: the largest holders end until the rest fit in three quarters. */
-	for (bool over = total > r->cfg.max_queued_bytes;
-	     over && total > r->cfg.max_queued_bytes / 4 * 3;) {
+	while (over && r->queued_bytes > budget / 4 * 3) {
 		struct session *worst = NULL;
 		uint64_t most = 0;
 
@@ -935,14 +939,14 @@ void sessions_within_budget(struct router *r, uint64_t now)
 			break;
 		pr_warn("session %u (%s): ended, holding %llu of %llu queued bytes (max_queued_bytes "
 			"%llu)", worst->id, worst->peer, (unsigned long long)most,
-			(unsigned long long)total, (unsigned long long)r->cfg.max_queued_bytes);
+			(unsigned long long)r->queued_bytes, (unsigned long long)budget);
 		end_over_budget(r, worst);
-		total -= most;
 	}
 	/* After a peak, the memory goes back to the system (glibc keeps freed heap otherwise). */
-	if (r->queued_peak > (8u << 20) && total < r->queued_peak / 4 && now > r->trimmed_ms + 1000) {
+	if (r->queued_peak > (8u << 20) && r->queued_bytes < r->queued_peak / 4 &&
+	    now > r->trimmed_ms + 1000) {
 		malloc_trim(0);
-		r->queued_peak = total;
+		r->queued_peak = r->queued_bytes;
 		r->trimmed_ms = now;
 	}
 }

@@ -402,6 +402,7 @@ static int restore_conn(struct router *r, struct conn *c, const Mcp__Ctl__Takeov
 		return -1;
 	if (whole)
 		return -1;
+	c->out.account = &r->queued_bytes;
 	if (m->out.len && buf_append(&c->out, m->out.data, m->out.len))
 		return -1;
 	c->installed = m->installed;

@@ -88,7 +88,7 @@ static struct upstream *least_recent(struct router *r)
 	return list_entry(r->relays.oldest, struct upstream, lru);
 }
 
-/* Out of the hash chain and the list, closed and freed. */
+/* Out of the hash chain and the list, closed; freed once the batch is done (router.c). */
 static void upstream_drop(struct router *r, struct upstream *u)
 {
 	uint32_t b = hash_client(&u->client, u->client_len, u->pool);
@@ -101,8 +101,11 @@ static void upstream_drop(struct router *r, struct upstream *u)
 	list_unlink(&r->relays, &u->lru);
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, u->h.fd, NULL);
 	close(u->h.fd);
+	u->h.fd = -1;
 	r->n_upstreams--;
-	free(u);
+	/* Freed at the end of the loop iteration: an event for it may still be in this batch. */
+	u->next = r->dead_upstreams;
+	r->dead_upstreams = u;
 }
 
 /* Put a connected socket for (client, pool) in the table; at udp_relays, the socket used

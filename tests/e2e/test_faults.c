@@ -629,7 +629,7 @@ static void test_queued_bytes_budget(void **state)
 		      "by the budget\n", rss0, rss_max, rss_after,
 		      h_counter(ctl_path(), "limit_hits_total", "limit=max_queued_bytes"));
 	assert_true(h_counter(ctl_path(), "limit_hits_total", "limit=max_queued_bytes") >= 1);
-	assert_true(rss_max - rss0 < 64 * 1024);
+	assert_true(rss_max - rss0 < 32 * 1024);
 	assert_true(rss_after - rss0 < 16 * 1024);
 	assert_int_equal(h_roundtrip(healthy, 1, MCP_OP_SET, 64), 0);
 	close(healthy);
