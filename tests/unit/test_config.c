@@ -86,7 +86,7 @@ static void test_full_config(void **state)
 			      "auto_block = yes\n"
 			      "pin_root = /sys/fs/bpf/mcp-second\n"
 			      "handshake_timeout_ms = 700\n"
-			      "max_unnegotiated = 50 ; more than max_sessions: held to it\n"
+			      "max_unnegotiated = 50 ; more than half of max_sessions: held to it\n"
 			      "max_queued_bytes = 1048576\n"
 			      "udp_relays = 7\n"
 			      "udp_verify = yes\n"
@@ -112,7 +112,7 @@ static void test_full_config(void **state)
 	assert_true(cfg->auto_block);
 	assert_string_equal(cfg->pin_root, "/sys/fs/bpf/mcp-second");
 	assert_int_equal(cfg->handshake_timeout_ms, 700);
-	assert_int_equal(cfg->max_unnegotiated, 10); /* max_sessions */
+	assert_int_equal(cfg->max_unnegotiated, 5); /* half of max_sessions */
 	assert_true(cfg->max_queued_bytes == 1048576);
 	assert_int_equal(cfg->udp_relays, 7);
 	assert_true(cfg->udp_verify);

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A session's sockets: reading in chunks with backpressure (a destination holding too much
+ * stops its sources), writing what is queued, and the epoll events of each.
+ */
+#include <errno.h>
+#include <sys/epoll.h>
+#include "log.h"
+#include "router.h"
+#include "session_int.h"
+
+/* Would reading more from c pile up output its session cannot get rid of? */
+bool session_backpressured(struct session *s)
+{
+	if (s->client.out.len > OUT_HIGH)
+		return true;
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+		if (s->backends[slot] && s->backends[slot]->out.len > OUT_HIGH)
+			return true;
+	return false;
+}
+
+/*
+ * Does mcpd hold this session's traffic: answers waiting for the client (in mcpd or, on the
+ * fast path, in the kernel's queues), or the client's reads paused by backpressure? Then the
+ * session is busy, not idle; a client that stops reading altogether is the stall timeout's.
+ */
+bool session_holding(struct session *s)
+{
+	if (session_backpressured(s) || s->client.out.len || s->client.full ||
+	    (!s->client.closed && !(s->client.events & EPOLLIN)))
+		return true;
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *b = s->backends[slot];
+
+		if (b && (b->out.len || b->full))
+			return true;
+	}
+	return false;
+}
+
+static void read_conn(struct router *r, struct conn *c)
+{
+	static uint8_t buf[READ_CHUNK];
+	struct session *s = c->s;
+
+	for (int i = 0; i < READS_PER_EVENT && c->s && !c->closed; i++) {
+		ssize_t n;
+
+		if (s->state != S_CLOSED && session_backpressured(s)) {
+			router_watch(r, c, c->events & ~EPOLLIN);
+			return;
+		}
+		n = recv(c->h.fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			n = 0; /* reset: handled as a close */
+		}
+		if (n == 0) {
+			c->closed = true;
+			if (s->state == S_CLOSED) {
+				session_free(r, s);
+			} else if (c->peer == MCP_PEER_CLIENT) {
+				pr_debug("session %u: client closed", s->id);
+				session_end(r, s, -1, NULL);
+				session_free(r, s);
+			} else if (s->state == S_CLOSING) {
+				session_check_closing_done(r, s);
+			} else {
+				backend_failed(r, c, "closed the connection");
+			}
+			return;
+		}
+		if (s->state == S_CLOSED)
+			continue; /* lingering: the client's last bytes are read and dropped */
+		if (c->peer == MCP_PEER_CLIENT)
+			s->last_active_ms = mcp_now_ms();
+		if (c->installed && r->dp.on_read)
+			r->dp.on_read(r, c, (size_t)n);
+		conn_consume(r, c, buf, (size_t)n);
+		/* Past the budget now, not at the next tick: a tick is long enough for forty
+		 * sessions to queue 4 MiB each. */
+		if (r->queued_bytes > r->cfg.max_queued_bytes)
+			sessions_within_budget(r, mcp_now_ms());
+		if (!c->s || c->closed)
+			return;
+		if (mcp_decoder_idle(&c->dec))
+			c->partial_since_ms = 0;
+		else if (!c->partial_since_ms || session_backpressured(s))
+			c->partial_since_ms = mcp_now_ms(); /* our hold is not the sender's delay */
+		if ((size_t)n < sizeof(buf))
+			return;
+	}
+}
+
+void session_on_event(struct router *r, struct conn *c, uint32_t events)
+{
+	if (c->connecting) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		getsockopt(c->h.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err || (events & (EPOLLERR | EPOLLHUP))) {
+			backend_failed(r, c, strerror(err ? err : ECONNREFUSED));
+			return;
+		}
+		backend_connected(r, c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		read_conn(r, c);
+	if (c->s && (events & EPOLLOUT))
+		session_flush(r, c);
+}
+
+/* Sources paused by backpressure read again once their destinations drained. */
+static void resume_reading(struct router *r, struct session *s)
+{
+	if (s->state == S_ERROR || session_backpressured(s))
+		return;
+	if (!s->client.closed && s->client.h.fd >= 0 && !(s->client.events & EPOLLIN))
+		router_watch(r, &s->client, s->client.events | EPOLLIN);
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *b = s->backends[slot];
+
+		if (b && !b->closed && !b->connecting && !(b->events & EPOLLIN))
+			router_watch(r, b, b->events | EPOLLIN);
+	}
+}
+
+/* Write what c holds. Called from the flush list and on EPOLLOUT. */
+void session_flush(struct router *r, struct conn *c)
+{
+	struct session *s = c->s;
+
+	while (c->out.len && !c->closed && c->h.fd >= 0) {
+		ssize_t n;
+
+		if (r->dp.can_write && c->installed && !r->dp.can_write(r, c)) {
+			r->pending_writes = true;
+			return;
+		}
+		n = send(c->h.fd, c->out.data + c->out.head, c->out.len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				if (!c->stalled_since_ms)
+					c->stalled_since_ms = mcp_now_ms();
+				router_watch(r, c, c->events | EPOLLOUT);
+				return;
+			}
+			c->closed = true;
+			buf_free(&c->out);
+			break;
+		}
+		c->daemon_written += (uint64_t)n;
+		c->stalled_since_ms = 0;
+		buf_consume(&c->out, (size_t)n);
+	}
+	if (c->h.fd >= 0 && !c->closed && !c->out.len && (c->events & EPOLLOUT) && !c->connecting)
+		router_watch(r, c, c->events & ~EPOLLOUT);
+	resume_reading(r, s);
+
+	/* Everything queued for the client is out: shut down and linger. */
+	if (c == &s->client && s->state == S_CLOSED && !c->out.len) {
+		if (r->dp.uninstall)
+			r->dp.uninstall(r, s);
+		if (c->closed || c->h.fd < 0 || shutdown(c->h.fd, SHUT_WR)) {
+			session_free(r, s);
+			return;
+		}
+	}
+	if (r->dp.publish && c->installed)
+		r->dp.publish(r, c);
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Every tick: each session's timeouts (handshake, connect, stall, partial frame, idle, close,
+ * linger), and all sessions' buffers within max_queued_bytes.
+ */
+#include <malloc.h>
+#include <sys/epoll.h>
+#include "log.h"
+#include "router.h"
+#include "session_int.h"
+
+/* What mcpd's buffers hold for a session (their capacity: that is what memory they take). */
+static uint64_t session_held(const struct session *s)
+{
+	uint64_t n = s->client.out.cap + s->client.dec.body_cap;
+
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+		if (s->backends[slot])
+			n += s->backends[slot]->out.cap + s->backends[slot]->dec.body_cap;
+	return n;
+}
+
+/* Its queued output goes (the peer was not taking it), then its session ends. */
+static void end_over_budget(struct router *r, struct session *s)
+{
+	buf_free(&s->client.out);
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+		if (s->backends[slot])
+			buf_free(&s->backends[slot]->out);
+	r->limit_hits[LIMIT_QUEUED_BYTES]++;
+	session_end(r, s, MCP_ERR_RATE_LIMITED,
+		    "the router's buffers are full (max_queued_bytes) and this session held the most");
+}
+
+void sessions_within_budget(struct router *r, uint64_t now)
+{
+	uint64_t budget = r->cfg.max_queued_bytes;
+	bool over = r->queued_bytes > budget;
+
+	if (r->queued_bytes > r->queued_peak)
+		r->queued_peak = r->queued_bytes;
+	/* Over the budget: the largest holders end until the rest fit in three quarters. */
+	while (over && r->queued_bytes > budget / 4 * 3) {
+		struct session *worst = NULL;
+		uint64_t most = 0;
+
+		for (struct session *s = r->sessions; s; s = s->next) {
+			uint64_t n = s->state == S_CLOSED || s->state == S_ERROR ? 0 : session_held(s);
+
+			if (n > most) {
+				most = n;
+				worst = s;
+			}
+		}
+		if (!worst)
+			break;
+		pr_warn("session %u (%s): ended, holding %llu of %llu queued bytes (max_queued_bytes "
+			"%llu)", worst->id, worst->peer, (unsigned long long)most,
+			(unsigned long long)r->queued_bytes, (unsigned long long)budget);
+		end_over_budget(r, worst);
+	}
+	/* After a peak, the memory goes back to the system (glibc keeps freed heap otherwise). */
+	if (r->queued_peak > (8u << 20) && r->queued_bytes < r->queued_peak / 4 &&
+	    now > r->trimmed_ms + 1000) {
+		malloc_trim(0);
+		r->queued_peak = r->queued_bytes;
+		r->trimmed_ms = now;
+	}
+}
+
+void session_tick(struct router *r, struct session *s, uint64_t now)
+{
+	uint64_t last;
+
+	if (r->dp.tick && s->state == S_CONNECTED)
+		r->dp.tick(r, s);
+
+	/* However it dribbles, a connection gets handshake_timeout_ms to complete its HELLO. */
+	if (s->state == S_IDLE && now > s->created_ms + r->cfg.handshake_timeout_ms) {
+		r->limit_hits[LIMIT_HANDSHAKE]++;
+		session_end(r, s, MCP_ERR_IDLE_TIMEOUT,
+			    "no complete HELLO within handshake_timeout_ms");
+		return;
+	}
+	switch (s->state) {
+	case S_IDLE:
+	case S_CONNECTED:
+		/* An idle session gives its output buffers back; they come again with traffic. */
+		if (!s->client.out.len && s->client.out.cap && !s->client.dirty)
+			buf_free(&s->client.out);
+		for (int slot = 1; slot <= MCP_MAX_POOLS; slot++) {
+			struct conn *b = s->backends[slot];
+
+			if (b && !b->out.len && b->out.cap && !b->dirty)
+				buf_free(&b->out);
+		}
+		/* A peer that stopped reading: its session ends, so neither mcpd's buffers nor the
+		 * kernel's queues (the fast path marks it full) grow without bound. */
+		if (s->state == S_CONNECTED) {
+			struct conn *stuck = NULL;
+
+			for (int slot = 0; slot <= MCP_MAX_POOLS && !stuck; slot++) {
+				struct conn *c = slot ? s->backends[slot] : &s->client;
+
+				if (c && c->full && !c->stalled_since_ms)
+					c->stalled_since_ms = now;
+				if (c && !c->full && !c->out.len)
+					c->stalled_since_ms = 0;
+				if (c && c->stalled_since_ms &&
+				    now > c->stalled_since_ms + r->cfg.stall_timeout_ms)
+					stuck = c;
+			}
+			if (stuck) {
+				/* A client that reads nothing is over the router's limits: RATE_LIMITED
+				 * (docs/protocol.md), should it ever read again. */
+				r->limit_hits[LIMIT_STALL]++;
+				session_end(r, s,
+					    stuck->peer == MCP_PEER_BACKEND ? MCP_ERR_BACKEND_UNAVAILABLE
+									    : MCP_ERR_RATE_LIMITED,
+					    stuck->peer == MCP_PEER_BACKEND
+						    ? "the backend stopped reading (stall_timeout_ms)"
+						    : "the client stopped reading (stall_timeout_ms)");
+				break;
+			}
+		}
+		/* A slow sender: part of a frame, and the rest not coming in time. */
+		if (s->state == S_CONNECTED) {
+			uint64_t since = s->client.partial_since_ms;
+
+			if (r->dp.partial_since_ms) {
+				uint64_t k = r->dp.partial_since_ms(r, &s->client);
+
+				if (k && (!since || k < since))
+					since = k;
+			}
+			if (session_backpressured(s) || !(s->client.events & EPOLLIN))
+				since = 0; /* we stopped reading: the sender is not the slow one */
+			if (since && now > since + r->cfg.partial_timeout_ms) {
+				session_end(r, s, MCP_ERR_PROTOCOL_VIOLATION,
+					    "a frame not completed within partial_timeout_ms");
+				break;
+			}
+		}
+		if (s->state == S_CONNECTED && session_holding(s))
+			s->last_active_ms = now;
+		last = s->last_active_ms;
+		if (r->dp.last_active_ms) {
+			uint64_t k = r->dp.last_active_ms(r, s);
+
+			if (k > last)
+				last = k;
+		}
+		if (now > last + r->cfg.idle_timeout_ms)
+			session_end(r, s, MCP_ERR_IDLE_TIMEOUT, "idle past the timeout");
+		break;
+	case S_CONNECTING:
+		if (now > s->deadline_ms) {
+			for (int slot = 1; slot <= MCP_MAX_POOLS; slot++) {
+				struct conn *b = s->backends[slot];
+
+				if (b && !b->ready) {
+					backend_failed(r, b, "timed out connecting");
+					break;
+				}
+			}
+			if (s->state == S_CONNECTING)
+				s->deadline_ms = now + r->cfg.connect_timeout_ms;
+		}
+		break;
+	case S_CLOSING:
+		if (now > s->deadline_ms) {
+			session_queue_close(r, s, &s->client);
+			session_close_backends(r, s);
+			session_finish(r, s);
+		}
+		break;
+	default:
+		if (now > s->deadline_ms)
+			session_free(r, s);
+	}
+}
