@@ -304,6 +304,33 @@ static void test_stats(void **state)
 	assert_true(counter("pool_backends_up", "pool=kv") == 2);
 }
 
+/* mcpctl maps reads the kernel's counters from the pin root (-p), daemon or not. */
+static void test_maps(void **state)
+{
+	char out[1 << 16];
+	char *argv[] = { "mcpctl", "-p", (char *)h_pin_root(), "-j", "maps", NULL };
+	int fd = h_session(port, 1), rc;
+
+	(void)state;
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 10), 0);
+	close(fd);
+	rc = h_run(out, sizeof(out), argv);
+	if (!strcmp(datapath, "bpf")) {
+		json_object *o = json_tokener_parse(out), *dp, *r;
+
+		assert_int_equal(rc, 0);
+		assert_non_null(o);
+		assert_true(json_object_object_get_ex(o, "datapath", &dp));
+		assert_true(json_object_object_get_ex(dp, "redirect", &r));
+		assert_true(jint(r, "skbs") >= 1); /* the GET went through the kernel */
+		json_object_put(o);
+	} else {
+		/* Nothing pinned on the user path: a clear error, not empty numbers. */
+		assert_int_equal(rc, 1);
+		assert_non_null(strstr(out, "cannot read the counters in"));
+	}
+}
+
 static void test_block_unblock(void **state)
 {
 	char out[4096];
@@ -950,6 +977,7 @@ int main(int argc, char **argv)
 		H_TEST(test_sessions),
 		H_TEST(test_routes_and_pools),
 		H_TEST(test_stats),
+		H_TEST(test_maps),
 		H_TEST(test_block_unblock),
 		H_TEST(test_kill),
 		H_TEST(test_reload),

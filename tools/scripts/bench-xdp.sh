@@ -20,7 +20,8 @@ work=$(mktemp -d /tmp/mcp-bench-xdp-XXXXXX)
 pids=()
 
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	# Every job this script started (mcpd too), so the wait below cannot hang.
+	for p in "${pids[@]}" $(jobs -p); do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	ip link del "$RIF" 2>/dev/null || true
 	ip netns del "$NS" 2>/dev/null || true
@@ -60,7 +61,7 @@ EOT
 }
 
 udp_in() { awk '/^Udp: [0-9]/ { print $2 }' /proc/net/snmp; }
-xdp_count() { "$BIN/mcpctl" -j maps | python3 -c "import json,sys; print(json.load(sys.stdin)['xdp']['$1']['packets'])"; }
+xdp_count() { "$BIN/mcpctl" -p "$PIN" -j maps | python3 -c "import json,sys; print(json.load(sys.stdin)['xdp']['$1']['packets'])"; }
 
 declare -A R
 for round in $(seq "$ROUNDS"); do
