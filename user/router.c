@@ -210,7 +210,7 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
 }
 
 /* Over a limit: say which in an ERROR RATE_LIMITED and close, without a session. */
-static void refuse(struct router *r, int fd, int limit, const char *msg)
+static void send_refusal(struct router *r, int fd, const char *msg)
 {
 	uint8_t buf[160];
 	ssize_t n = mcp_build_error_simple(buf, sizeof(buf), 1, 0, MCP_ERR_RATE_LIMITED, msg);
@@ -219,7 +219,6 @@ static void refuse(struct router *r, int fd, int limit, const char *msg)
 		pr_debug("refused connection: %s", strerror(errno));
 	close(fd);
 	r->sessions_refused++;
-	r->limit_hits[limit]++;
 	r->errors_sent[MCP_ERR_RATE_LIMITED]++;
 }
 
@@ -243,10 +242,8 @@ static void out_of_descriptors(struct router *r, struct handler *h, int err)
 		close(r->spare_fd);
 		r->spare_fd = -1;
 		fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0) {
-			r->limit_hits[LIMIT_FDS]--; /* counted once, by refuse() */
-			refuse(r, fd, LIMIT_FDS, "the router is out of file descriptors");
-		}
+		if (fd >= 0)
+			send_refusal(r, fd, "the router is out of file descriptors");
 		r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && r->spare_fd >= 0)
 			return;
@@ -315,7 +312,8 @@ static void on_accept(struct router *r, struct handler *h)
 
 			snprintf(msg, sizeof(msg), "the router is at max_sessions (%u)",
 				 r->cfg.max_sessions);
-			refuse(r, fd, LIMIT_MAX_SESSIONS, msg);
+			r->limit_hits[LIMIT_MAX_SESSIONS]++;
+			send_refusal(r, fd, msg);
 			continue;
 		}
 		/* Connections that have not said HELLO have a cap of their own: at it, the oldest
