@@ -9,18 +9,22 @@
 #include "router.h"
 #include "session_int.h"
 
-/* What mcpd's buffers hold for a session (their capacity: that is what memory they take). */
+#define BUDGET_SPARES (64u << 10) /* a session holding less is never ended for the budget */
+
+/* What mcpd's output buffers hold for a session: their capacity, as router.queued_bytes
+ * counts it. */
 static uint64_t session_held(const struct session *s)
 {
-	uint64_t n = s->client.out.cap + s->client.dec.body_cap;
+	uint64_t n = s->client.out.cap;
 
 	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
 		if (s->backends[slot])
-			n += s->backends[slot]->out.cap + s->backends[slot]->dec.body_cap;
+			n += s->backends[slot]->out.cap;
 	return n;
 }
 
-/* Its queued output goes (the peer was not taking it), then its session ends. */
+/* Its queued output goes (the peer was not taking it), then the session: with an ERROR if it
+ * was still running, at once if it was already ending (its last bytes were that output). */
 static void end_over_budget(struct router *r, struct session *s)
 {
 	buf_free(&s->client.out);
@@ -28,8 +32,12 @@ static void end_over_budget(struct router *r, struct session *s)
 		if (s->backends[slot])
 			buf_free(&s->backends[slot]->out);
 	r->limit_hits[LIMIT_QUEUED_BYTES]++;
-	session_end(r, s, MCP_ERR_RATE_LIMITED,
-		    "the router's buffers are full (max_queued_bytes) and this session held the most");
+	if (s->state == S_CLOSED || s->state == S_ERROR)
+		session_free(r, s);
+	else
+		session_end(r, s, MCP_ERR_RATE_LIMITED,
+			    "the router's buffers are full (max_queued_bytes) and this session held "
+			    "the most");
 }
 
 void sessions_within_budget(struct router *r, uint64_t now)
@@ -39,20 +47,21 @@ void sessions_within_budget(struct router *r, uint64_t now)
 
 	if (r->queued_bytes > r->queued_peak)
 		r->queued_peak = r->queued_bytes;
-	/* Over the budget: the largest holders end until the rest fit in three quarters. */
+	/* Over the budget: the largest holders end until the rest fit in three quarters. Each
+	 * one ended gives back at least BUDGET_SPARES, so this ends; small holders are spared. */
 	while (over && r->queued_bytes > budget / 4 * 3) {
 		struct session *worst = NULL;
 		uint64_t most = 0;
 
 		for (struct session *s = r->sessions; s; s = s->next) {
-			uint64_t n = s->state == S_CLOSED || s->state == S_ERROR ? 0 : session_held(s);
+			uint64_t n = session_held(s);
 
 			if (n > most) {
 				most = n;
 				worst = s;
 			}
 		}
-		if (!worst)
+		if (!worst || most < BUDGET_SPARES)
 			break;
 		pr_warn("session %u (%s): ended, holding %llu of %llu queued bytes (max_queued_bytes "
 			"%llu)", worst->id, worst->peer, (unsigned long long)most,
