@@ -34,6 +34,11 @@ endif
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
 	      -Iinclude -I/usr/include/$(MULTIARCH) -MMD -MP
 
+# The tunables of include/mcp/tunables.h, for the programs and userspace alike.
+EXTRA_CFLAGS ?=
+CFLAGS     += $(EXTRA_CFLAGS)
+BPF_CFLAGS += $(EXTRA_CFLAGS)
+
 # ---- sources --------------------------------------------------------------------------------
 
 # The protocol library (frame, decoder, messages, PONG, addresses, logging): no libbpf, no

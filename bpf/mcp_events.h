@@ -14,7 +14,6 @@
 #include <bpf/bpf_helpers.h>
 #include "mcp/maps.h"
 
-#define MCP_EVENTS_PER_SEC 4096
 
 struct mcp_ev_budget {
 	__u64 window_ns;

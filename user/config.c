@@ -48,7 +48,7 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	mcp_parse_addr(MCP_DEFAULT_LISTEN, &cfg->listen[0]);
 	cfg->n_listen = 1;
-	cfg->datapath = MCP_DP_AUTO;
+	cfg->datapath = MCP_DATAPATH_AUTO;
 	cfg->max_frame = MCP_MAX_FRAME_DEFAULT;
 	cfg->heartbeat_ms = 5000;
 	cfg->idle_timeout_ms = 15000;
@@ -83,7 +83,7 @@ void mcp_config_defaults(struct mcp_config *cfg)
 
 const char *mcp_xdp_mode_name(int mode)
 {
-	return mode == MCP_XDP_NATIVE ? "native" : mode == MCP_XDP_SKB ? "skb" : "auto";
+	return mode == MCP_XDP_MODE_NATIVE ? "native" : mode == MCP_XDP_MODE_SKB ? "skb" : "auto";
 }
 
 /* "eth0, eth1": interface names for the XDP guard. */
@@ -107,8 +107,8 @@ static int parse_ifaces(struct parse *p, const char *value)
 
 int mcp_parse_datapath(const char *text)
 {
-	static const char *const names[] = { [MCP_DP_AUTO] = "auto", [MCP_DP_BPF] = "bpf",
-					     [MCP_DP_USER] = "user" };
+	static const char *const names[] = { [MCP_DATAPATH_AUTO] = "auto", [MCP_DATAPATH_BPF] = "bpf",
+					     [MCP_DATAPATH_USER] = "user" };
 
 	for (int dp = 0; dp < (int)(sizeof(names) / sizeof(names[0])); dp++)
 		if (!strcmp(text, names[dp]))
@@ -118,7 +118,7 @@ int mcp_parse_datapath(const char *text)
 
 const char *mcp_datapath_name(int dp)
 {
-	return dp == MCP_DP_BPF ? "bpf" : dp == MCP_DP_USER ? "user" : "auto";
+	return dp == MCP_DATAPATH_BPF ? "bpf" : dp == MCP_DATAPATH_USER ? "user" : "auto";
 }
 
 static int parse_u32(const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -247,11 +247,11 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 	}
 	if (!strcmp(name, "xdp_mode")) {
 		if (!strcmp(value, "native"))
-			cfg->xdp_mode = MCP_XDP_NATIVE;
+			cfg->xdp_mode = MCP_XDP_MODE_NATIVE;
 		else if (!strcmp(value, "skb"))
-			cfg->xdp_mode = MCP_XDP_SKB;
+			cfg->xdp_mode = MCP_XDP_MODE_SKB;
 		else if (!strcmp(value, "auto"))
-			cfg->xdp_mode = MCP_XDP_AUTO;
+			cfg->xdp_mode = MCP_XDP_MODE_AUTO;
 		else
 			return fail(p, p->line, "xdp_mode: '%s' is not native, skb or auto", value);
 		return 1;

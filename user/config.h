@@ -19,8 +19,8 @@
 #define MCP_MAX_XDP_IFACES 8
 #define MCP_IFNAME_MAX	   16
 
-enum mcp_datapath { MCP_DP_AUTO = 0, MCP_DP_BPF, MCP_DP_USER };
-enum mcp_xdp_mode { MCP_XDP_AUTO = 0, MCP_XDP_NATIVE, MCP_XDP_SKB };
+enum mcp_datapath { MCP_DATAPATH_AUTO = 0, MCP_DATAPATH_BPF, MCP_DATAPATH_USER };
+enum mcp_xdp_mode { MCP_XDP_MODE_AUTO = 0, MCP_XDP_MODE_NATIVE, MCP_XDP_MODE_SKB };
 
 struct mcp_pool_cfg {
 	char name[MCP_POOL_NAME_MAX];

@@ -81,9 +81,9 @@ static int attach_one(struct xdp_guard *g, const char *ifname, int want, char *w
 		return -1;
 	}
 	detach_earlier(ifindex, ifname);
-	if (want == MCP_XDP_NATIVE || want == MCP_XDP_AUTO)
+	if (want == MCP_XDP_MODE_NATIVE || want == MCP_XDP_MODE_AUTO)
 		tries[n_tries++] = XDP_MODE_NATIVE;
-	if (want == MCP_XDP_SKB || want == MCP_XDP_AUTO)
+	if (want == MCP_XDP_MODE_SKB || want == MCP_XDP_MODE_AUTO)
 		tries[n_tries++] = XDP_MODE_SKB;
 	for (int i = 0; i < n_tries; i++) {
 		err = xdp_program__attach(g->prog, ifindex, tries[i], 0);

@@ -543,11 +543,11 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 		return -1;
 
 	dp_user_init(&r->dp);
-	if (datapath != MCP_DP_USER) {
+	if (datapath != MCP_DATAPATH_USER) {
 		if (dp_bpf_init(r, why, sizeof(why)) == 0) {
 			pr_info("data path: bpf (sockmap verdict, maps pinned under %s)",
 				r->cfg.pin_root);
-		} else if (datapath == MCP_DP_BPF) {
+		} else if (datapath == MCP_DATAPATH_BPF) {
 			pr_err("data path bpf requested but unavailable: %s", why);
 			return -1;
 		} else {

@@ -23,6 +23,7 @@
 
 #include <linux/types.h>
 #include "mcp/wire.h"
+#include "mcp/tunables.h"
 
 #define MCP_PIN_DIR	   "/sys/fs/bpf/mcp" /* the default pin root (config `pin_root`) */
 
@@ -43,8 +44,6 @@
 #define MCP_DEST_DAEMON	   0xFFFFFFFFu /* a frame the daemon must handle */
 #define MCP_DEST_NONE	   0xFFFFFFFEu /* no frame seen yet */
 #define MCP_DEST_SELF	   0xFFFFFFFDu /* a PING: answered back to the socket it came from */
-#define MCP_MAX_SOCKS	   65536 * 2
-#define MCP_FRAMES_PER_SKB 4096 /* more frames than this in one skb go to the daemon */
 
 struct mcp_sock_key {
 	__u32 session;
@@ -131,6 +130,5 @@ struct mcp_event {
 
 MCP_STATIC_ASSERT(sizeof(struct mcp_event) == 24, "mcp_event");
 
-#define MCP_EVENTS_BYTES (256 * 1024)
 
 #endif /* MCP_MAPS_H */

@@ -28,8 +28,6 @@
 #define MCP_PORT_UDP	    2
 #define MCP_PORT_PING_TO_MCPD 4 /* UDP PINGs go up to mcpd (udp_verify: its PONG has a cookie) */
 
-#define MCP_RATE_ENTRIES 65536
-#define MCP_BLOCK_ENTRIES 16384
 
 struct mcp_xdp_cfg {
 	__u32 rate_pps;	       /* per source: UDP frames and TCP SYNs per second; 0 = no limit */

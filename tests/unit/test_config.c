@@ -48,7 +48,7 @@ static void test_defaults(void **state)
 	mcp_config_defaults(cfg);
 	assert_int_equal(cfg->n_listen, 1);
 	assert_string_equal(cfg->listen[0].text, "127.0.0.1:7800");
-	assert_int_equal(cfg->datapath, MCP_DP_AUTO);
+	assert_int_equal(cfg->datapath, MCP_DATAPATH_AUTO);
 	assert_int_equal(cfg->max_frame, 16384);
 	assert_int_equal(cfg->heartbeat_ms, 5000);
 	assert_int_equal(cfg->idle_timeout_ms, 15000);
@@ -105,7 +105,7 @@ static void test_full_config(void **state)
 	assert_int_equal(cfg->n_listen, 2);
 	assert_int_equal(cfg->listen[1].ss.ss_family, AF_INET6);
 	assert_int_equal(ntohs(((struct sockaddr_in6 *)&cfg->listen[1].ss)->sin6_port), 7801);
-	assert_int_equal(cfg->datapath, MCP_DP_USER);
+	assert_int_equal(cfg->datapath, MCP_DATAPATH_USER);
 	assert_int_equal(cfg->max_frame, 65535);
 	assert_int_equal(cfg->max_sessions, 10);
 	assert_false(cfg->tcp_nodelay);
