@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -417,7 +418,8 @@ static void respond(struct ctl_client *x, const Mcp__Ctl__Response *rsp)
 	x->out.len += n + 4;
 }
 
-static void answer(struct router *r, struct ctl_client *x)
+/* Answer a whole request. True when the connection went with it (a failed takeover). */
+static bool answer(struct router *r, struct ctl_client *x)
 {
 	const uint8_t *d = x->in.data + x->in.head;
 	uint32_t n = mcp_be32_at(d);
@@ -429,16 +431,21 @@ static void answer(struct router *r, struct ctl_client *x)
 	if (ctl_parse_request(d + 4, n, &q, err, sizeof(err))) {
 		fail(&a, &rsp, "%s", err);
 	} else if (q.command == MCP__CTL__COMMAND__COMMAND_TAKEOVER) {
-		/* A new mcpd: everything goes to it, and this one is done. */
-		if (takeover_give(r, x->h.fd) == 0)
-			r->handed_over = true;
+		/* A new mcpd: everything goes to it, and this one is done. If that fails, the
+		 * connection closes (the new one gives up) and this one carries on. */
 		buf_consume(&x->in, x->in.len);
-		return;
+		if (takeover_give(r, x->h.fd) == 0) {
+			r->handed_over = true;
+			return false;
+		}
+		client_free(r->ctl, r, x);
+		return true;
 	} else {
 		handle(r, &q, &a, &rsp);
 	}
 	respond(x, &rsp);
 	afree(&a);
+	return false;
 }
 
 void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
@@ -467,8 +474,8 @@ void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
 				fail(&a, &rsp, "request of %u bytes: more than %d", want, MAX_REQUEST);
 				respond(x, &rsp);
 				afree(&a);
-			} else if (x->in.len >= 4 + want) {
-				answer(r, x);
+			} else if (x->in.len >= 4 + want && answer(r, x)) {
+				return;
 			}
 		}
 	}

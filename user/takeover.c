@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -82,15 +83,21 @@ static int recv_fds(int sock, int *fds, int n)
 struct giving {
 	int *fds;
 	int n, cap;
+	bool failed; /* out of memory describing it all: nothing is given, this mcpd carries on */
 };
 
 static uint32_t add_fd(struct giving *g, int fd)
 {
 	if (g->n == g->cap) {
-		g->cap = g->cap ? g->cap * 2 : 256;
-		g->fds = realloc(g->fds, (size_t)g->cap * sizeof(int));
-		if (!g->fds)
-			abort();
+		int cap = g->cap ? g->cap * 2 : 256;
+		int *fds = realloc(g->fds, (size_t)cap * sizeof(int));
+
+		if (!fds) {
+			g->failed = true;
+			return 0;
+		}
+		g->fds = fds;
+		g->cap = cap;
 	}
 	g->fds[g->n] = fd;
 	return (uint32_t)g->n++;
@@ -101,6 +108,12 @@ static Mcp__Ctl__TakeoverConn *describe_conn(struct conn *c, struct giving *g)
 	Mcp__Ctl__TakeoverConn *m = calloc(1, sizeof(*m));
 	uint8_t *partial = malloc(MCP_HDR_MAX_LEN + c->dec.body_have + 1);
 
+	if (!m || !partial) {
+		g->failed = true;
+		free(m);
+		free(partial);
+		return NULL;
+	}
 	mcp__ctl__takeover_conn__init(m);
 	m->slot = (uint32_t)c->slot;
 	m->backend = (uint32_t)c->backend;
@@ -131,24 +144,29 @@ static Mcp__Ctl__TakeoverConn *describe_conn(struct conn *c, struct giving *g)
 }
 
 /* The userspace blocklist (the guard's maps stay pinned; the new mcpd mirrors it again). */
-static void describe_blocks(struct router *r, Mcp__Ctl__Takeover *t)
+static void describe_blocks(struct router *r, Mcp__Ctl__Takeover *t, struct giving *g)
 {
 	uint64_t now = mcp_now_ms();
 
 	t->blocks = calloc(r->blocks.n ? (size_t)r->blocks.n : 1, sizeof(*t->blocks));
-	for (int i = 0; i < r->blocks.n; i++) {
+	if (!t->blocks)
+		g->failed = true;
+	for (int i = 0; t->blocks && i < r->blocks.n; i++) {
 		const struct block_entry *e = &r->blocks.e[i];
 		Mcp__Ctl__TakeoverBlock *m;
 		char p[64];
 
 		if (e->expires_ms && e->expires_ms <= now)
 			continue; /* expired, not yet swept */
-		m = calloc(1, sizeof(*m));
-		if (!m)
-			abort();
-		mcp__ctl__takeover_block__init(m);
 		mcp_prefix_format(&e->p, p, sizeof(p));
-		m->prefix = strdup(p);
+		m = calloc(1, sizeof(*m));
+		if (m)
+			mcp__ctl__takeover_block__init(m);
+		if (!m || !(m->prefix = strdup(p))) {
+			g->failed = true;
+			free(m);
+			return;
+		}
 		m->ttl_left_ms = e->expires_ms ? e->expires_ms - now : 0;
 		m->hits = e->hits;
 		m->reason = (char *)e->reason;
@@ -177,12 +195,17 @@ static void restore_blocks(struct router *r, const Mcp__Ctl__Takeover *t)
 static void describe_upstreams(struct router *r, Mcp__Ctl__Takeover *t, struct giving *g)
 {
 	t->upstreams = calloc(r->n_upstreams ? (size_t)r->n_upstreams : 1, sizeof(*t->upstreams));
-	for (int b = 0; b < UPSTREAM_BUCKETS; b++)
+	if (!t->upstreams)
+		g->failed = true;
+	for (int b = 0; t->upstreams && b < UPSTREAM_BUCKETS; b++)
 		for (struct upstream *u = r->upstreams[b]; u; u = u->next) {
 			Mcp__Ctl__TakeoverUpstream *m = calloc(1, sizeof(*m));
 
-			if (!m || t->n_upstreams >= (size_t)r->n_upstreams)
-				abort();
+			if (!m || t->n_upstreams >= (size_t)r->n_upstreams) {
+				g->failed = true;
+				free(m);
+				return;
+			}
 			mcp__ctl__takeover_upstream__init(m);
 			m->fd_index = add_fd(g, u->h.fd);
 			m->listener = (uint32_t)u->listener;
@@ -291,10 +314,16 @@ int takeover_give(struct router *r, int sock)
 	for (s = r->sessions; s; s = s->next)
 		n_sessions++;
 	t.sessions = calloc(n_sessions ? n_sessions : 1, sizeof(*t.sessions));
-	for (s = r->sessions; s; s = s->next) {
+	g.failed |= !t.sessions;
+	for (s = t.sessions ? r->sessions : NULL; s && !g.failed; s = s->next) {
 		Mcp__Ctl__TakeoverSession *m = calloc(1, sizeof(*m));
 
+		if (!m) {
+			g.failed = true;
+			break;
+		}
 		mcp__ctl__takeover_session__init(m);
+		t.sessions[t.n_sessions++] = m;
 		m->id = s->id;
 		m->state = (uint32_t)s->state;
 		m->version = s->version;
@@ -311,13 +340,22 @@ int takeover_give(struct router *r, int sock)
 		m->bytes_out = s->bytes_out;
 		m->backends_pending = (uint32_t)s->backends_pending;
 		m->conns = calloc(MCP_MAX_POOLS + 1, sizeof(*m->conns));
-		m->conns[m->n_conns++] = describe_conn(&s->client, &g);
-		for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
-			if (s->backends[slot] && s->backends[slot]->h.fd >= 0)
-				m->conns[m->n_conns++] = describe_conn(s->backends[slot], &g);
-		t.sessions[t.n_sessions++] = m;
+		if (!m->conns) {
+			g.failed = true;
+			break;
+		}
+		for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+			struct conn *c = slot ? s->backends[slot] : &s->client;
+			Mcp__Ctl__TakeoverConn *cm;
+
+			if (!c || (slot && c->h.fd < 0))
+				continue;
+			cm = describe_conn(c, &g);
+			if (cm)
+				m->conns[m->n_conns++] = cm;
+		}
 	}
-	describe_blocks(r, &t);
+	describe_blocks(r, &t, &g);
 	describe_upstreams(r, &t, &g);
 	t.udp_secret.data = r->udp_secret;
 	t.udp_secret.len = sizeof(r->udp_secret);
@@ -335,10 +373,12 @@ int takeover_give(struct router *r, int sock)
 	t.sessions_total = r->sessions_total;
 
 	len = mcp__ctl__takeover__get_packed_size(&t);
-	buf = malloc(len);
-	mcp__ctl__takeover__pack(&t, buf);
-	if (fd_write_msg(sock, buf, len) || send_fds(sock, g.fds, g.n) ||
-	    fd_read_all(sock, &ack, 1) || ack != 'K') {
+	buf = g.failed ? NULL : malloc(len);
+	if (!buf) {
+		/* The new mcpd sees the connection close and gives up; this one carries on. */
+		pr_err("takeover: out of memory describing the sessions; carrying on");
+	} else if (mcp__ctl__takeover__pack(&t, buf) != len || fd_write_msg(sock, buf, len) ||
+		   send_fds(sock, g.fds, g.n) || fd_read_all(sock, &ack, 1) || ack != 'K') {
 		pr_err("takeover: the new mcpd did not take everything; carrying on");
 	} else {
 		struct ucred who;
@@ -353,7 +393,7 @@ int takeover_give(struct router *r, int sock)
 		rc = 0;
 	}
 	for (size_t i = 0; i < t.n_sessions; i++) {
-		for (size_t c = 0; c < t.sessions[i]->n_conns; c++) {
+		for (size_t c = 0; t.sessions[i]->conns && c < t.sessions[i]->n_conns; c++) {
 			free(t.sessions[i]->conns[c]->partial.data);
 			free(t.sessions[i]->conns[c]);
 		}
