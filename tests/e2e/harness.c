@@ -668,27 +668,11 @@ static uint8_t *bout(void)
 	return out;
 }
 
-/* Blocking sends from the backend's thread: the router reads what its backends answer. */
+/* Blocking sends from the backend's thread (its sockets block; reads use MSG_DONTWAIT): the
+ * router reads what its backends answer. */
 static int bsend(struct bconn *c, const void *p, size_t n)
 {
-	const uint8_t *q = p;
-
-	while (n) {
-		ssize_t k = send(c->fd, q, n, MSG_NOSIGNAL);
-
-		if (k < 0 && errno == EAGAIN) {
-			struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
-
-			if (poll(&pf, 1, H_ANSWER_MS) <= 0)
-				return -1;
-			continue;
-		}
-		if (k <= 0)
-			return -1;
-		q += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	return fd_write_all(c->fd, p, n);
 }
 
 static int backend_frame(void *ctx, const struct mcp_frame *f)
@@ -787,8 +771,10 @@ static void backend_udp(struct h_backend *b)
 
 static void backend_accept(struct h_backend *b)
 {
+	const struct timeval send_timeout = { .tv_sec = H_ANSWER_MS / 1000 };
+
 	for (;;) {
-		int fd = accept4(b->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int fd = accept4(b->fd, NULL, NULL, SOCK_CLOEXEC);
 		struct epoll_event ev = { .events = EPOLLIN };
 		struct bconn *c;
 
@@ -801,6 +787,8 @@ static void backend_accept(struct h_backend *b)
 		}
 		c->fd = fd;
 		c->b = b;
+		/* A send blocks until the router reads, never longer than a hang would take. */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
 		mcp_decoder_init(&c->d, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
 		ev.data.ptr = c;
 		if (epoll_ctl(b->ep, EPOLL_CTL_ADD, fd, &ev))

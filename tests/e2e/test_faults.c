@@ -163,9 +163,11 @@ static void test_stalled_backend_is_bounded(void **state)
 	(void)state;
 	mcp_frame_encode_header(frame, &f);
 	fcntl(fd, F_SETFL, O_NONBLOCK);
-	/* Push as hard as we can at a backend that reads nothing. */
+	/* Push as hard as we can at a backend that reads nothing (a partial send goes on from
+	 * where it stopped: the stream stays whole frames). */
 	while (now_s() < end) {
-		ssize_t n = send(fd, frame, sizeof(frame), MSG_NOSIGNAL);
+		size_t at = pushed % sizeof(frame);
+		ssize_t n = send(fd, frame + at, sizeof(frame) - at, MSG_NOSIGNAL);
 
 		if (n > 0)
 			pushed += (size_t)n;
@@ -579,6 +581,7 @@ static void test_queued_bytes_budget(void **state)
 	static uint8_t frame[MCP_HDR_V1_LEN + FRAME];
 	struct mcp_frame f = { .version = 1, .opcode = MCP_OP_SET, .length = FRAME };
 	int fds[N], small = 16384, open_n = N, healthy;
+	size_t at[N] = { 0 };
 	long rss0, rss_max = 0, rss_after;
 	uint64_t until;
 
@@ -607,7 +610,10 @@ static void test_queued_bytes_budget(void **state)
 
 			if (fds[i] < 0)
 				continue;
-			n = send(fds[i], frame, sizeof(frame), MSG_NOSIGNAL);
+			/* From where the last send stopped: the stream stays whole frames. */
+			n = send(fds[i], frame + at[i], sizeof(frame) - at[i], MSG_NOSIGNAL);
+			if (n > 0)
+				at[i] = (at[i] + (size_t)n) % sizeof(frame);
 			if (n < 0 && errno != EAGAIN) {
 				close(fds[i]);
 				fds[i] = -1;
