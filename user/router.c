@@ -542,6 +542,10 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timer.fd, &ev))
 		return -1;
 
+	/* A takeover that cannot reach the running mcpd fails before it touches the kernel (a
+	 * load would make pins in a pin root nobody uses). */
+	if (takeover && takeover_possible(r))
+		return -1;
 	dp_user_init(&r->dp);
 	if (datapath != MCP_DATAPATH_USER) {
 		if (dp_bpf_init(r, why, sizeof(why)) == 0) {

@@ -538,6 +538,28 @@ static bool pools_kept(struct router *r, const Mcp__Ctl__Takeover *t)
 	return false;
 }
 
+int takeover_possible(struct router *r)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int sock, rc = -1;
+
+	if (!r->cfg.control[0]) {
+		pr_err("takeover: the config has no control socket (control =) to reach the running "
+		       "mcpd through");
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->cfg.control);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock >= 0 && !connect(sock, (struct sockaddr *)&sa, sizeof(sa)))
+		rc = 0;
+	else
+		pr_err("takeover: cannot reach the running mcpd at %s: %s", r->cfg.control,
+		       strerror(errno));
+	if (sock >= 0)
+		close(sock);
+	return rc;
+}
+
 int takeover_take(struct router *r)
 {
 	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
@@ -547,11 +569,6 @@ int takeover_take(struct router *r)
 	int sock, *fds = NULL, rc = -1, next = 0;
 	size_t len;
 
-	if (!r->cfg.control[0]) {
-		pr_err("takeover: the config has no control socket (control =) to reach the running "
-		       "mcpd through");
-		return -1;
-	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->cfg.control);
 	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa))) {

@@ -9,5 +9,8 @@ struct router;
 int takeover_give(struct router *r, int sock);
 /* The new mcpd (--takeover): 0 when it holds every listener and session of the old one. */
 int takeover_take(struct router *r);
+/* Before a takeover touches anything: is there a running mcpd to take over from (a control
+ * socket in the config that answers)? 0, or -1 with the reason logged. */
+int takeover_possible(struct router *r);
 
 #endif

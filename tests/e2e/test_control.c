@@ -25,6 +25,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 #include "harness.h"
+#include "mcp/maps.h"
 #include "version.h"
 
 static const char *datapath;
@@ -904,11 +905,14 @@ static void test_takeover_refuses_another_datapath(void **state)
 	close(fd);
 	/* Without a control socket in its config, a takeover has nobody to ask. */
 	snprintf(want, sizeof(want), "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol =\n", port);
+	/* (no pin_root either: a takeover that cannot happen must not pin anything anywhere) */
+	bool had_default = access(MCP_PIN_DIR, F_OK) == 0;
 	argv[3] = (char *)h_write_file("nocontrol.ini", want);
 	argv[5] = (char *)datapath;
 	assert_int_equal(h_wait(h_spawn("takeover-nocontrol.log", argv), 10000), 1);
 	snprintf(log, sizeof(log), "%s/takeover-nocontrol.log", h_tmpdir());
 	assert_true(h_file_contains(log, "the config has no control socket"));
+	assert_true(had_default || access(MCP_PIN_DIR, F_OK) != 0);
 }
 
 /* The binary mcpd was started from is gone (removed, not replaced): refused, nothing moves. */
