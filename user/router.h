@@ -219,6 +219,7 @@ struct router {
 	uint64_t fds_logged_ms;
 	uint64_t queued_bytes;	 /* what the sessions' output buffers hold (their capacity) */
 	uint64_t queued_peak;	 /* the most they held since the last trim */
+	bool budget_spared;	 /* over budget, nobody worth ending: no scan per read till a tick */
 	uint64_t trimmed_ms;
 	uint64_t started_ms;
 	/* Counters of the daemon itself. */

@@ -45,6 +45,8 @@ void sessions_within_budget(struct router *r, uint64_t now)
 	uint64_t budget = r->cfg.max_queued_bytes;
 	bool over = r->queued_bytes > budget;
 
+	r->budget_spared = false;
+
 	if (r->queued_bytes > r->queued_peak)
 		r->queued_peak = r->queued_bytes;
 	/* Over the budget: the largest holders end until the rest fit in three quarters. Each
@@ -61,8 +63,11 @@ void sessions_within_budget(struct router *r, uint64_t now)
 				worst = s;
 			}
 		}
-		if (!worst || most < BUDGET_SPARES)
+		if (!worst || most < BUDGET_SPARES) {
+			/* Nothing left worth ending: reads stop scanning for it until the next tick. */
+			r->budget_spared = true;
 			break;
+		}
 		pr_warn("session %u (%s): ended, holding %llu of %llu queued bytes (max_queued_bytes "
 			"%llu)", worst->id, worst->peer, (unsigned long long)most,
 			(unsigned long long)r->queued_bytes, (unsigned long long)budget);
