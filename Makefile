@@ -31,7 +31,7 @@ CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      -Iinclude -I/usr/include/$(MULTIARCH) -MMD -MP
 
 # The tunables of include/mcp/tunables.h, for the programs and userspace alike.
@@ -189,6 +189,10 @@ $(BIN)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
 
+$(BIN)/tests/test_walk_bpf: $(OBJ)/tests/bpf/test_walk_bpf.o $(OBJ)/tests/bpf/walk_runner.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
+
 $(BIN)/tests/test_%: $(OBJ)/tests/bpf/test_%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
@@ -204,6 +208,14 @@ FUZZ_LIB_SRCS := $(PROTO_SRCS) $(CTL_SRCS) user/config.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(PB_SRCS) $(PB_HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c -linih
+
+# The framer agreement target runs the kernel's walk too: its runner, the test program's
+# skeleton, libbpf.
+$(BUILD)/fuzz/fuzz_framer: tests/fuzz/fuzz_framer.c tests/bpf/walk_runner.c user/pin_root.c \
+			   $(PROTO_SRCS) $(GEN)/walk_fixture.skel.h $(PB_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -Itests/bpf $< tests/bpf/walk_runner.c user/pin_root.c \
+		$(PROTO_SRCS) $(GEN)/mcp.pb-c.c -o $@ -lprotobuf-c -lbpf
 
 fuzz: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-fuzz.sh $(BUILD)/fuzz

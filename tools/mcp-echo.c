@@ -80,7 +80,7 @@ static void reply_error(struct echo_conn *c, int code, const char *msg)
 		memcpy(e.versions, versions, n_versions * sizeof(versions[0]));
 		e.n_versions = (uint32_t)n_versions;
 	}
-	queue(c, buf, mcp_build_error(buf, sizeof(buf), c->dec.version ? c->dec.version : 1, 0, &e));
+	queue(c, buf, mcp_build_error(buf, sizeof(buf), c->dec.fr.version ? c->dec.fr.version : 1, 0, &e));
 	c->closing = 1;
 }
 
@@ -95,7 +95,7 @@ static int on_frame(void *ctx, const struct mcp_frame *f)
 		struct mcp_hello h;
 		struct mcp_hello_ack ack = { .session_id = c->id };
 
-		if (c->dec.version || mcp_parse_hello(f->payload, f->length, &h)) {
+		if (c->dec.fr.version || mcp_parse_hello(f->payload, f->length, &h)) {
 			reply_error(c, MCP_ERR_PROTOCOL_VIOLATION, "bad or second HELLO");
 			return 1;
 		}
@@ -107,10 +107,10 @@ static int on_frame(void *ctx, const struct mcp_frame *f)
 		ack.max_frame = h.max_frame ? h.max_frame : MCP_MAX_FRAME_DEFAULT;
 		ack.heartbeat_ms = h.heartbeat_ms;
 		queue(c, small, mcp_build_hello_ack(small, sizeof(small), &ack));
-		c->dec.version = (uint8_t)ack.version;
+		c->dec.fr.version = (uint8_t)ack.version;
 		return 0;
 	}
-	if (!c->dec.version) {
+	if (!c->dec.fr.version) {
 		reply_error(c, MCP_ERR_NOT_NEGOTIATED, "HELLO first");
 		return 1;
 	}

@@ -288,7 +288,7 @@ static int on_frame(void *ctx, const struct mcp_frame *f)
 			fail_conn(c, "bad HELLO_ACK");
 			return 1;
 		}
-		c->dec.version = (uint8_t)opt.version;
+		c->dec.fr.version = (uint8_t)opt.version;
 		c->state = C_RUNNING;
 		return 0;
 	}

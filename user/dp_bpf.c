@@ -170,16 +170,15 @@ static int bpf_install(struct router *r, struct session *s)
 		struct conn *c = session_conn(s, slot);
 		struct mcp_sock_state st = {
 			.key = { .session = s->id, .slot = (uint32_t)slot },
-			.version = s->version,
-			.mode = MCP_MODE_FAST,
 			.cur_dest = MCP_DEST_NONE,
 		};
 		socklen_t len = sizeof(c ? c->cookie : 0);
 
 		if (!c || c->closed)
 			continue;
-		st.role = (uint8_t)c->peer;
-		st.max_frame = c->dec.max_frame; /* the client's granted limit; mcpd's own towards backends */
+		/* The client's granted limit; mcpd's own towards backends. */
+		mcp_framer_init(&st.fr, s->version, c->peer, c->dec.fr.max_frame);
+		MCP_SOCK_MODE(&st) = MCP_MODE_FAST;
 		if (getsockopt(c->h.fd, SOL_SOCKET, SO_COOKIE, &c->cookie, &len) ||
 		    queued_bytes(c->h.fd, &c->queue_base) ||
 		    bpf_map_update_elem(d->state, &c->cookie, &st, BPF_ANY) ||
@@ -265,7 +264,7 @@ static void bpf_publish(struct router *r, struct conn *c)
 
 		if (!x || !x->installed)
 			continue;
-		done = x->read_total - x->dec.hdr_have - x->dec.body_have;
+		done = x->read_total - mcp_decoder_pending_len(&x->dec);
 		if (done != x->fwd_published &&
 		    bpf_map_update_elem(d->fwd, &x->cookie, &done, BPF_EXIST) == 0)
 			x->fwd_published = done;

@@ -119,8 +119,8 @@ void session_connected(struct router *r, struct session *s)
 
 	if (session_set_state(r, s, S_CONNECTED))
 		return;
-	s->client.dec.version = s->version;
-	s->client.dec.max_frame = s->max_frame;
+	s->client.dec.fr.version = s->version;
+	s->client.dec.fr.max_frame = s->max_frame;
 	if (r->dp.install && r->dp.install(r, s))
 		pr_warn("session %u: fast path not installed; it stays on the user path", s->id);
 	n = mcp_build_hello_ack(buf, sizeof(buf), &ack);

@@ -196,7 +196,7 @@ static int backend_frame(struct router *r, struct conn *b, const struct mcp_fram
 			return 1;
 		}
 		b->ready = true;
-		b->dec.version = s->version;
+		b->dec.fr.version = s->version;
 		r->health[b->slot - 1][b->backend].sessions++;
 		if (--s->backends_pending == 0 && s->state == S_CONNECTING)
 			session_connected(r, s);

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The userspace stream decoder: owns the framer state of one stream and the assembly of frames
+ * split across chunks; the framing itself is include/mcp/framer.h, shared with the kernel.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include "stream_decoder.h"
@@ -6,9 +10,7 @@
 void mcp_decoder_init(struct mcp_decoder *d, uint8_t version, int peer, uint32_t max_frame)
 {
 	memset(d, 0, sizeof(*d));
-	d->version = version;
-	d->peer = (uint8_t)peer;
-	d->max_frame = max_frame;
+	mcp_framer_init(&d->fr, version, peer, max_frame);
 }
 
 void mcp_decoder_free(struct mcp_decoder *d)
@@ -25,51 +27,48 @@ static ssize_t fail(struct mcp_decoder *d, int check, uint64_t at)
 	return -check;
 }
 
-/* Bytes of header the current frame has: 8 until its version byte says otherwise. */
-static uint32_t header_need(const struct mcp_decoder *d)
+/* Inside a payload: the frame's header is whole in fr.hdr. */
+static int in_payload(const struct mcp_decoder *d)
 {
-	if (d->hdr_have <= MCP_OFF_VERSION)
-		return MCP_HDR_V1_LEN;
-	return mcp_hdr_len(d->hdr[MCP_OFF_VERSION]);
+	return d->fr.hdr_have == 0 && (d->fr.skip || d->body_have);
 }
 
-/*
- * Take one header byte, checking the field it completes with the rules of mcp/wire.h.
- * Returns MCP_CHECK_OK or the broken rule.
- */
-static int take_header_byte(struct mcp_decoder *d, uint8_t b)
+uint32_t mcp_decoder_pending_len(const struct mcp_decoder *d)
 {
-	uint32_t i = d->hdr_have;
+	if (!in_payload(d))
+		return d->fr.hdr_have;
+	return mcp_hdr_len(d->fr.hdr[MCP_OFF_VERSION]) + d->body_have;
+}
 
-	d->hdr[i] = b;
-	if (i < MCP_MAGIC_LEN) {
-		if (b != mcp_magic_byte(i))
-			return MCP_CHECK_BAD_MAGIC;
-	} else if (i == MCP_OFF_VERSION) {
-		if (!mcp_version_ok(b, d->version))
-			return MCP_CHECK_BAD_VERSION;
-	} else if (i == MCP_OFF_OPCODE) {
-		if (!mcp_opcode_allowed(b, d->peer))
-			return MCP_CHECK_BAD_OPCODE;
-	} else if (i == MCP_OFF_LENGTH + 1) {
-		if (mcp_hdr_length(d->hdr) > d->max_frame)
-			return MCP_CHECK_TOO_LARGE;
+void mcp_decoder_pending(const struct mcp_decoder *d, uint8_t *out)
+{
+	uint32_t hlen;
+
+	if (!in_payload(d)) {
+		memcpy(out, d->fr.hdr, d->fr.hdr_have);
+		return;
 	}
-	d->hdr_have = i + 1;
-	return MCP_CHECK_OK;
+	hlen = mcp_hdr_len(d->fr.hdr[MCP_OFF_VERSION]);
+	memcpy(out, d->fr.hdr, hlen);
+	if (d->body_have)
+		memcpy(out + hlen, d->body, d->body_have);
 }
 
-static int grow_body(struct mcp_decoder *d, uint32_t need)
+/* Keep `n` payload bytes of a frame split across chunks. */
+static int gather(struct mcp_decoder *d, const uint8_t *p, uint32_t n)
 {
-	uint8_t *nb;
+	uint32_t need = mcp_hdr_length(d->fr.hdr);
 
-	if (need <= d->body_cap)
-		return 0;
-	nb = realloc(d->body, need);
-	if (!nb)
-		return -1;
-	d->body = nb;
-	d->body_cap = need;
+	if (need > d->body_cap) {
+		uint8_t *nb = realloc(d->body, need);
+
+		if (!nb)
+			return -1;
+		d->body = nb;
+		d->body_cap = need;
+	}
+	memcpy(d->body + d->body_have, p, n);
+	d->body_have += n;
 	return 0;
 }
 
@@ -78,63 +77,37 @@ ssize_t mcp_decoder_feed(struct mcp_decoder *d, const void *data, size_t len, mc
 {
 	const uint8_t *start = data, *p = data, *end = start + len;
 	struct mcp_frame f;
-	int stop;
+	struct mcp_step st;
 
 	if (d->error)
 		return -d->error;
 
 	while (p < end) {
-		if (d->hdr_have == 0) {
-			/* Fast path: a whole, valid frame in place is handed over uncopied. */
-			ssize_t n = mcp_frame_decode(p, (size_t)(end - p), d->version, d->max_frame,
-						     d->peer, &f);
-			if (n > 0) {
-				p += n;
-				d->offset += (uint64_t)n;
-				if (cb(ctx, &f))
-					return p - start;
-				continue;
-			}
-			/* Partial or bad: the byte-wise path finds where. */
-		}
+		uint32_t avail = end - p > UINT32_MAX ? UINT32_MAX : (uint32_t)(end - p);
+		uint32_t n = mcp_framer_need(&d->fr, avail);
+		uint64_t hdr_start = d->offset - d->fr.hdr_have;
 
-		if (d->hdr_have < header_need(d)) {
-			int check = take_header_byte(d, *p);
-
-			if (check == MCP_CHECK_TOO_LARGE)
-				return fail(d, check, d->offset - 1); /* first byte of `length` */
-			if (check != MCP_CHECK_OK)
-				return fail(d, check, d->offset);
-			p++;
-			d->offset++;
-			if (d->hdr_have < header_need(d) || mcp_hdr_length(d->hdr) != 0)
-				continue;
-			/* An empty frame is complete with its header. */
-			mcp_frame_fields(d->hdr, &f);
-			f.payload = NULL;
-		} else {
-			uint32_t want = mcp_hdr_length(d->hdr) - d->body_have;
-			uint32_t avail = (uint32_t)(end - p) < want ? (uint32_t)(end - p) : want;
-
-			mcp_frame_fields(d->hdr, &f);
-			if (d->body_have == 0 && avail == want) {
-				f.payload = p; /* header was split, payload is whole */
+		if (n)
+			memcpy(d->fr.hdr + d->fr.hdr_have, p, n);
+		mcp_framer_step(&d->fr, n, avail, &st);
+		if (st.event == MCP_STEP_BAD)
+			return fail(d, st.check, hdr_start + st.at);
+		if (st.event != MCP_STEP_PARTIAL) {
+			mcp_frame_fields(d->fr.hdr, &f);
+			if (st.event == MCP_STEP_HEADER && st.body == f.length) {
+				f.payload = f.length ? p + n : NULL; /* whole in this chunk: no copy */
 			} else {
-				if (grow_body(d, f.length))
-					return fail(d, MCP_DECODER_ENOMEM, d->offset);
-				memcpy(d->body + d->body_have, p, avail);
+				if (st.body && gather(d, p + n, st.body))
+					return fail(d, MCP_DECODER_ENOMEM, d->offset + n);
 				f.payload = d->body;
 			}
-			d->body_have += avail;
-			p += avail;
-			d->offset += avail;
-			if (d->body_have < f.length)
-				continue;
 		}
-		d->hdr_have = 0;
+		p += st.used;
+		d->offset += st.used;
+		if (st.event == MCP_STEP_PARTIAL || d->fr.skip)
+			continue;
 		d->body_have = 0;
-		stop = cb(ctx, &f);
-		if (stop)
+		if (cb(ctx, &f))
 			return p - start;
 	}
 	return p - start;

@@ -12,18 +12,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "frame.h"
+#include "mcp/framer.h"
 
 struct mcp_decoder {
-	/* Rules; the callback may change them, they apply from the next frame on. */
-	uint8_t version;     /* required header version, 0 = any the protocol has */
-	uint8_t peer;        /* enum mcp_peer: who sends this stream */
-	uint32_t max_frame;  /* longest payload allowed */
+	/* The walk and its rules (fr.version, fr.peer, fr.max_frame): include/mcp/framer.h, the
+	 * same step the kernel's verdict takes. The callback may change the rules; they apply
+	 * from the next frame on. */
+	struct mcp_framer fr;
 
-	/* Progress. */
 	uint64_t offset;      /* stream offset of the next byte to be fed */
-	uint8_t hdr[MCP_HDR_MAX_LEN];
-	uint32_t hdr_have;    /* header bytes gathered for the current frame */
-	uint32_t body_have;   /* payload bytes gathered for the current frame */
+	uint32_t body_have;   /* payload bytes of a split frame gathered in body */
 	uint8_t *body;        /* assembly buffer for split frames */
 	uint32_t body_cap;
 
@@ -52,7 +50,14 @@ ssize_t mcp_decoder_feed(struct mcp_decoder *d, const void *data, size_t len, mc
 /* True when the decoder sits exactly between two frames (nothing partial buffered). */
 static inline int mcp_decoder_idle(const struct mcp_decoder *d)
 {
-	return d->hdr_have == 0;
+	return mcp_framer_at_boundary(&d->fr);
 }
+
+/* Bytes of the frame in progress the decoder holds (fed, not yet delivered). */
+uint32_t mcp_decoder_pending_len(const struct mcp_decoder *d);
+
+/* Copy those bytes, as they came in the stream, to out (mcp_decoder_pending_len() long); fed
+ * to a fresh decoder with the same rules, they put it where this one is (hot upgrade). */
+void mcp_decoder_pending(const struct mcp_decoder *d, uint8_t *out);
 
 #endif

@@ -106,7 +106,7 @@ static uint32_t add_fd(struct giving *g, int fd)
 static Mcp__Ctl__TakeoverConn *describe_conn(struct conn *c, struct giving *g)
 {
 	Mcp__Ctl__TakeoverConn *m = calloc(1, sizeof(*m));
-	uint8_t *partial = malloc(MCP_HDR_MAX_LEN + c->dec.body_have + 1);
+	uint8_t *partial = malloc(mcp_decoder_pending_len(&c->dec) + 1);
 
 	if (!m || !partial) {
 		g->failed = true;
@@ -120,13 +120,11 @@ static Mcp__Ctl__TakeoverConn *describe_conn(struct conn *c, struct giving *g)
 	m->ready = c->ready;
 	m->close_seen = c->close_seen;
 	m->fd_index = add_fd(g, c->h.fd);
-	memcpy(partial, c->dec.hdr, c->dec.hdr_have);
-	if (c->dec.body_have)
-		memcpy(partial + c->dec.hdr_have, c->dec.body, c->dec.body_have);
+	mcp_decoder_pending(&c->dec, partial);
 	m->partial.data = partial;
-	m->partial.len = c->dec.hdr_have + c->dec.body_have;
-	m->dec_version = c->dec.version;
-	m->dec_max_frame = c->dec.max_frame;
+	m->partial.len = mcp_decoder_pending_len(&c->dec);
+	m->dec_version = c->dec.fr.version;
+	m->dec_max_frame = c->dec.fr.max_frame;
 	m->dec_offset = c->dec.offset;
 	m->out.data = c->out.data ? c->out.data + c->out.head : NULL;
 	m->out.len = c->out.len;

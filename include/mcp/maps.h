@@ -23,6 +23,7 @@
 
 #include <linux/types.h>
 #include "mcp/wire.h"
+#include "mcp/framer.h"
 #include "mcp/tunables.h"
 
 #define MCP_PIN_DIR	   "/sys/fs/bpf/mcp" /* the default pin root (config `pin_root`) */
@@ -57,13 +58,10 @@ enum mcp_sock_mode {
 
 struct mcp_sock_state {
 	struct mcp_sock_key key; /* this socket in mcp_socks */
-	__u8 role;		 /* enum mcp_peer: who sends what this socket receives */
-	__u8 version;		 /* negotiated header version */
-	__u8 mode;		 /* enum mcp_sock_mode, written only by the verdict */
-	__u8 hdr_have;		 /* bytes of a partial header kept in hdr[] */
-	__u32 max_frame;
-	__u8 hdr[MCP_HDR_MAX_LEN];
-	__u32 skip;	   /* bytes of the current frame still to come */
+	/* The walk over what this socket receives (include/mcp/framer.h): its rules are the
+	 * session's (fr.peer: who sends; fr.version, fr.max_frame: what was negotiated). Its
+	 * spare byte, fr.owner, holds the verdict's enum mcp_sock_mode (MCP_SOCK_MODE()). */
+	struct mcp_framer fr;
 	__u32 cur_dest;	   /* slot of the frame in progress, or MCP_DEST_DAEMON */
 	__u64 passed;	   /* bytes passed up to the daemon */
 	__u32 episode;	   /* number of FAST -> SLOW switches */
@@ -76,8 +74,14 @@ struct mcp_sock_state {
 	__u64 partial_ns;  /* when the frame still incomplete began arriving; 0 between frames */
 };
 
+#define MCP_SOCK_MODE(st) ((st)->fr.owner)
+
 MCP_STATIC_ASSERT(sizeof(struct mcp_sock_key) == 8, "mcp_sock_key");
 MCP_STATIC_ASSERT(sizeof(struct mcp_sock_state) == 96, "mcp_sock_state");
+/* The layout of the pinned state is what a hot upgrade hands over live: it never moves. */
+MCP_STATIC_ASSERT(__builtin_offsetof(struct mcp_sock_state, fr) == 8, "mcp_sock_state.fr");
+MCP_STATIC_ASSERT(__builtin_offsetof(struct mcp_sock_state, cur_dest) == 36,
+		  "mcp_sock_state.cur_dest");
 
 /* Direction of a frame, for per-opcode counters. */
 enum mcp_dir {
@@ -129,6 +133,13 @@ struct mcp_event {
 };
 
 MCP_STATIC_ASSERT(sizeof(struct mcp_event) == 24, "mcp_event");
+
+/* Each CPU's budget of reports a second (mcp_ev_budget). */
+struct mcp_ev_budget {
+	__u64 window_ns;
+	__u32 used;
+	__u32 _pad;
+};
 
 
 #endif /* MCP_MAPS_H */

@@ -222,22 +222,48 @@ static __always_inline void mcp_put_be32(__u8 *p, __u32 v)
 }
 
 /*
- * Check the first eight bytes of a header, field by field in wire order: magic, version,
- * opcode, length. `max_frame` is the session's limit (at most MCP_MAX_FRAME_LIMIT).
+ * Check the first `have` bytes of a header, field by field in wire order: magic, version,
+ * opcode, length; a field is judged once all of its bytes are there. `max_frame` is the
+ * session's limit (at most MCP_MAX_FRAME_LIMIT). On a broken rule, *at is the header byte
+ * where it breaks: the first wrong magic byte, or the first byte of the field.
  */
+static __always_inline int mcp_check_prefix(const __u8 *h, __u32 have, __u8 want_version,
+					    __u32 max_frame, int peer, __u32 *at)
+{
+	for (__u32 i = 0; i < MCP_MAGIC_LEN; i++) {
+		if (i >= have)
+			return MCP_CHECK_OK;
+		if (h[i] != mcp_magic_byte(i)) {
+			*at = i;
+			return MCP_CHECK_BAD_MAGIC;
+		}
+	}
+	*at = MCP_OFF_VERSION;
+	if (have <= MCP_OFF_VERSION)
+		return MCP_CHECK_OK;
+	if (!mcp_version_ok(h[MCP_OFF_VERSION], want_version))
+		return MCP_CHECK_BAD_VERSION;
+	*at = MCP_OFF_OPCODE;
+	if (have <= MCP_OFF_OPCODE)
+		return MCP_CHECK_OK;
+	if (!mcp_opcode_allowed(h[MCP_OFF_OPCODE], peer))
+		return MCP_CHECK_BAD_OPCODE;
+	*at = MCP_OFF_LENGTH;
+	if (have < MCP_OFF_LENGTH + 2)
+		return MCP_CHECK_OK;
+	if (mcp_hdr_length(h) > max_frame)
+		return MCP_CHECK_TOO_LARGE;
+	*at = 0;
+	return MCP_CHECK_OK;
+}
+
+/* Check the first eight bytes of a header (mcp_check_prefix over all of them). */
 static __always_inline int mcp_check_header(const __u8 *h, __u8 want_version, __u32 max_frame,
 					    int peer)
 {
-	if (h[0] != mcp_magic_byte(0) || h[1] != mcp_magic_byte(1) || h[2] != mcp_magic_byte(2) ||
-	    h[3] != mcp_magic_byte(3))
-		return MCP_CHECK_BAD_MAGIC;
-	if (!mcp_version_ok(h[MCP_OFF_VERSION], want_version))
-		return MCP_CHECK_BAD_VERSION;
-	if (!mcp_opcode_allowed(h[MCP_OFF_OPCODE], peer))
-		return MCP_CHECK_BAD_OPCODE;
-	if (mcp_hdr_length(h) > max_frame)
-		return MCP_CHECK_TOO_LARGE;
-	return MCP_CHECK_OK;
+	__u32 at;
+
+	return mcp_check_prefix(h, MCP_HDR_V1_LEN, want_version, max_frame, peer, &at);
 }
 
 /* The ERROR code a session ends with when a header breaks a rule. */

@@ -96,11 +96,15 @@ static __always_inline __u32 mcp_udp_check(const __u8 *h, __u32 plen)
 {
 	if (plen < MCP_HDR_V1_LEN)
 		return MCP_XDP_DROP_TRUNCATED;
-	if (h[0] != mcp_magic_byte(0) || h[1] != mcp_magic_byte(1) || h[2] != mcp_magic_byte(2) ||
-	    h[3] != mcp_magic_byte(3))
+	__u32 at;
+
+	/* Magic and version: the TCP rules (any version); opcode and length are UDP's own. */
+	switch (mcp_check_prefix(h, MCP_OFF_OPCODE, 0, 0, MCP_PEER_ANY, &at)) {
+	case MCP_CHECK_BAD_MAGIC:
 		return MCP_XDP_DROP_BAD_MAGIC;
-	if (!mcp_version_ok(h[MCP_OFF_VERSION], 0))
+	case MCP_CHECK_BAD_VERSION:
 		return MCP_XDP_DROP_BAD_VERSION;
+	}
 	if (!mcp_udp_opcode_allowed(h[MCP_OFF_OPCODE]))
 		return MCP_XDP_DROP_BAD_OPCODE;
 	if (plen < mcp_hdr_len(h[MCP_OFF_VERSION]) ||

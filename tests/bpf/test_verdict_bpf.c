@@ -100,14 +100,12 @@ static int install(int fd, uint64_t ck, uint32_t slot, uint8_t role, uint8_t ver
 {
 	struct mcp_sock_state st = {
 		.key = { .session = SESSION, .slot = slot },
-		.role = role,
-		.version = version,
-		.mode = MCP_MODE_FAST,
-		.max_frame = MCP_MAX_FRAME_DEFAULT,
 		.cur_dest = MCP_DEST_NONE,
 	};
 	uint64_t zero = 0, v = (uint64_t)fd;
 
+	mcp_framer_init(&st.fr, version, role, MCP_MAX_FRAME_DEFAULT);
+	MCP_SOCK_MODE(&st) = MCP_MODE_FAST;
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.mcp_sock_state), &ck, &st, BPF_ANY) ||
 	       bpf_map_update_elem(bpf_map__fd(skel->maps.mcp_sock_fwd), &ck, &zero, BPF_ANY) ||
 	       bpf_map_update_elem(bpf_map__fd(skel->maps.mcp_sock_redir), &st.key, &zero,
@@ -324,7 +322,7 @@ static void test_slow_until_mcpd_caught_up(void **state)
 	n = frame(f, 1, MCP_OP_DEL, 0, "unrouted");
 	passed_to_mcpd(f, n, MCP_DP_PASS_NO_ROUTE);
 	st = state_of(cookie_a);
-	assert_int_equal(st.mode, MCP_MODE_SLOW);
+	assert_int_equal(MCP_SOCK_MODE(&st), MCP_MODE_SLOW);
 	assert_int_equal(st.passed, n);
 	/* A routable frame now is held back behind it. */
 	n = frame(f, 1, MCP_OP_GET, 0, "second");
@@ -339,7 +337,7 @@ static void test_slow_until_mcpd_caught_up(void **state)
 	recv_exact(BB, got, n);
 	assert_memory_equal(got, f, n);
 	silent(A);
-	assert_int_equal(state_of(cookie_a).mode, MCP_MODE_FAST);
+	assert_int_equal(state_of(cookie_a).fr.owner, MCP_MODE_FAST);
 }
 
 /* A header split across writes: the verdict cannot know where its frame goes, so mcpd gets it;
@@ -354,13 +352,13 @@ static void test_split_header(void **state)
 	(void)state;
 	send_all(C, f, 3);
 	assert_int_equal(poll(&pf, 1, WAIT_MS), 1); /* the verdict has run on it */
-	assert_int_equal(state_of(cookie_a).hdr_have, 3);
+	assert_int_equal(state_of(cookie_a).fr.hdr_have, 3);
 	send_all(C, f + 3, n - 3);
 	recv_exact(A, got, n);
 	assert_memory_equal(got, f, n);
 	silent(BB);
 	assert_true(dp_count(MCP_DP_PASS_PARTIAL) >= partial + 1);
-	assert_int_equal(state_of(cookie_a).hdr_have, 0);
+	assert_int_equal(state_of(cookie_a).fr.hdr_have, 0);
 	assert_int_equal(state_of(cookie_a).frames, 1);
 }
 

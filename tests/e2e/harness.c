@@ -691,7 +691,7 @@ static int backend_frame(void *ctx, const struct mcp_frame *f)
 
 		mcp_parse_hello(f->payload, f->length, &h);
 		ack.version = h.n_versions ? h.versions[0] : 1;
-		c->d.version = (uint8_t)ack.version;
+		c->d.fr.version = (uint8_t)ack.version;
 		atomic_fetch_add(&b->sessions, 1);
 		n = mcp_build_hello_ack(out, cap, &ack);
 	} else if (mcp_opcode_class(f->opcode) == MCP_OPC_REQUEST || f->opcode == MCP_OP_PING) {
@@ -733,7 +733,7 @@ static void bconn_readable(struct h_backend *b, struct bconn *c)
 	static __thread uint8_t buf[65536];
 	ssize_t n;
 
-	if (b->mode == HB_STALL && c->d.version) {
+	if (b->mode == HB_STALL && c->d.fr.version) {
 		epoll_ctl(b->ep, EPOLL_CTL_DEL, c->fd, NULL);
 		return;
 	}

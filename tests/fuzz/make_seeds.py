@@ -74,6 +74,17 @@ seeds["fuzz_config"] = {
            b"auto_block = true\ncontrol = /run/mcp/x.sock\nmetrics = 127.0.0.1:9800\n",
     "bad": b"[mcpd]\nmax_frame = 99999\n[nope]\nx=1\n",
 }
+# fuzz_framer: a rules byte (bit 0 v2, bit 1 backend, bit 2 raw stream), then per frame
+# opcode, length, flags (length scale, broken magic, other version, cut in the header), cut.
+seeds["fuzz_framer"] = {
+    "requests": b"\x00" + b"\x01\x0a\x00\x05" + b"\x02\x20\x01\x30" + b"\x72\x00\x00\x00",
+    "split_headers_v2": b"\x01" + b"\x01\x03\x10\x02" + b"\x03\x40\x12\x05",
+    "responses": b"\x02" + b"\x81\x10\x00\x07" + b"\x82\x00\x10\x01",
+    "too_large": b"\x00" + b"\x01\xff\x03\x09",
+    "bad_magic_late": b"\x00" + b"\x01\x04\x00\x01" + b"\x01\x04\x04\x02",
+    "wrong_version": b"\x01" + b"\x01\x04\x08\x03",
+    "raw": b"\x04" + frame(1, 1, b"abc") + b"GET / HTTP/1.1\r\n",
+}
 
 for target, files in seeds.items():
     d = os.path.join(here, "corpus", target)

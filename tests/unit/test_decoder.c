@@ -30,7 +30,7 @@ static int collect(void *ctx, const struct mcp_frame *f)
 		memcpy(s->payload[s->n], f->payload, f->length);
 	s->n++;
 	if (s->switch_to_v2_after_hello && f->opcode == MCP_OP_HELLO)
-		s->d->version = 2;
+		s->d->fr.version = 2;
 	return s->stop_after && s->n == s->stop_after;
 }
 
