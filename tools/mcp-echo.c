@@ -18,6 +18,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include "buf.h"
+#include "echo.h"
 #include "addr.h"
 #include "fdio.h"
 #include "log.h"
@@ -30,6 +31,7 @@ struct echo_conn {
 	int fd;
 	uint32_t id;
 	struct mcp_decoder dec;
+	struct mcp_echo echo;
 	struct buf out;
 	int closing; /* close once out is written */
 	int dirty;
@@ -43,6 +45,7 @@ static int epfd, timer_fd = -1;
 static struct echo_conn *dirty;
 static uint32_t next_id;
 static int quiet;
+static struct mcp_echo udp_echo = { .versions = versions };
 
 static void mark(struct echo_conn *c)
 {
@@ -70,74 +73,26 @@ static void queue(struct echo_conn *c, const void *p, ssize_t n)
 		mark(c);
 }
 
-static void reply_error(struct echo_conn *c, int code, const char *msg)
-{
-	uint8_t buf[MCP_HDR_MAX_LEN + MCP_ERROR_MSG_MAX + 64];
-	struct mcp_error e = { .code = (uint32_t)code };
-
-	snprintf(e.message, sizeof(e.message), "%s", msg);
-	if (code == MCP_ERR_UNSUPPORTED_VERSION) {
-		memcpy(e.versions, versions, n_versions * sizeof(versions[0]));
-		e.n_versions = (uint32_t)n_versions;
-	}
-	queue(c, buf, mcp_build_error(buf, sizeof(buf), c->dec.fr.version ? c->dec.fr.version : 1, 0, &e));
-	c->closing = 1;
-}
-
+/* Answer f (echo.c) straight into the output buffer. */
 static int on_frame(void *ctx, const struct mcp_frame *f)
 {
 	struct echo_conn *c = ctx;
-	uint8_t small[MCP_HDR_MAX_LEN + 256];
+	uint8_t *t;
+	bool close;
+	size_t n;
 
 	if (c->closing)
 		return 1;
-	if (f->opcode == MCP_OP_HELLO) {
-		struct mcp_hello h;
-		struct mcp_hello_ack ack = { .session_id = c->id };
-
-		if (c->dec.fr.version || mcp_parse_hello(f->payload, f->length, &h)) {
-			reply_error(c, MCP_ERR_PROTOCOL_VIOLATION, "bad or second HELLO");
-			return 1;
-		}
-		ack.version = mcp_pick_version(versions, n_versions, h.versions, h.n_versions);
-		if (!ack.version) {
-			reply_error(c, MCP_ERR_UNSUPPORTED_VERSION, "no common version");
-			return 1;
-		}
-		ack.max_frame = h.max_frame ? h.max_frame : MCP_MAX_FRAME_DEFAULT;
-		ack.heartbeat_ms = h.heartbeat_ms;
-		queue(c, small, mcp_build_hello_ack(small, sizeof(small), &ack));
-		c->dec.fr.version = (uint8_t)ack.version;
-		return 0;
-	}
-	if (!c->dec.fr.version) {
-		reply_error(c, MCP_ERR_NOT_NEGOTIATED, "HELLO first");
+	t = buf_reserve(&c->out, mcp_echo_room(f));
+	if (!t)
 		return 1;
-	}
-	if (mcp_opcode_class(f->opcode) == MCP_OPC_REQUEST || f->opcode == MCP_OP_PING) {
-		struct mcp_frame r = *f;
-		uint8_t *t = buf_reserve(&c->out, mcp_hdr_len(f->version) + f->length);
-		size_t hlen;
-
-		if (!t)
-			return 1;
-		r.opcode = mcp_answer_opcode(f->opcode);
-		hlen = mcp_frame_encode_header(t, &r);
-		memcpy(t + hlen, f->payload, f->length);
-		c->out.len += hlen + f->length;
+	n = mcp_echo_answer(&c->echo, f, t, mcp_echo_room(f), &close);
+	c->dec.fr.version = c->echo.version;
+	c->out.len += n;
+	if (n)
 		mark(c);
-		return 0;
-	}
-	if (f->opcode == MCP_OP_CLOSE) {
-		queue(c, small, mcp_build_close(small, sizeof(small), f->version, f->session));
-		c->closing = 1;
-		return 1;
-	}
-	if (f->opcode == MCP_OP_ERROR) {
-		c->closing = 1;
-		return 1;
-	}
-	return 0; /* PONG */
+	c->closing = close;
+	return close;
 }
 
 static void on_readable(struct echo_conn *c)
@@ -157,9 +112,10 @@ static void on_readable(struct echo_conn *c)
 			ssize_t used = mcp_decoder_feed(&c->dec, buf + off, (size_t)(n - off), on_frame, c);
 
 			if (used < 0) {
-				int code = mcp_check_error_code(-(int)used);
+				uint8_t e[MCP_HDR_MAX_LEN + MCP_ERROR_MSG_MAX + 64];
 
-				reply_error(c, code, mcp_check_name(-(int)used));
+				queue(c, e, (ssize_t)mcp_echo_broken(&c->echo, -(int)used, e, sizeof(e)));
+				c->closing = 1;
 				break;
 			}
 			off += used;
@@ -224,15 +180,8 @@ static void on_udp(int fd)
 	mmsg_prepare(in, iov, &bufs[0][0], sizeof(bufs[0]), from, BATCH);
 	n = recvmmsg(fd, in, BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
-		uint32_t verdict = mcp_udp_check(bufs[i], in[i].msg_len);
-		uint8_t *op = &bufs[i][MCP_OFF_OPCODE];
-		int spoken = 0;
-
-		for (size_t v = 0; v < n_versions; v++)
-			spoken |= versions[v] == bufs[i][MCP_OFF_VERSION];
-		if ((verdict != MCP_XDP_PASS_UDP && verdict != MCP_XDP_TX_PONG) || !spoken)
+		if (!mcp_echo_datagram(&udp_echo, bufs[i], in[i].msg_len))
 			continue;
-		*op = mcp_answer_opcode(*op);
 		iov[i].iov_len = in[i].msg_len;
 		out[n_out++].msg_hdr = in[i].msg_hdr;
 	}
@@ -345,6 +294,7 @@ int main(int argc, char **argv)
 		ev.data.ptr = &timer_fd;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, timer_fd, &ev);
 	}
+	udp_echo.n_versions = n_versions;
 	pr_info("listening on %s, tcp and udp (versions %s%s)", listen_at, n_versions == 2 ? "1,2" :
 		versions[0] == 1 ? "1" : "2", delay_ms ? ", slow" : "");
 
@@ -360,11 +310,22 @@ int main(int argc, char **argv)
 					struct echo_conn *ec = calloc(1, sizeof(*ec));
 					struct epoll_event cev = { .events = EPOLLIN, .data.ptr = ec };
 
+					if (!ec) {
+						close(fd);
+						continue;
+					}
 					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 					ec->fd = fd;
 					ec->id = ++next_id;
+					ec->echo = (struct mcp_echo){ .versions = versions,
+								      .n_versions = n_versions,
+								      .session_id = ec->id };
 					mcp_decoder_init(&ec->dec, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
-					epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &cev);
+					if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &cev)) {
+						close(fd);
+						mcp_decoder_free(&ec->dec);
+						free(ec);
+					}
 				}
 				continue;
 			}

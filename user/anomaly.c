@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The anomaly detector: owns per-source and per-opcode rates and their baselines; reports
+ * (and with auto_block, blocks) what stands far out. Interface: anomaly.h.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -372,4 +376,19 @@ void anomaly_free(struct router *r)
 		close(a->events_fd);
 	free(a);
 	r->anomaly = NULL;
+}
+
+static const struct metric
+	m_anomalies = { "anomalies_total", "counter", "Anomalies detected, by kind." },
+	m_anomaly_ready = { "anomaly_detector_ready", "gauge",
+			    "1 once the anomaly detector has its baselines and judges." };
+
+void anomaly_collect(struct router *r, metric_fn fn, void *ctx)
+{
+	for (int i = 0; i < ANOMALY__COUNT; i++) {
+		struct label l = { "kind", anomaly_kind_name(i) };
+
+		fn(ctx, &m_anomalies, &l, 1, r->anomalies_total[i]);
+	}
+	fn(ctx, &m_anomaly_ready, NULL, 0, anomaly_ready(r));
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "stats.h"
 #include <sys/socket.h>
 
 struct router;
@@ -31,6 +32,8 @@ void anomaly_free(struct router *r);
 void anomaly_tick(struct router *r, uint64_t now_ms);
 /* Has the detector its baselines (a few seconds after start), so that it judges? */
 bool anomaly_ready(struct router *r);
+/* Anomalies by kind, and whether the detector judges yet (stats.h). */
+void anomaly_collect(struct router *r, metric_fn fn, void *ctx);
 /* Userspace sightings. */
 void anomaly_bad_frame(struct router *r, const struct sockaddr *src);
 void anomaly_new_session(struct router *r, const struct sockaddr *src);

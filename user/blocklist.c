@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The blocklist: owns the blocked prefixes with their TTLs and hits, mirrored into the XDP
+ * guard's LPM maps when it runs. Interface: blocklist.h.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The config file (inih): owns parsing and checking every key into struct mcp_config; a
+ * bad file is refused with the line and the reason. Interface: config.h.
+ */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>

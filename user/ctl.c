@@ -6,6 +6,7 @@
  * their changes (blocklist, drain, kill, reload) take effect at once.
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -38,31 +39,44 @@ struct ctl_client {
 	struct ctl_client *prev, *next;
 };
 
+/* Everything a response points to, freed in one go after it is packed. Out of memory, an
+ * allocation jumps back to where the request is answered (answer_with), which then says so. */
+struct arena {
+	void **p;
+	size_t n, cap;
+	jmp_buf *oom;
+};
+
 struct ctl {
 	struct handler listen;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct ctl_client *clients; /* newest first */
 	int n_clients;
+	struct arena arena; /* of the response being built */
 };
 
-/* Everything a response points to, freed in one go after it is packed. */
-struct arena {
-	void **p;
-	size_t n, cap;
-};
+
+static void ctl_on_client(struct router *r, struct handler *h, uint32_t events);
+static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events);
 
 static void *amalloc(struct arena *a, size_t size)
 {
 	void *m = calloc(1, size);
 
-	if (!m)
-		abort();
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 64;
-		a->p = realloc(a->p, a->cap * sizeof(void *));
-		if (!a->p)
-			abort();
+	if (m && a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		void **p = realloc(a->p, cap * sizeof(void *));
+
+		if (!p) {
+			free(m);
+			m = NULL;
+		} else {
+			a->p = p;
+			a->cap = cap;
+		}
 	}
+	if (!m)
+		longjmp(*a->oom, 1);
 	a->p[a->n++] = m;
 	return m;
 }
@@ -285,92 +299,113 @@ static void do_blocklist(struct router *r, struct arena *a, Mcp__Ctl__Response *
 	}
 }
 
+static void do_block(struct router *r, const struct ctl_req *q, struct arena *a,
+		     Mcp__Ctl__Response *rsp)
+{
+	bool block = q->command == MCP__CTL__COMMAND__COMMAND_BLOCK;
+	int err = block ? blocklist_add(&r->blocks, &q->prefix, (uint64_t)q->ttl_s * 1000, "operator",
+					mcp_now_ms())
+			: blocklist_remove(&r->blocks, &q->prefix);
+
+	if (err)
+		fail(a, rsp, "%s %s: %s", block ? "block" : "unblock", q->arg,
+		     err == -ENOENT ? "not in the blocklist" : strerror(-err));
+	else
+		pr_info("control: %s %s%s", block ? "blocked" : "unblocked", q->arg,
+			q->ttl_s ? " (with a ttl)" : "");
+}
+
+static void do_drain(struct router *r, const struct ctl_req *q, struct arena *a,
+		     Mcp__Ctl__Response *rsp)
+{
+	for (int pool = 0; pool < r->cfg.n_pools; pool++)
+		for (int b = 0; b < r->cfg.pools[pool].n_backends; b++)
+			if (!strcmp(r->cfg.pools[pool].backends[b].text, q->arg)) {
+				r->health[pool][b].drained = true;
+				pr_info("control: backend %s (pool %s) drained: no new sessions",
+					q->arg, r->cfg.pools[pool].name);
+				rsp->message = astr(a, "drained: new sessions go to the pool's other backends");
+				return;
+			}
+	fail(a, rsp, "no backend '%s' in any pool", q->arg);
+}
+
+static void do_kill(struct router *r, const struct ctl_req *q, struct arena *a,
+		    Mcp__Ctl__Response *rsp)
+{
+	for (struct session *s = r->sessions; s; s = s->next)
+		if (s->id == q->session && !s->dead) {
+			pr_info("control: session %u killed", s->id);
+			session_end(r, s, MCP_ERR_UNKNOWN, "ended by the operator");
+			return;
+		}
+	fail(a, rsp, "no session %u", q->session);
+}
+
+static void do_upgrade(struct router *r, const struct ctl_req *q, struct arena *a,
+		       Mcp__Ctl__Response *rsp)
+{
+	char why[PATH_MAX + 64];
+	pid_t pid = upgrade_start(why, sizeof(why));
+
+	(void)r;
+	(void)q;
+	if (pid < 0) {
+		fail(a, rsp, "%s", why);
+	} else {
+		snprintf(why, sizeof(why), "%d", (int)pid);
+		rsp->message = astr(a, why);
+	}
+}
+
+static void do_reload(struct router *r, const struct ctl_req *q, struct arena *a,
+		      Mcp__Ctl__Response *rsp)
+{
+	char why[1024];
+
+	(void)q;
+	if (router_reload(r, why, sizeof(why)))
+		fail(a, rsp, "%s", why);
+	else
+		rsp->message = astr(a, why);
+}
+
+/* The commands, by their number in proto/control.proto. The queries take no arguments. */
+typedef void (*query_fn)(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp);
+typedef void (*command_fn)(struct router *r, const struct ctl_req *q, struct arena *a,
+			   Mcp__Ctl__Response *rsp);
+
+static const struct {
+	query_fn query;
+	command_fn command;
+} commands[] = {
+	[MCP__CTL__COMMAND__COMMAND_STATUS] = { .query = do_status },
+	[MCP__CTL__COMMAND__COMMAND_SESSIONS] = { .query = do_sessions },
+	[MCP__CTL__COMMAND__COMMAND_ROUTES] = { .query = do_routes },
+	[MCP__CTL__COMMAND__COMMAND_POOLS] = { .query = do_pools },
+	[MCP__CTL__COMMAND__COMMAND_STATS] = { .query = do_stats },
+	[MCP__CTL__COMMAND__COMMAND_BLOCKLIST] = { .query = do_blocklist },
+	[MCP__CTL__COMMAND__COMMAND_BLOCK] = { .command = do_block },
+	[MCP__CTL__COMMAND__COMMAND_UNBLOCK] = { .command = do_block },
+	[MCP__CTL__COMMAND__COMMAND_DRAIN] = { .command = do_drain },
+	[MCP__CTL__COMMAND__COMMAND_KILL] = { .command = do_kill },
+	[MCP__CTL__COMMAND__COMMAND_UPGRADE] = { .command = do_upgrade },
+	[MCP__CTL__COMMAND__COMMAND_RELOAD] = { .command = do_reload },
+};
+
 static void handle(struct router *r, const struct ctl_req *q, struct arena *a,
 		   Mcp__Ctl__Response *rsp)
 {
-	int err;
+	size_t i = (size_t)q->command;
 
 	rsp->ok = true;
-	switch (q->command) {
-	case MCP__CTL__COMMAND__COMMAND_STATUS:
-		do_status(r, a, rsp);
-		return;
-	case MCP__CTL__COMMAND__COMMAND_SESSIONS:
-		do_sessions(r, a, rsp);
-		return;
-	case MCP__CTL__COMMAND__COMMAND_ROUTES:
-		do_routes(r, a, rsp);
-		return;
-	case MCP__CTL__COMMAND__COMMAND_POOLS:
-		do_pools(r, a, rsp);
-		return;
-	case MCP__CTL__COMMAND__COMMAND_STATS:
-		do_stats(r, a, rsp);
-		return;
-	case MCP__CTL__COMMAND__COMMAND_BLOCKLIST:
-		do_blocklist(r, a, rsp);
-		return;
-	case MCP__CTL__COMMAND__COMMAND_BLOCK:
-	case MCP__CTL__COMMAND__COMMAND_UNBLOCK:
-		if (q->command == MCP__CTL__COMMAND__COMMAND_BLOCK)
-			err = blocklist_add(&r->blocks, &q->prefix, (uint64_t)q->ttl_s * 1000,
-					    "operator", mcp_now_ms());
-		else
-			err = blocklist_remove(&r->blocks, &q->prefix);
-		if (err)
-			fail(a, rsp, "%s %s: %s", q->command == MCP__CTL__COMMAND__COMMAND_BLOCK ?
-					      "block" : "unblock", q->arg,
-			     err == -ENOENT ? "not in the blocklist" : strerror(-err));
-		else
-			pr_info("control: %s %s%s", q->command == MCP__CTL__COMMAND__COMMAND_BLOCK ?
-						 "blocked" : "unblocked", q->arg,
-				q->ttl_s ? " (with a ttl)" : "");
-		return;
-	case MCP__CTL__COMMAND__COMMAND_DRAIN:
-		for (int pool = 0; pool < r->cfg.n_pools; pool++)
-			for (int b = 0; b < r->cfg.pools[pool].n_backends; b++)
-				if (!strcmp(r->cfg.pools[pool].backends[b].text, q->arg)) {
-					r->health[pool][b].drained = true;
-					pr_info("control: backend %s (pool %s) drained: no new sessions",
-						q->arg, r->cfg.pools[pool].name);
-					rsp->message = astr(a, "drained: new sessions go to the pool's other backends");
-					return;
-				}
-		fail(a, rsp, "no backend '%s' in any pool", q->arg);
-		return;
-	case MCP__CTL__COMMAND__COMMAND_KILL:
-		for (struct session *s = r->sessions; s; s = s->next)
-			if (s->id == q->session && !s->dead) {
-				pr_info("control: session %u killed", s->id);
-				session_end(r, s, MCP_ERR_UNKNOWN, "ended by the operator");
-				return;
-			}
-		fail(a, rsp, "no session %u", q->session);
-		return;
-	case MCP__CTL__COMMAND__COMMAND_UPGRADE: {
-		char why[PATH_MAX + 64];
-		pid_t pid = upgrade_start(why, sizeof(why));
-
-		if (pid < 0) {
-			fail(a, rsp, "%s", why);
-		} else {
-			snprintf(why, sizeof(why), "%d", (int)pid);
-			rsp->message = astr(a, why);
-		}
-		return;
-	}
-	case MCP__CTL__COMMAND__COMMAND_RELOAD: {
-		char why[1024];
-
-		if (router_reload(r, why, sizeof(why)))
-			fail(a, rsp, "%s", why);
-		else
-			rsp->message = astr(a, why);
-		return;
-	}
-	default:
+	if (q->command < 0 || i >= sizeof(commands) / sizeof(commands[0]) ||
+	    (!commands[i].query && !commands[i].command))
 		fail(a, rsp, "unknown command %d", q->command);
-	}
+	else if (commands[i].query)
+		commands[i].query(r, a, rsp);
+	else
+		commands[i].command(r, q, a, rsp);
 }
 
 static void client_free(struct ctl *c, struct router *r, struct ctl_client *x)
@@ -418,18 +453,57 @@ static void respond(struct ctl_client *x, const Mcp__Ctl__Response *rsp)
 	x->out.len += n + 4;
 }
 
+typedef void (*respond_fn)(struct router *r, const void *arg, struct arena *a,
+			   Mcp__Ctl__Response *rsp);
+
+/* Build a response with fn and send it; out of memory, an ERROR saying so instead. The arena
+ * lives on the heap (c->arena), which a longjmp leaves as it was. */
+static void answer_with(struct router *r, struct ctl_client *x, respond_fn fn, const void *arg)
+{
+	struct ctl *c = r->ctl;
+	Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
+	jmp_buf oom;
+
+	c->arena = (struct arena){ .oom = &oom };
+	if (setjmp(oom)) {
+		Mcp__Ctl__Response none = MCP__CTL__RESPONSE__INIT;
+
+		afree(&c->arena);
+		c->arena = (struct arena){ 0 };
+		none.ok = false;
+		none.message = (char *)"mcpd is out of memory";
+		respond(x, &none);
+		return;
+	}
+	fn(r, arg, &c->arena, &rsp);
+	respond(x, &rsp);
+	afree(&c->arena);
+	c->arena = (struct arena){ 0 };
+}
+
+static void respond_handled(struct router *r, const void *arg, struct arena *a,
+			    Mcp__Ctl__Response *rsp)
+{
+	handle(r, arg, a, rsp);
+}
+
+static void respond_failure(struct router *r, const void *arg, struct arena *a,
+			    Mcp__Ctl__Response *rsp)
+{
+	(void)r;
+	fail(a, rsp, "%s", (const char *)arg);
+}
+
 /* Answer a whole request. True when the connection went with it (a failed takeover). */
 static bool answer(struct router *r, struct ctl_client *x)
 {
 	const uint8_t *d = x->in.data + x->in.head;
 	uint32_t n = mcp_be32_at(d);
-	Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
-	struct arena a = { 0 };
 	struct ctl_req q;
 	char err[256];
 
 	if (ctl_parse_request(d + 4, n, &q, err, sizeof(err))) {
-		fail(&a, &rsp, "%s", err);
+		answer_with(r, x, respond_failure, err);
 	} else if (q.command == MCP__CTL__COMMAND__COMMAND_TAKEOVER) {
 		/* A new mcpd: everything goes to it, and this one is done. If that fails, the
 		 * connection closes (the new one gives up) and this one carries on. */
@@ -441,14 +515,12 @@ static bool answer(struct router *r, struct ctl_client *x)
 		client_free(r->ctl, r, x);
 		return true;
 	} else {
-		handle(r, &q, &a, &rsp);
+		answer_with(r, x, respond_handled, &q);
 	}
-	respond(x, &rsp);
-	afree(&a);
 	return false;
 }
 
-void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
+static void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
 {
 	struct ctl *c = r->ctl;
 	struct ctl_client *x = (struct ctl_client *)h;
@@ -468,12 +540,11 @@ void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
 			uint32_t want = mcp_be32_at(d);
 
 			if (want > MAX_REQUEST) {
-				Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
-				struct arena a = { 0 };
+				char why[64];
 
-				fail(&a, &rsp, "request of %u bytes: more than %d", want, MAX_REQUEST);
-				respond(x, &rsp);
-				afree(&a);
+				snprintf(why, sizeof(why), "request of %u bytes: more than %d", want,
+					 MAX_REQUEST);
+				answer_with(r, x, respond_failure, why);
 			} else if (x->in.len >= 4 + want && answer(r, x)) {
 				return;
 			}
@@ -499,8 +570,10 @@ void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
 	}
 }
 
-void ctl_on_listen(struct router *r)
+static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events)
 {
+	(void)h;
+	(void)events;
 	struct ctl *c = r->ctl;
 
 	for (int i = 0; i < 16; i++) {
@@ -515,7 +588,7 @@ void ctl_on_listen(struct router *r)
 			close(fd);
 			return;
 		}
-		x->h.kind = H_CTL;
+		x->h.on_event = ctl_on_client;
 		x->h.fd = fd;
 		x->since_ms = mcp_now_ms();
 		ev.data.ptr = &x->h;
@@ -572,7 +645,7 @@ static int serve(struct router *r, int fd, const char *path)
 		close(fd);
 		return -1;
 	}
-	c->listen.kind = H_CTL_LISTEN;
+	c->listen.on_event = ctl_on_listen;
 	c->listen.fd = fd;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	ev.data.ptr = &c->listen;

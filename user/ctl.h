@@ -9,8 +9,6 @@ struct router;
 struct handler;
 
 int ctl_init(struct router *r);
-void ctl_on_listen(struct router *r);
-void ctl_on_client(struct router *r, struct handler *h, uint32_t events);
 void ctl_free(struct router *r);
 /* Every tick: control connections past their time are closed. */
 void ctl_tick(struct router *r, uint64_t now);

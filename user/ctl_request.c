@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Control requests as mcpd receives them: decoded and checked (command, prefix, session)
+ * before anything acts on them. Interface: ctl_request.h.
+ */
 #include <stdio.h>
 #include <string.h>
 #include "control.pb-c.h"

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Blocking descriptor I/O: whole writes, whole reads and length-prefixed messages, for
+ * the control and hand-over conversations. Interface: fdio.h.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The frame codec: headers and frames encoded and decoded whole, by the rules of
+ * include/mcp/wire.h. Interface: frame.h.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

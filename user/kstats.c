@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The kernel's counters: read from the pinned maps (per-CPU values summed) and given as
+ * metrics. Interface: kstats.h.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,4 +96,51 @@ int mcp_kstats_read(const char *root, struct mcp_kstats *out)
 	xerr = sum_percpu(root, MCP_MAP_XDP_STATS, MCP_XDP__COUNT, out->xdp);
 	out->have_xdp = !xerr;
 	return out->have_sockmap || out->have_xdp ? 0 : err;
+}
+
+static const struct metric
+	m_dp_skbs = { "fastpath_skbs_total", "counter",
+		      "skbs the sockmap verdict handled, by what it did." },
+	m_dp_bytes = { "fastpath_bytes_total", "counter",
+		       "Bytes the sockmap verdict handled, by what it did." },
+	m_frames = { "frames_total", "counter",
+		     "Frames the fast path saw, by direction and opcode." },
+	m_frame_bytes = { "frame_bytes_total", "counter",
+			  "Frame bytes the fast path saw, by direction and opcode." },
+	m_xdp = { "xdp_packets_total", "counter", "Packets the XDP guard judged, by reason." };
+
+void mcp_kstats_collect(const struct mcp_kstats *k, bool sockmap, bool xdp, metric_fn fn,
+			void *ctx)
+{
+	const struct metric *ms[2] = { &m_frames, &m_frame_bytes };
+	char opcode[8];
+
+	for (int i = 0; sockmap && k->have_sockmap && i < MCP_DP__COUNT; i++) {
+		struct label l = { "reason", mcp_dp_reason_name(i) };
+
+		fn(ctx, &m_dp_skbs, &l, 1, k->dp[i].count);
+	}
+	for (int i = 0; sockmap && k->have_sockmap && i < MCP_DP__COUNT; i++) {
+		struct label l = { "reason", mcp_dp_reason_name(i) };
+
+		fn(ctx, &m_dp_bytes, &l, 1, k->dp[i].bytes);
+	}
+	for (int which = 0; sockmap && k->have_sockmap && which < 2; which++)
+		for (int d = 0; d < MCP_DIR__COUNT; d++)
+			for (int op = 0; op < 256; op++) {
+				struct label l[2] = {
+					{ "direction", d == MCP_DIR_TO_BACKEND ? "to_backend" : "to_client" },
+					{ "opcode", opcode },
+				};
+
+				if (!k->op[d][op].count)
+					continue;
+				snprintf(opcode, sizeof(opcode), "0x%02x", op);
+				fn(ctx, ms[which], l, 2, which ? k->op[d][op].bytes : k->op[d][op].count);
+			}
+	for (int i = 0; xdp && k->have_xdp && i < MCP_XDP__COUNT; i++) {
+		struct label l = { "reason", mcp_xdp_reason_name(i) };
+
+		fn(ctx, &m_xdp, &l, 1, k->xdp[i].count);
+	}
 }

@@ -3,7 +3,9 @@
 #ifndef MCP_KSTATS_H
 #define MCP_KSTATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include "stats.h"
 #include "mcp/maps.h"
 #include "mcp/xdp.h"
 
@@ -17,6 +19,9 @@ struct mcp_kstats {
 /* Sum the per-CPU counters of the maps pinned in `root` (a pin_root). 0 when at least one set
  * of maps (the sockmap's or the XDP guard's) was there, else -errno. */
 int mcp_kstats_read(const char *root, struct mcp_kstats *out);
+/* The counters as metrics (stats.h): the fast path's when `sockmap`, the guard's when `xdp`. */
+void mcp_kstats_collect(const struct mcp_kstats *k, bool sockmap, bool xdp, metric_fn fn,
+			void *ctx);
 const char *mcp_dp_reason_name(int reason);
 const char *mcp_xdp_reason_name(int reason);
 

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Logging: one line per event to stderr (journald under systemd), below a level set at
+ * start or at run time. Interface: log.h.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The protobuf payloads of HELLO, HELLO_ACK and ERROR frames (proto/mcp.proto), built and
+ * parsed with protobuf-c. Interface: messages.h.
+ */
 #include <errno.h>
 #include <string.h>
 #include "messages.h"

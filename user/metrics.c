@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -28,7 +29,10 @@ struct page {
 	char *buf;
 	size_t len, cap;
 	const struct metric *last;
+	bool short_of_memory; /* the page could not grow: answered 500, not cut short */
 };
+
+static void metrics_run(struct router *r, struct handler *h, uint32_t events);
 
 static void put(struct page *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct page *p, const char *fmt, ...)
@@ -37,15 +41,26 @@ static void put(struct page *p, const char *fmt, ...)
 	int n;
 
 	for (;;) {
+		size_t cap;
+		char *grown;
+
+		if (p->short_of_memory)
+			return;
 		va_start(ap, fmt);
 		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
 		va_end(ap);
-		if (n >= 0 && (size_t)n < p->cap - p->len)
+		if (n < 0)
+			return;
+		if ((size_t)n < p->cap - p->len)
 			break;
-		p->cap = p->cap * 2 + (size_t)n + 1;
-		p->buf = realloc(p->buf, p->cap);
-		if (!p->buf)
-			abort();
+		cap = p->cap * 2 + (size_t)n + 1;
+		grown = realloc(p->buf, cap);
+		if (!grown) {
+			p->short_of_memory = true;
+			return;
+		}
+		p->buf = grown;
+		p->cap = cap;
 	}
 	p->len += (size_t)n;
 }
@@ -92,7 +107,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	} else {
 		router_collect(r, sample, &p);
 	}
+	if (p.short_of_memory) {
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		p.len = (size_t)snprintf(p.buf, p.cap, "mcpd is out of memory\n");
+	}
 	rsp = MHD_create_response_from_buffer(p.len, p.buf, MHD_RESPMEM_MUST_FREE);
+	if (!rsp) {
+		free(p.buf);
+		return MHD_NO;
+	}
 	MHD_add_response_header(rsp, "Content-Type",
 				status == MHD_HTTP_OK ? "text/plain; version=0.0.4; charset=utf-8"
 						      : "text/plain");
@@ -137,7 +160,7 @@ static int start(struct router *r, int listen_fd)
 		free(m);
 		return -1;
 	}
-	m->h.kind = H_METRICS;
+	m->h.on_event = metrics_run;
 	m->h.fd = info->epoll_fd;
 	ev.data.ptr = &m->h;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, m->h.fd, &ev)) {
@@ -172,12 +195,19 @@ int metrics_listen_fd(struct router *r)
 	return info ? info->listen_fd : -1;
 }
 
-void metrics_run(struct router *r)
+void metrics_tick(struct router *r)
 {
 	struct metrics *m = r->metrics;
 
 	if (m)
 		MHD_run(m->d);
+}
+
+static void metrics_run(struct router *r, struct handler *h, uint32_t events)
+{
+	(void)h;
+	(void)events;
+	metrics_tick(r);
 }
 
 void metrics_free(struct router *r)

@@ -6,9 +6,10 @@
 struct router;
 
 int metrics_init(struct router *r);
-void metrics_run(struct router *r);
 void metrics_free(struct router *r);
 int metrics_listen_fd(struct router *r);
+/* libmicrohttpd's own timeouts, every tick. */
+void metrics_tick(struct router *r);
 /* Serve /metrics on an inherited listening fd (takeover). */
 int metrics_adopt(struct router *r, int fd);
 

@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The pin directory's lock: one mcpd per pin root, handed over on an upgrade.
+ * Interface: pin_dir.h.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -97,6 +97,8 @@ void router_mark_dirty(struct router *r, struct conn *c)
 	r->dirty = c;
 }
 
+static void on_accept(struct router *r, struct handler *h, uint32_t events);
+
 static void flush_dirty(struct router *r)
 {
 	struct conn *list = r->dirty, *c;
@@ -134,12 +136,7 @@ static void reap(struct router *r)
 		buf_free(&s->client.out);
 		free(s);
 	}
-	while (r->dead_upstreams) {
-		struct upstream *u = r->dead_upstreams;
-
-		r->dead_upstreams = u->next;
-		free(u);
-	}
+	udp_reap(r);
 }
 
 static int open_listener(struct router *r, const struct mcp_addr *a)
@@ -158,7 +155,7 @@ static int open_listener(struct router *r, const struct mcp_addr *a)
 		goto fail;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
 		goto fail;
-	h->kind = H_LISTEN;
+	h->on_event = on_accept;
 	h->fd = fd;
 	r->n_listeners++;
 	pr_info("listening on %s", a->text);
@@ -177,7 +174,7 @@ int router_adopt_listener(struct router *r, int fd)
 
 	if (r->n_listeners == MCP_MAX_LISTEN || epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
 		return -1;
-	h->kind = H_LISTEN;
+	h->on_event = on_accept;
 	h->fd = fd;
 	r->n_listeners++;
 	return 0;
@@ -271,8 +268,9 @@ static void resume_accepting(struct router *r)
 	r->accept_paused = false;
 }
 
-static void on_accept(struct router *r, struct handler *h)
+static void on_accept(struct router *r, struct handler *h, uint32_t events)
 {
+	(void)events;
 	for (int i = 0; i < ACCEPT_BATCH && !r->accept_paused; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
@@ -374,10 +372,7 @@ uint32_t router_pools_in_use(struct router *r)
 		for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
 			if (s->backends[slot])
 				used |= 1u << (slot - 1);
-	for (int b = 0; b < UPSTREAM_BUCKETS; b++)
-		for (struct upstream *u = r->upstreams[b]; u; u = u->next)
-			used |= 1u << u->pool;
-	return used;
+	return used | udp_pools_in_use(r);
 }
 
 /* Backend health (down, drained, sessions) goes on for each backend still at its place. */
@@ -463,8 +458,10 @@ static void begin_stop(struct router *r)
 	}
 }
 
-static void on_signal(struct router *r)
+static void on_signal(struct router *r, struct handler *h, uint32_t events)
 {
+	(void)h;
+	(void)events;
 	struct signalfd_siginfo si;
 
 	while (read(r->sigfd.fd, &si, sizeof(si)) == sizeof(si)) {
@@ -478,8 +475,10 @@ static void on_signal(struct router *r)
 	}
 }
 
-static void on_tick(struct router *r)
+static void on_tick(struct router *r, struct handler *h, uint32_t events)
 {
+	(void)h;
+	(void)events;
 	uint64_t expirations, now = mcp_now_ms();
 	struct session *s, *next;
 
@@ -494,7 +493,7 @@ static void on_tick(struct router *r)
 	udp_tick(r, now);
 	ctl_tick(r, now);
 	xdp_guard_tick(r, now);
-	metrics_run(r); /* libmicrohttpd's timeouts */
+	metrics_tick(r); /* libmicrohttpd's timeouts */
 	blocklist_expire(&r->blocks, now);
 	anomaly_tick(r, now);
 	upgrade_poll();
@@ -514,13 +513,12 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	r->pin_lock_fd = -1;
 	if (sodium_init() < 0)
 		return -1;
-	randombytes_buf(r->udp_secret, sizeof(r->udp_secret));
 	/* One descriptor kept in reserve: out of descriptors, accept-and-refuse uses it. */
 	r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	blocklist_init(&r->blocks);
 	r->started_ms = mcp_now_ms();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (r->epfd < 0)
+	if (r->epfd < 0 || udp_init(r))
 		return -1;
 
 	sigemptyset(&mask);
@@ -529,9 +527,9 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	r->sigfd.kind = H_SIGNAL;
+	r->sigfd.on_event = on_signal;
 	r->sigfd.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	r->timer.kind = H_TIMER;
+	r->timer.on_event = on_tick;
 	r->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->sigfd.fd < 0 || r->timer.fd < 0 || timerfd_settime(r->timer.fd, 0, &its, NULL))
 		return -1;
@@ -609,40 +607,9 @@ int router_run(struct router *r)
 		for (int i = 0; i < n && !r->handed_over; i++) {
 			struct handler *h = evs[i].data.ptr;
 
-			switch (h->kind) {
-			case H_LISTEN:
-				on_accept(r, h);
-				break;
-			case H_SIGNAL:
-				on_signal(r);
-				break;
-			case H_TIMER:
-				on_tick(r);
-				break;
-			case H_CTL_LISTEN:
-				ctl_on_listen(r);
-				break;
-			case H_CTL:
-				ctl_on_client(r, h, evs[i].events);
-				break;
-			case H_METRICS:
-				metrics_run(r);
-				break;
-			case H_UDP:
-				udp_on_readable(r, (struct udp_listener *)h);
-				break;
-			case H_UPSTREAM:
-				if (h->fd >= 0) /* not dropped earlier in this batch */
-					upstream_on_readable(r, (struct upstream *)h);
-				break;
-			case H_CONN: {
-				struct conn *c = (struct conn *)h;
-
-				if (c->s && c->h.fd >= 0)
-					session_on_event(r, c, evs[i].events);
-				break;
-			}
-			}
+			/* A handler closed earlier in this batch has fd -1 (and waits to be freed). */
+			if (h->fd >= 0)
+				h->on_event(r, h, evs[i].events);
 		}
 		if (r->handed_over)
 			return 0;
@@ -651,8 +618,7 @@ int router_run(struct router *r)
 		 * so a datagram waits for one batch, not for the whole burst (measured: a PING
 		 * after 1 000 closes waited 45 ms on an idle machine, 300 ms on a busy one). */
 		if (n == MAX_EVENTS)
-			for (int i = 0; i < r->n_udp; i++)
-				udp_on_readable(r, &r->udp[i]);
+			udp_serve(r);
 		flush_dirty(r);
 		reap(r);
 		if (r->stopping && (!r->n_sessions || mcp_now_ms() > r->stop_deadline_ms)) {
@@ -667,7 +633,7 @@ void router_free(struct router *r)
 	while (r->sessions)
 		session_free(r, r->sessions);
 	close_listeners(r);
-	udp_close_all(r);
+	udp_free(r);
 	reap(r);
 	ctl_free(r);
 	metrics_free(r);

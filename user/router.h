@@ -14,6 +14,7 @@
 #include "mcp/xdp.h"
 #include "blocklist.h"
 #include "list.h"
+#include "udp.h"
 
 enum anomaly_kind {
 	ANOMALY_BAD_FRAMES = 0,	 /* a burst of bad frames from one source */
@@ -50,12 +51,14 @@ enum session_state {
 	S__COUNT,
 };
 
-enum handler_kind {
-	H_LISTEN = 1, H_CONN, H_SIGNAL, H_TIMER, H_UDP, H_UPSTREAM, H_CTL_LISTEN, H_CTL, H_METRICS,
-};
+struct router;
+struct handler;
+
+/* What the event loop calls when a descriptor is ready: each handler carries its own. */
+typedef void (*handler_fn)(struct router *r, struct handler *h, uint32_t events);
 
 struct handler {
-	int kind;
+	handler_fn on_event;
 	int fd;
 };
 
@@ -126,30 +129,6 @@ struct backend_health {
 	bool drained;
 };
 
-/* MCP over UDP (udp.c): a listening socket per listen address, and per (client, pool) a
- * connected socket to a backend, so its answers find their way back. */
-struct udp_listener {
-	struct handler h;
-	const struct mcp_addr *addr;
-};
-
-struct upstream {
-	struct handler h;
-	struct sockaddr_storage client;
-	socklen_t client_len;
-	int listener; /* index in router.udp */
-	int pool;
-	int backend;
-	uint64_t last_ms;
-	uint32_t id;		 /* written into the v2 `session` field of what it relays */
-	uint32_t client_session; /* what the client wrote there, given back in its answers */
-	struct upstream *next;	 /* hash chain */
-	struct list_node lru;	 /* in router.relays, least recently used first */
-};
-
-#define UPSTREAM_BUCKETS 4096
-#define UDP_SECRET_LEN	 16 /* the key of udp_verify's cookies (libsodium crypto_shorthash) */
-
 struct router;
 
 /* The data path's hooks: the user path has none, the BPF path installs sockets. */
@@ -180,15 +159,7 @@ struct router {
 	int epfd;
 	struct handler listeners[MCP_MAX_LISTEN];
 	int n_listeners;
-	struct udp_listener udp[MCP_MAX_LISTEN];
-	int n_udp;
-	struct upstream *upstreams[UPSTREAM_BUCKETS];
-	uint32_t n_upstreams;
-	struct list relays; /* the upstreams by last use */
-	uint32_t next_upstream_id;
-	uint8_t udp_secret[UDP_SECRET_LEN];
-	struct mcp_counter udp_stats[MCP_XDP__COUNT]; /* the XDP guard's reasons, in userspace */
-	uint64_t udp_no_route, udp_relayed, udp_answers, udp_dropped_answers;
+	struct udp *udp; /* MCP over UDP (udp.c) */
 	void *xdp; /* the XDP guard (dp_xdp.c), when attached */
 	int pin_lock_fd; /* holds /sys/fs/bpf/mcp (pin_dir.c), -1 when not */
 	struct blocklist blocks;
@@ -205,7 +176,6 @@ struct router {
 	struct conn *dirty;
 	struct conn *dead_conns;	 /* closed, freed at the end of the loop iteration */
 	struct session *dead_sessions; /* likewise */
-	struct upstream *dead_upstreams; /* likewise */
 	struct backend_health health[MCP_MAX_POOLS][MCP_MAX_BACKENDS];
 	uint32_t rr[MCP_MAX_POOLS];
 	struct datapath dp;
@@ -250,7 +220,8 @@ struct session_counters {
 void session_counters(struct router *r, struct session *s, struct session_counters *out);
 /* The kernel's counters of one installed socket (dp_bpf.c); 0 when not installed. */
 int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uint64_t *bytes);
-void session_on_event(struct router *r, struct conn *c, uint32_t events);
+/* The handler of every session socket (client and backends). */
+void session_on_event(struct router *r, struct handler *h, uint32_t events);
 void session_tick(struct router *r, struct session *s, uint64_t now);
 /* Every tick: all sessions' buffers within max_queued_bytes (the largest holders end), and
  * memory given back to the system after a peak. */
@@ -270,19 +241,6 @@ int router_reload(struct router *r, char *msg, size_t len);
 uint32_t router_pools_in_use(struct router *r);
 /* May `next` replace the running config without moving a pool in use? 0, or -1 with why. */
 int router_pools_kept(struct router *r, const struct mcp_config *next, char *why, size_t len);
-
-/* udp.c */
-int udp_open(struct router *r, const struct mcp_addr *a);
-void udp_on_readable(struct router *r, struct udp_listener *l);
-void upstream_on_readable(struct router *r, struct upstream *u);
-void udp_tick(struct router *r, uint64_t now);
-void udp_close_all(struct router *r);
-int udp_adopt(struct router *r, int fd, uint32_t index);
-/* A relay socket from the old mcpd (takeover): 0, or -1 when this config has no such place. */
-int udp_adopt_upstream(struct router *r, int fd, int listener, int pool, int backend,
-		       const void *client, size_t len, uint32_t id, uint32_t client_session);
-/* udp_verify's cookie for a source (what its PONGs carry in `session`), for an epoch. */
-uint32_t udp_cookie(const struct router *r, const struct sockaddr_storage *ss, uint64_t epoch);
 
 /* dp_xdp.c: the XDP guard on the configured interfaces */
 int xdp_guard_init(struct router *r, char *why, size_t why_len);

@@ -193,7 +193,7 @@ struct session *session_new(struct router *r, int fd, const struct sockaddr_stor
 	if (!s->id)
 		s->id = ++r->next_session_id;
 	s->state = S_IDLE;
-	s->client.h.kind = H_CONN;
+	s->client.h.on_event = session_on_event;
 	s->client.h.fd = fd;
 	s->client.out.account = &r->queued_bytes;
 	s->client.s = s;

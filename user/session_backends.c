@@ -55,7 +55,7 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 			close(fd);
 			return -1;
 		}
-		b->h.kind = H_CONN;
+		b->h.on_event = session_on_event;
 		b->h.fd = fd;
 		b->out.account = &r->queued_bytes;
 		b->s = s;

@@ -94,8 +94,12 @@ static void read_conn(struct router *r, struct conn *c)
 	}
 }
 
-void session_on_event(struct router *r, struct conn *c, uint32_t events)
+void session_on_event(struct router *r, struct handler *h, uint32_t events)
 {
+	struct conn *c = (struct conn *)h;
+
+	if (!c->s)
+		return;
 	if (c->connecting) {
 		int err = 0;
 		socklen_t len = sizeof(err);

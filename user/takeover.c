@@ -103,6 +103,11 @@ static uint32_t add_fd(struct giving *g, int fd)
 	return (uint32_t)g->n++;
 }
 
+static uint32_t give_fd(void *g, int fd)
+{
+	return add_fd(g, fd);
+}
+
 static Mcp__Ctl__TakeoverConn *describe_conn(struct conn *c, struct giving *g)
 {
 	Mcp__Ctl__TakeoverConn *m = calloc(1, sizeof(*m));
@@ -189,72 +194,15 @@ static void restore_blocks(struct router *r, const Mcp__Ctl__Takeover *t)
 	}
 }
 
-/* The UDP relay sockets: a backend's answer in flight comes back to one of them. */
-static void describe_upstreams(struct router *r, Mcp__Ctl__Takeover *t, struct giving *g)
-{
-	t->upstreams = calloc(r->n_upstreams ? (size_t)r->n_upstreams : 1, sizeof(*t->upstreams));
-	if (!t->upstreams)
-		g->failed = true;
-	for (int b = 0; t->upstreams && b < UPSTREAM_BUCKETS; b++)
-		for (struct upstream *u = r->upstreams[b]; u; u = u->next) {
-			Mcp__Ctl__TakeoverUpstream *m = calloc(1, sizeof(*m));
-
-			if (!m || t->n_upstreams >= (size_t)r->n_upstreams) {
-				g->failed = true;
-				free(m);
-				return;
-			}
-			mcp__ctl__takeover_upstream__init(m);
-			m->fd_index = add_fd(g, u->h.fd);
-			m->listener = (uint32_t)u->listener;
-			m->pool = (uint32_t)u->pool;
-			m->backend = (uint32_t)u->backend;
-			m->client.data = (uint8_t *)&u->client;
-			m->client.len = u->client_len;
-			m->id = u->id;
-			m->client_session = u->client_session;
-			t->upstreams[t->n_upstreams++] = m;
-		}
-}
-
-static void restore_upstreams(struct router *r, const Mcp__Ctl__Takeover *t, const int *fds)
-{
-	for (size_t i = 0; i < t->n_upstreams; i++) {
-		const Mcp__Ctl__TakeoverUpstream *m = t->upstreams[i];
-
-		if (m->fd_index >= t->n_fds)
-			continue;
-		if (udp_adopt_upstream(r, fds[m->fd_index], (int)m->listener, (int)m->pool,
-				       (int)m->backend, m->client.data, m->client.len, m->id,
-				       m->client_session)) {
-			pr_warn("takeover: a UDP relay socket has no place in this config; closed");
-			close(fds[m->fd_index]);
-		}
-	}
-}
-
 /* The daemon's counters; the message points into r and the caller's arrays (nothing to free). */
 static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
-						     Mcp__Ctl__TakeoverCounters *k,
-						     uint64_t *udp_count, uint64_t *udp_bytes)
+						     Mcp__Ctl__TakeoverCounters *k)
 {
 	mcp__ctl__takeover_counters__init(k);
 	k->errors_sent = r->errors_sent;
 	k->n_errors_sent = MCP_ERR__COUNT;
 	k->sessions_refused = r->sessions_refused;
 	k->illegal_transitions = r->illegal_transitions;
-	for (int i = 0; i < MCP_XDP__COUNT; i++) {
-		udp_count[i] = r->udp_stats[i].count;
-		udp_bytes[i] = r->udp_stats[i].bytes;
-	}
-	k->udp_count = udp_count;
-	k->n_udp_count = MCP_XDP__COUNT;
-	k->udp_bytes = udp_bytes;
-	k->n_udp_bytes = MCP_XDP__COUNT;
-	k->udp_no_route = r->udp_no_route;
-	k->udp_relayed = r->udp_relayed;
-	k->udp_answers = r->udp_answers;
-	k->udp_dropped_answers = r->udp_dropped_answers;
 	k->anomalies = r->anomalies_total;
 	k->n_anomalies = ANOMALY__COUNT;
 	k->limit_hits = r->limit_hits;
@@ -270,14 +218,6 @@ static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters 
 		r->errors_sent[i] = k->errors_sent[i];
 	r->sessions_refused = k->sessions_refused;
 	r->illegal_transitions = k->illegal_transitions;
-	for (size_t i = 0; i < k->n_udp_count && i < MCP_XDP__COUNT; i++)
-		r->udp_stats[i].count = k->udp_count[i];
-	for (size_t i = 0; i < k->n_udp_bytes && i < MCP_XDP__COUNT; i++)
-		r->udp_stats[i].bytes = k->udp_bytes[i];
-	r->udp_no_route = k->udp_no_route;
-	r->udp_relayed = k->udp_relayed;
-	r->udp_answers = k->udp_answers;
-	r->udp_dropped_answers = k->udp_dropped_answers;
 	for (size_t i = 0; i < k->n_anomalies && i < ANOMALY__COUNT; i++)
 		r->anomalies_total[i] = k->anomalies[i];
 	for (size_t i = 0; i < k->n_limit_hits && i < LIMIT__COUNT; i++)
@@ -299,10 +239,10 @@ int takeover_give(struct router *r, int sock)
 	fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
 	for (int i = 0; i < r->n_listeners; i++)
 		add_fd(&g, r->listeners[i].fd);
-	for (int i = 0; i < r->n_udp; i++)
-		add_fd(&g, r->udp[i].h.fd);
+	for (int i = 0; i < udp_n_listeners(r); i++)
+		add_fd(&g, udp_listener_fd(r, i));
 	t.n_tcp = (uint32_t)r->n_listeners;
-	t.n_udp = (uint32_t)r->n_udp;
+	t.n_udp = (uint32_t)udp_n_listeners(r);
 	t.ctl = ctl_listen_fd(r) >= 0;
 	if (t.ctl)
 		add_fd(&g, ctl_listen_fd(r));
@@ -354,9 +294,6 @@ int takeover_give(struct router *r, int sock)
 		}
 	}
 	describe_blocks(r, &t, &g);
-	describe_upstreams(r, &t, &g);
-	t.udp_secret.data = r->udp_secret;
-	t.udp_secret.len = sizeof(r->udp_secret);
 	t.datapath = (char *)r->dp.name;
 	char *pools[MCP_MAX_POOLS];
 	for (int i = 0; i < r->cfg.n_pools; i++)
@@ -364,8 +301,9 @@ int takeover_give(struct router *r, int sock)
 	t.pools = pools;
 	t.n_pools = (size_t)r->cfg.n_pools;
 	Mcp__Ctl__TakeoverCounters counters;
-	uint64_t udp_count[MCP_XDP__COUNT], udp_bytes[MCP_XDP__COUNT];
-	t.counters = describe_counters(r, &counters, udp_count, udp_bytes);
+	t.counters = describe_counters(r, &counters);
+	if (udp_give(r, &t, &counters, give_fd, &g))
+		g.failed = true;
 	t.n_fds = (uint32_t)g.n;
 	t.next_session_id = r->next_session_id;
 	t.sessions_total = r->sessions_total;
@@ -404,9 +342,7 @@ int takeover_give(struct router *r, int sock)
 		free(t.blocks[i]);
 	}
 	free(t.blocks);
-	for (size_t i = 0; i < t.n_upstreams; i++)
-		free(t.upstreams[i]);
-	free(t.upstreams);
+	udp_given(&t);
 	free(buf);
 	free(g.fds);
 	return rc;
@@ -426,7 +362,7 @@ static int restore_conn(struct router *r, struct conn *c, const Mcp__Ctl__Takeov
 {
 	int whole = 0;
 
-	c->h.kind = H_CONN;
+	c->h.on_event = session_on_event;
 	c->h.fd = fd;
 	c->slot = (int)m->slot;
 	c->peer = peer;
@@ -614,9 +550,7 @@ int takeover_take(struct router *r)
 		if (restore_session(r, t->sessions[i], fds, (int)t->n_fds))
 			goto broken;
 	restore_blocks(r, t);
-	if (t->udp_secret.len == sizeof(r->udp_secret))
-		memcpy(r->udp_secret, t->udp_secret.data, sizeof(r->udp_secret));
-	restore_upstreams(r, t, fds);
+	udp_take(r, t, fds);
 	restore_counters(r, t->counters);
 	r->next_session_id = t->next_session_id;
 	r->sessions_total = t->sessions_total;

@@ -10,6 +10,7 @@
  * sources that echo the cookie of their PONG are relayed (docs/operations.md, Under attack).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,22 +22,65 @@
 #include "hash.h"
 #include "log.h"
 #include "router.h"
+#include "udp.h"
+#include "kstats.h"
 #include <sodium.h>
 
 #define BATCH	 64
 #define DGRAM_MAX (MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT)
+#define UPSTREAM_BUCKETS 4096
+#define UDP_SECRET_LEN	 16 /* the key of udp_verify's cookies (libsodium crypto_shorthash) */
+
+/* A listening socket per listen address. */
+struct udp_listener {
+	struct handler h;
+	const struct mcp_addr *addr;
+};
+
+/* Per (client, pool), a socket connected to a backend, so its answers find their way back. */
+struct upstream {
+	struct handler h;
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	int listener; /* index in listeners */
+	int pool;
+	int backend;
+	uint64_t last_ms;
+	uint32_t id;		 /* written into the v2 `session` field of what it relays */
+	uint32_t client_session; /* what the client wrote there, given back in its answers */
+	struct upstream *next;	 /* hash chain */
+	struct list_node lru;	 /* in relays, least recently used first */
+};
+
+struct udp {
+	struct udp_listener listeners[MCP_MAX_LISTEN];
+	int n_listeners;
+	struct upstream *buckets[UPSTREAM_BUCKETS];
+	uint32_t n_relays;
+	struct list relays; /* the upstreams by last use */
+	uint32_t next_id;
+	uint8_t secret[UDP_SECRET_LEN];
+	struct upstream *dead; /* closed, freed at the end of the loop iteration */
+	/* What mcpd's own socket judged (the XDP guard's reasons), and what it relayed. */
+	struct mcp_counter stats[MCP_XDP__COUNT];
+	uint64_t no_route, relayed, answers, dropped_answers;
+	uint64_t given_count[MCP_XDP__COUNT], given_bytes[MCP_XDP__COUNT]; /* for a hand-over */
+};
+
+static void udp_on_event(struct router *r, struct handler *h, uint32_t events);
+static void upstream_on_readable(struct router *r, struct handler *h, uint32_t events);
 
 static uint8_t bufs[BATCH][DGRAM_MAX];
 
 static void count(struct router *r, uint32_t reason, size_t bytes)
 {
-	r->udp_stats[reason].count++;
-	r->udp_stats[reason].bytes += bytes;
+	r->udp->stats[reason].count++;
+	r->udp->stats[reason].bytes += bytes;
 }
 
 int udp_open(struct router *r, const struct mcp_addr *a)
 {
-	struct udp_listener *l = &r->udp[r->n_udp];
+	struct udp_listener *l = &r->udp->listeners[r->udp->n_listeners];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->h };
 	int fd, one = 1;
 
@@ -49,10 +93,10 @@ int udp_open(struct router *r, const struct mcp_addr *a)
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) ||
 	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
 		goto fail;
-	l->h.kind = H_UDP;
+	l->h.on_event = udp_on_event;
 	l->h.fd = fd;
 	l->addr = a;
-	r->n_udp++;
+	r->udp->n_listeners++;
 	pr_info("listening on %s/udp", a->text);
 	return 0;
 fail:
@@ -64,15 +108,15 @@ fail:
 
 int udp_adopt(struct router *r, int fd, uint32_t index)
 {
-	struct udp_listener *l = &r->udp[r->n_udp];
+	struct udp_listener *l = &r->udp->listeners[r->udp->n_listeners];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->h };
 
 	if (index >= (uint32_t)r->cfg.n_listen || epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
 		return -1;
-	l->h.kind = H_UDP;
+	l->h.on_event = udp_on_event;
 	l->h.fd = fd;
 	l->addr = &r->cfg.listen[index];
-	r->n_udp++;
+	r->udp->n_listeners++;
 	return 0;
 }
 
@@ -85,7 +129,7 @@ static uint32_t hash_client(const struct sockaddr_storage *ss, socklen_t len, in
 
 static struct upstream *least_recent(struct router *r)
 {
-	return list_entry(r->relays.oldest, struct upstream, lru);
+	return list_entry(r->udp->relays.oldest, struct upstream, lru);
 }
 
 /* Out of the hash chain and the list, closed; freed once the batch is done (router.c). */
@@ -93,19 +137,19 @@ static void upstream_drop(struct router *r, struct upstream *u)
 {
 	uint32_t b = hash_client(&u->client, u->client_len, u->pool);
 
-	for (struct upstream **pp = &r->upstreams[b]; *pp; pp = &(*pp)->next)
+	for (struct upstream **pp = &r->udp->buckets[b]; *pp; pp = &(*pp)->next)
 		if (*pp == u) {
 			*pp = u->next;
 			break;
 		}
-	list_unlink(&r->relays, &u->lru);
+	list_unlink(&r->udp->relays, &u->lru);
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, u->h.fd, NULL);
 	close(u->h.fd);
 	u->h.fd = -1;
-	r->n_upstreams--;
+	r->udp->n_relays--;
 	/* Freed at the end of the loop iteration: an event for it may still be in this batch. */
-	u->next = r->dead_upstreams;
-	r->dead_upstreams = u;
+	u->next = r->udp->dead;
+	r->udp->dead = u;
 }
 
 /* Put a connected socket for (client, pool) in the table; at udp_relays, the socket used
@@ -120,14 +164,14 @@ static struct upstream *upstream_add(struct router *r, int fd, int listener,
 
 	if (!u)
 		return NULL;
-	u->h.kind = H_UPSTREAM;
+	u->h.on_event = upstream_on_readable;
 	u->h.fd = fd;
 	ev.data.ptr = &u->h;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		free(u);
 		return NULL;
 	}
-	while (r->n_upstreams >= r->cfg.udp_relays && least_recent(r)) {
+	while (r->udp->n_relays >= r->cfg.udp_relays && least_recent(r)) {
 		r->limit_hits[LIMIT_UDP_RELAYS]++;
 		upstream_drop(r, least_recent(r));
 	}
@@ -138,15 +182,15 @@ static struct upstream *upstream_add(struct router *r, int fd, int listener,
 	u->backend = backend;
 	u->last_ms = mcp_now_ms();
 	if (!id) {
-		id = ++r->next_upstream_id;
+		id = ++r->udp->next_id;
 		if (!id)
-			id = ++r->next_upstream_id;
+			id = ++r->udp->next_id;
 	}
 	u->id = id;
-	u->next = r->upstreams[b];
-	r->upstreams[b] = u;
-	list_append(&r->relays, &u->lru);
-	r->n_upstreams++;
+	u->next = r->udp->buckets[b];
+	r->udp->buckets[b] = u;
+	list_append(&r->udp->relays, &u->lru);
+	r->udp->n_relays++;
 	return u;
 }
 
@@ -159,7 +203,7 @@ static struct upstream *upstream_for(struct router *r, int listener,
 	struct upstream *u;
 	int backend, fd;
 
-	for (u = r->upstreams[b]; u; u = u->next)
+	for (u = r->udp->buckets[b]; u; u = u->next)
 		if (u->pool == pool && u->client_len == len && !memcmp(&u->client, client, len))
 			return u;
 	backend = router_pick_backend(r, pool, mcp_now_ms(), true);
@@ -183,13 +227,13 @@ static struct upstream *upstream_for(struct router *r, int listener,
 	return u;
 }
 
-int udp_adopt_upstream(struct router *r, int fd, int listener, int pool, int backend,
-		       const void *client, size_t len, uint32_t id, uint32_t client_session)
+static int adopt_upstream(struct router *r, int fd, int listener, int pool, int backend,
+			  const void *client, size_t len, uint32_t id, uint32_t client_session)
 {
 	struct sockaddr_storage ss;
 	struct upstream *u;
 
-	if (listener < 0 || listener >= r->n_udp || pool < 0 || pool >= r->cfg.n_pools ||
+	if (listener < 0 || listener >= r->udp->n_listeners || pool < 0 || pool >= r->cfg.n_pools ||
 	    backend < 0 || backend >= r->cfg.pools[pool].n_backends || len > sizeof(ss))
 		return -1;
 	memcpy(&ss, client, len);
@@ -197,8 +241,8 @@ int udp_adopt_upstream(struct router *r, int fd, int listener, int pool, int bac
 	if (!u)
 		return -1;
 	u->client_session = client_session;
-	if (id > r->next_upstream_id)
-		r->next_upstream_id = id;
+	if (id > r->udp->next_id)
+		r->udp->next_id = id;
 	return 0;
 }
 
@@ -225,7 +269,7 @@ uint32_t udp_cookie(const struct router *r, const struct sockaddr_storage *ss, u
 		memcpy(msg + 17, &a->sin6_port, 2);
 	}
 	memcpy(msg + 19, &epoch, 8);
-	crypto_shorthash(out, msg, sizeof(msg), r->udp_secret);
+	crypto_shorthash(out, msg, sizeof(msg), r->udp->secret);
 	memcpy(&c, out, sizeof(c));
 	return c ? c : 1; /* 0 is what a client sends that has none */
 }
@@ -289,11 +333,11 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 		}
 		anomaly_frame(r, MCP_DIR_TO_BACKEND, d[MCP_OFF_OPCODE]);
 		slot = r->cfg.routes[d[MCP_OFF_OPCODE]];
-		u = slot ? upstream_for(r, (int)(l - r->udp), &from[i], in[i].msg_hdr.msg_namelen,
+		u = slot ? upstream_for(r, (int)(l - r->udp->listeners), &from[i], in[i].msg_hdr.msg_namelen,
 					slot - 1)
 			 : NULL;
 		if (!u) {
-			r->udp_no_route++;
+			r->udp->no_route++;
 			continue;
 		}
 		count(r, verdict, len);
@@ -304,16 +348,25 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 			mcp_put_be32(d + MCP_OFF_SESSION, u->id);
 		}
 		if (send(u->h.fd, d, len, MSG_DONTWAIT) == (ssize_t)len)
-			r->udp_relayed++;
+			r->udp->relayed++;
 		u->last_ms = now;
-		list_touch(&r->relays, &u->lru);
+		list_touch(&r->udp->relays, &u->lru);
 	}
 	if (n_out && sendmmsg(l->h.fd, out, (unsigned int)n_out, MSG_DONTWAIT) < 0)
 		pr_debug("udp: sendmmsg: %s", strerror(errno));
 }
 
-void upstream_on_readable(struct router *r, struct upstream *u)
+static void udp_on_event(struct router *r, struct handler *h, uint32_t events)
 {
+	(void)events;
+	udp_on_readable(r, (struct udp_listener *)h);
+}
+
+static void upstream_on_readable(struct router *r, struct handler *h, uint32_t events)
+{
+	struct upstream *u = (struct upstream *)h;
+
+	(void)events;
 	struct mmsghdr in[BATCH], out[BATCH];
 	struct iovec iov[BATCH];
 	int n, n_out = 0;
@@ -339,7 +392,7 @@ void upstream_on_readable(struct router *r, struct upstream *u)
 		    len != mcp_hdr_len(d[MCP_OFF_VERSION]) + mcp_hdr_length(d) ||
 		    (d[MCP_OFF_VERSION] == MCP_VERSION_2 &&
 		     mcp_be32_at(d + MCP_OFF_SESSION) != u->id)) {
-			r->udp_dropped_answers++;
+			r->udp->dropped_answers++;
 			continue;
 		}
 		if (d[MCP_OFF_VERSION] == MCP_VERSION_2)
@@ -353,13 +406,13 @@ void upstream_on_readable(struct router *r, struct upstream *u)
 		n_out++;
 	}
 	if (n_out) {
-		int sent = sendmmsg(r->udp[u->listener].h.fd, out, (unsigned int)n_out, MSG_DONTWAIT);
+		int sent = sendmmsg(r->udp->listeners[u->listener].h.fd, out, (unsigned int)n_out, MSG_DONTWAIT);
 
 		if (sent > 0)
-			r->udp_answers += (uint64_t)sent;
+			r->udp->answers += (uint64_t)sent;
 	}
 	u->last_ms = mcp_now_ms();
-	list_touch(&r->relays, &u->lru);
+	list_touch(&r->udp->relays, &u->lru);
 }
 
 /* Relay sockets unused for udp_relay_idle_ms go: the oldest are at the front of the list. */
@@ -373,9 +426,174 @@ void udp_close_all(struct router *r)
 {
 	while (least_recent(r))
 		upstream_drop(r, least_recent(r));
-	for (int i = 0; i < r->n_udp; i++) {
-		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->udp[i].h.fd, NULL);
-		close(r->udp[i].h.fd);
+	for (int i = 0; i < r->udp->n_listeners; i++) {
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->udp->listeners[i].h.fd, NULL);
+		close(r->udp->listeners[i].h.fd);
 	}
-	r->n_udp = 0;
+	r->udp->n_listeners = 0;
+}
+
+int udp_init(struct router *r)
+{
+	r->udp = calloc(1, sizeof(*r->udp));
+	if (!r->udp)
+		return -ENOMEM;
+	randombytes_buf(r->udp->secret, sizeof(r->udp->secret));
+	return 0;
+}
+
+void udp_reap(struct router *r)
+{
+	while (r->udp && r->udp->dead) {
+		struct upstream *u = r->udp->dead;
+
+		r->udp->dead = u->next;
+		free(u);
+	}
+}
+
+void udp_free(struct router *r)
+{
+	if (!r->udp)
+		return;
+	udp_close_all(r);
+	udp_reap(r);
+	free(r->udp);
+	r->udp = NULL;
+}
+
+void udp_serve(struct router *r)
+{
+	for (int i = 0; i < r->udp->n_listeners; i++)
+		udp_on_readable(r, &r->udp->listeners[i]);
+}
+
+uint32_t udp_pools_in_use(struct router *r)
+{
+	uint32_t used = 0;
+
+	for (int b = 0; b < UPSTREAM_BUCKETS; b++)
+		for (struct upstream *u = r->udp->buckets[b]; u; u = u->next)
+			used |= 1u << u->pool;
+	return used;
+}
+
+static const struct metric
+	m_udp = { "udp_datagrams_total", "counter",
+		  "Datagrams mcpd's UDP socket judged itself, by reason." },
+	m_udp_relayed = { "udp_relayed_total", "counter", "UDP requests relayed to a backend." },
+	m_udp_answers = { "udp_answers_total", "counter", "UDP answers relayed to a client." },
+	m_udp_no_route = { "udp_no_route_total", "counter",
+			   "UDP requests dropped: no route or no backend." };
+
+void udp_collect(struct router *r, metric_fn fn, void *ctx)
+{
+	struct udp *u = r->udp;
+
+	for (int i = 0; i < MCP_XDP__COUNT; i++) {
+		struct label l = { "reason", mcp_xdp_reason_name(i) };
+
+		fn(ctx, &m_udp, &l, 1, u->stats[i].count);
+	}
+	fn(ctx, &m_udp_relayed, NULL, 0, u->relayed);
+	fn(ctx, &m_udp_answers, NULL, 0, u->answers);
+	fn(ctx, &m_udp_no_route, NULL, 0, u->no_route);
+}
+
+/* ---- hot upgrade ------------------------------------------------------------------------ */
+
+int udp_n_listeners(struct router *r)
+{
+	return r->udp->n_listeners;
+}
+
+int udp_listener_fd(struct router *r, int i)
+{
+	return r->udp->listeners[i].h.fd;
+}
+
+int udp_give(struct router *r, Mcp__Ctl__Takeover *t, Mcp__Ctl__TakeoverCounters *k,
+	     udp_fd_fn add_fd, void *ctx)
+{
+	struct udp *x = r->udp;
+
+	t->udp_secret.data = x->secret;
+	t->udp_secret.len = sizeof(x->secret);
+	for (int i = 0; i < MCP_XDP__COUNT; i++) {
+		x->given_count[i] = x->stats[i].count;
+		x->given_bytes[i] = x->stats[i].bytes;
+	}
+	k->udp_count = x->given_count;
+	k->n_udp_count = MCP_XDP__COUNT;
+	k->udp_bytes = x->given_bytes;
+	k->n_udp_bytes = MCP_XDP__COUNT;
+	k->udp_no_route = x->no_route;
+	k->udp_relayed = x->relayed;
+	k->udp_answers = x->answers;
+	k->udp_dropped_answers = x->dropped_answers;
+
+	/* The relay sockets: a backend's answer in flight comes back to one of them. */
+	t->upstreams = calloc(x->n_relays ? (size_t)x->n_relays : 1, sizeof(*t->upstreams));
+	if (!t->upstreams)
+		return -1;
+	for (int b = 0; b < UPSTREAM_BUCKETS; b++)
+		for (struct upstream *u = x->buckets[b]; u; u = u->next) {
+			Mcp__Ctl__TakeoverUpstream *m = calloc(1, sizeof(*m));
+
+			if (!m || t->n_upstreams >= (size_t)x->n_relays) {
+				free(m);
+				return -1;
+			}
+			mcp__ctl__takeover_upstream__init(m);
+			m->fd_index = add_fd(ctx, u->h.fd);
+			m->listener = (uint32_t)u->listener;
+			m->pool = (uint32_t)u->pool;
+			m->backend = (uint32_t)u->backend;
+			m->client.data = (uint8_t *)&u->client;
+			m->client.len = u->client_len;
+			m->id = u->id;
+			m->client_session = u->client_session;
+			t->upstreams[t->n_upstreams++] = m;
+		}
+	return 0;
+}
+
+void udp_given(Mcp__Ctl__Takeover *t)
+{
+	for (size_t i = 0; i < t->n_upstreams; i++)
+		free(t->upstreams[i]);
+	free(t->upstreams);
+	t->upstreams = NULL;
+	t->n_upstreams = 0;
+}
+
+void udp_take(struct router *r, const Mcp__Ctl__Takeover *t, const int *fds)
+{
+	const Mcp__Ctl__TakeoverCounters *k = t->counters;
+	struct udp *x = r->udp;
+
+	if (t->udp_secret.len == sizeof(x->secret))
+		memcpy(x->secret, t->udp_secret.data, sizeof(x->secret));
+	for (size_t i = 0; k && i < k->n_udp_count && i < MCP_XDP__COUNT; i++)
+		x->stats[i].count = k->udp_count[i];
+	for (size_t i = 0; k && i < k->n_udp_bytes && i < MCP_XDP__COUNT; i++)
+		x->stats[i].bytes = k->udp_bytes[i];
+	if (k) {
+		x->no_route = k->udp_no_route;
+		x->relayed = k->udp_relayed;
+		x->answers = k->udp_answers;
+		x->dropped_answers = k->udp_dropped_answers;
+	}
+	for (size_t i = 0; i < t->n_upstreams; i++) {
+		const Mcp__Ctl__TakeoverUpstream *m = t->upstreams[i];
+
+		if (m->fd_index >= t->n_fds)
+			continue;
+		if (adopt_upstream(r, fds[m->fd_index], (int)m->listener, (int)m->pool,
+				   (int)m->backend, m->client.data, m->client.len, m->id,
+				   m->client_session)) {
+			pr_warn("takeover: a UDP relay socket has no place in this config; closed");
+			close(fds[m->fd_index]);
+		}
+	}
 }

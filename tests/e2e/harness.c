@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "fdio.h"
+#include "echo.h"
 #include "harness.h"
 #include "pin_root.h"
 #include "stream_decoder.h"
@@ -653,10 +654,15 @@ struct h_backend {
 	atomic_uint_fast32_t last_udp_session;
 };
 
+/* The test backends speak both versions, as mcp-echo does by default. */
+static const uint32_t echo_versions[] = { MCP_VERSION_1, MCP_VERSION_2 };
+static const struct mcp_echo echo_any = { .versions = echo_versions, .n_versions = 2 };
+
 struct bconn {
 	int fd;
 	struct h_backend *b;
 	struct mcp_decoder d;
+	struct mcp_echo echo;
 	uint64_t requests;
 	int dead;
 };
@@ -675,26 +681,18 @@ static int bsend(struct bconn *c, const void *p, size_t n)
 	return fd_write_all(c->fd, p, n);
 }
 
+/* A frame to a test backend: counted, then answered as mcp-echo answers it (user/echo.c),
+ * unless the backend's fault mode says otherwise. */
 static int backend_frame(void *ctx, const struct mcp_frame *f)
 {
 	struct bconn *c = ctx;
 	struct h_backend *b = c->b;
-	const size_t cap = MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT;
 	uint8_t *out = bout();
-	struct mcp_frame r = *f;
-	ssize_t n = 0;
+	bool close;
+	size_t n;
 
 	atomic_fetch_add(&b->counts[f->opcode], 1);
-	if (f->opcode == MCP_OP_HELLO) {
-		struct mcp_hello h;
-		struct mcp_hello_ack ack = { .session_id = 1, .max_frame = MCP_MAX_FRAME_LIMIT };
-
-		mcp_parse_hello(f->payload, f->length, &h);
-		ack.version = h.n_versions ? h.versions[0] : 1;
-		c->d.fr.version = (uint8_t)ack.version;
-		atomic_fetch_add(&b->sessions, 1);
-		n = mcp_build_hello_ack(out, cap, &ack);
-	} else if (mcp_opcode_class(f->opcode) == MCP_OPC_REQUEST || f->opcode == MCP_OP_PING) {
+	if (mcp_answer_opcode(f->opcode) && c->echo.version) {
 		if (b->mode == HB_DIE_AFTER && ++c->requests > (uint64_t)b->arg) {
 			c->dead = 1;
 			return 1;
@@ -703,16 +701,15 @@ static int backend_frame(void *ctx, const struct mcp_frame *f)
 			usleep((useconds_t)b->arg * 1000);
 		if (b->mode == HB_GARBAGE)
 			return bsend(c, "this is no MCP frame", 20) ? 1 : 0;
-		r.opcode = mcp_answer_opcode(f->opcode);
-		n = mcp_frame_encode(out, cap, &r);
-	} else if (f->opcode == MCP_OP_CLOSE) {
-		n = mcp_build_close(out, cap, f->version, f->session);
-		bsend(c, out, (size_t)n);
+	}
+	n = mcp_echo_answer(&c->echo, f, out, MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT, &close);
+	if (f->opcode == MCP_OP_HELLO && c->echo.version && !c->d.fr.version)
+		atomic_fetch_add(&b->sessions, 1);
+	c->d.fr.version = c->echo.version;
+	if ((n && bsend(c, out, n)) || close) {
 		c->dead = 1;
 		return 1;
 	}
-	if (n > 0 && bsend(c, out, (size_t)n))
-		return 1;
 	return 0;
 }
 
@@ -765,8 +762,8 @@ static void backend_udp(struct h_backend *b)
 	atomic_fetch_add(&b->counts[d[MCP_OFF_OPCODE]], 1);
 	if (d[MCP_OFF_VERSION] == MCP_VERSION_2 && n >= MCP_HDR_V2_LEN)
 		atomic_store(&b->last_udp_session, mcp_be32_at(d + MCP_OFF_SESSION));
-	d[MCP_OFF_OPCODE] = mcp_answer_opcode(d[MCP_OFF_OPCODE]);
-	sendto(b->udp, d, (size_t)n, 0, (struct sockaddr *)&from, len);
+	if (mcp_echo_datagram(&echo_any, d, (size_t)n))
+		sendto(b->udp, d, (size_t)n, 0, (struct sockaddr *)&from, len);
 }
 
 static void backend_accept(struct h_backend *b)
@@ -790,6 +787,8 @@ static void backend_accept(struct h_backend *b)
 		/* A send blocks until the router reads, never longer than a hang would take. */
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
 		mcp_decoder_init(&c->d, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
+		c->echo = echo_any;
+		c->echo.session_id = 1;
 		ev.data.ptr = c;
 		if (epoll_ctl(b->ep, EPOLL_CTL_ADD, fd, &ev))
 			bconn_free(c);
