@@ -47,7 +47,8 @@ BPF_CFLAGS += $(EXTRA_CFLAGS)
 PROTO_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/addr.c user/log.c \
 	      user/fdio.c user/echo.c
 CTL_SRCS   := user/ctl_request.c
-DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c
+DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c \
+		   user/tuple.c user/cgroup.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/session_backends.c \
 	     user/session_frames.c user/session_io.c user/session_timers.c user/dp_user.c user/dp_bpf.c \
 	     user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \

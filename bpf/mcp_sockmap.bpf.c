@@ -95,8 +95,9 @@ int mcp_verdict(struct __sk_buff *skb)
 		return mcp_order_pass(st, &o, MCP_DP_REDIRECT_FAIL, w.len);
 	if (w.dest == MCP_DEST_SELF ||
 	    (st->fr.version == MCP_VERSION_2 && st->fr.peer == MCP_PEER_CLIENT)) {
-		rw = (struct mcp_rewrite){ .skb = skb, .len = w.len, .session = st->key.session,
-					   .version = st->fr.version };
+		rw = (struct mcp_rewrite){ .ctx = skb, .len = w.len, .session = st->key.session,
+					   .version = st->fr.version,
+					   .stamp = st->fr.peer == MCP_PEER_CLIENT };
 		rw.off = o.at_boundary ? 0 : (o.skip0 < w.len ? o.skip0 : w.len);
 		mcp_rewrite_run(&rw);
 	}

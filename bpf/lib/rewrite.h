@@ -12,12 +12,20 @@
 #include <bpf/bpf_helpers.h>
 #include "mcp/wire.h"
 
+/* How the bytes are read and written: an skb's by default (the program may define its own,
+ * as the inline verdict does for an sk_msg). */
+#ifndef MCP_REWRITE_LOAD
+#define MCP_REWRITE_LOAD(ctx, off, to, len) bpf_skb_load_bytes(ctx, off, to, len)
+#define MCP_REWRITE_STORE(ctx, off, from, len) bpf_skb_store_bytes(ctx, off, from, len, 0)
+#endif
+
 struct mcp_rewrite {
-	struct __sk_buff *skb;
+	void *ctx;
 	__u32 off;
 	__u32 len;
 	__u32 session;
 	__u8 version;
+	__u8 stamp; /* write the session into v2 headers (requests from a client) */
 };
 
 static long mcp_rewrite_step(__u32 i, void *ctx)
@@ -28,17 +36,17 @@ static long mcp_rewrite_step(__u32 i, void *ctx)
 
 	if (rw->off + hlen > rw->len)
 		return 1;
-	if (bpf_skb_load_bytes(rw->skb, rw->off, h, sizeof(h)))
+	if (MCP_REWRITE_LOAD(rw->ctx, rw->off, h, sizeof(h)))
 		return 1;
 	if (h[MCP_OFF_OPCODE] == MCP_OP_PING) {
 		__u8 pong = mcp_answer_opcode(MCP_OP_PING);
 
-		bpf_skb_store_bytes(rw->skb, rw->off + MCP_OFF_OPCODE, &pong, 1, 0);
-	} else if (hlen == MCP_HDR_V2_LEN) {
+		MCP_REWRITE_STORE(rw->ctx, rw->off + MCP_OFF_OPCODE, &pong, 1);
+	} else if (hlen == MCP_HDR_V2_LEN && rw->stamp) {
 		__u8 s[4];
 
 		mcp_put_be32(s, rw->session);
-		bpf_skb_store_bytes(rw->skb, rw->off + MCP_OFF_SESSION, s, 4, 0);
+		MCP_REWRITE_STORE(rw->ctx, rw->off + MCP_OFF_SESSION, s, 4);
 	}
 	rw->off += hlen + mcp_hdr_length(h);
 	return 0;

@@ -36,6 +36,10 @@ struct mcp_walk {
 	__u64 frames; /* headers taken in this chunk (after mcp_walk_run) */
 	__u32 check;  /* MCP_DP_PASS_INVALID: the rule a header broke ... */
 	__s32 bad_at; /* ... and where, in bytes from the chunk's start (< 0: in an earlier one) */
+	/* Split mode (the inline verdict): the walk stops before the first frame that goes
+	 * somewhere else than those before it, or whose header the chunk cuts, leaving the state
+	 * at that frame's start; w->off is then the length of a run of frames for one place. */
+	__u32 split;
 };
 
 static __always_inline void mcp_walk_init(struct mcp_walk *w, void *ctx,
@@ -64,14 +68,24 @@ static __always_inline void mcp_walk_merge(struct mcp_walk *w, __u32 dest)
 		mcp_walk_pass(w, MCP_DP_PASS_MIXED);
 }
 
-/* A whole, valid header: route it, count it. */
-static __always_inline void mcp_walk_frame(struct mcp_walk *w)
+/* Split mode: put the frame whose header was just taken back (the run ends before it). */
+static __always_inline int mcp_walk_stop_before(struct mcp_walk *w)
+{
+	w->st->fr.hdr_have = 0;
+	w->st->fr.skip = 0;
+	return 1;
+}
+
+/* A whole, valid header: route it, count it. 1 when the run ends before it (split mode). */
+static __always_inline int mcp_walk_frame(struct mcp_walk *w)
 {
 	struct mcp_sock_state *st = w->st;
 	__u8 op = st->fr.hdr[MCP_OFF_OPCODE];
 	__u32 why = MCP_DP_REDIRECT, dest = mcp_route(st, op, &why);
 	__u32 dir = st->fr.peer == MCP_PEER_CLIENT ? MCP_DIR_TO_BACKEND : MCP_DIR_TO_CLIENT;
 
+	if (w->split && w->dest != MCP_DEST_NONE && dest != w->dest)
+		return mcp_walk_stop_before(w);
 	if (why != MCP_DP_REDIRECT)
 		mcp_walk_pass(w, why);
 	mcp_walk_merge(w, dest);
@@ -80,6 +94,7 @@ static __always_inline void mcp_walk_frame(struct mcp_walk *w)
 		  mcp_hdr_len(st->fr.version) + mcp_hdr_length(st->fr.hdr));
 	st->frames++;
 	MCP_WALK_ON_FRAME(st);
+	return 0;
 }
 
 /* One framer step: a header (with what of its payload is here), or payload. 1 to stop. */
@@ -104,23 +119,33 @@ static long mcp_walk_step(__u32 i, void *ctx)
 		n &= 2 * MCP_HDR_MAX_LEN - 1;
 		if (n == 0 || n > MCP_HDR_MAX_LEN - have ||
 		    MCP_WALK_LOAD(w->ctx, w->off, fr->hdr + have, n)) {
-			mcp_walk_pass(w, MCP_DP_PASS_MANY); /* cannot happen: the bounds are checked */
+			/* An skb's bytes are always there; an sk_msg's loader takes whole headers
+			 * only: the run ends before this one, or it is cut and goes to mcpd. */
+			if (!w->split)
+				mcp_walk_pass(w, MCP_DP_PASS_MANY);
+			else if (!w->off)
+				mcp_walk_pass(w, MCP_DP_PASS_PARTIAL);
 			return 1;
 		}
 	}
 	mcp_framer_step(fr, n, avail, &s);
 	switch (s.event) {
 	case MCP_STEP_BAD:
+		if (w->split && w->off)
+			return mcp_walk_stop_before(w);
 		w->reason = MCP_DP_PASS_INVALID;
 		w->check = s.check;
 		w->bad_at = (__s32)w->off - (__s32)have + s.at;
 		return 1;
 	case MCP_STEP_PARTIAL:
 		/* Cut by the end of the chunk: where it goes is not known yet. */
+		if (w->split && w->off)
+			return mcp_walk_stop_before(w);
 		mcp_walk_pass(w, MCP_DP_PASS_PARTIAL);
 		break;
 	case MCP_STEP_HEADER:
-		mcp_walk_frame(w);
+		if (mcp_walk_frame(w))
+			return 1;
 		break;
 	default: /* the payload of the frame in progress goes where its header went */
 		mcp_walk_merge(w, w->st->cur_dest);
@@ -140,7 +165,8 @@ static __always_inline void mcp_walk_run(struct mcp_walk *w)
 	/* Counted in the map, not in w: a count the verifier knows (a constant on the stack each
 	 * time round) would keep it from ever finding two rounds of the loop alike. */
 	w->frames = w->st->frames - frames0;
-	if ((w->off < w->len && w->reason != MCP_DP_PASS_INVALID) || w->frames > MCP_FRAMES_PER_SKB)
+	if ((w->off < w->len && w->reason != MCP_DP_PASS_INVALID && !w->split) ||
+	    w->frames > MCP_FRAMES_PER_SKB)
 		mcp_walk_pass(w, MCP_DP_PASS_MANY);
 	if (w->dest == MCP_DEST_DAEMON)
 		mcp_walk_pass(w, MCP_DP_PASS_CONTROL);

@@ -38,6 +38,12 @@
 #define MCP_MAP_ROUTES	   "mcp_routes"
 #define MCP_MAP_OP_STATS   "mcp_op_stats"
 #define MCP_MAP_DP_STATS   "mcp_dp_stats"
+#define MCP_MAP_INLINE_SOCKS  "mcp_inline_socks"
+#define MCP_MAP_INLINE_PORTS  "mcp_inline_ports"
+#define MCP_MAP_INLINE_STATE  "mcp_inline_state"
+#define MCP_MAP_INLINE_PEERS  "mcp_inline_peers"
+#define MCP_MAP_INLINE_FLIGHT "mcp_inline_flight"
+#define MCP_MAP_INLINE_STATS  "mcp_inline_stats"
 #define MCP_MAP_EVENTS	   "mcp_events"
 #define MCP_MAP_EV_BUDGET  "mcp_ev_budget"
 #define MCP_MAX_POOLS	   16
@@ -54,6 +60,7 @@ struct mcp_sock_key {
 enum mcp_sock_mode {
 	MCP_MODE_FAST = 0, /* the verdict redirects whole skbs */
 	MCP_MODE_SLOW = 1, /* the verdict passes skbs to the daemon, until it has caught up */
+	MCP_MODE_FALLEN = 2, /* inline: the session went to mcpd, for good */
 };
 
 struct mcp_sock_state {
@@ -82,6 +89,56 @@ MCP_STATIC_ASSERT(sizeof(struct mcp_sock_state) == 96, "mcp_sock_state");
 MCP_STATIC_ASSERT(__builtin_offsetof(struct mcp_sock_state, fr) == 8, "mcp_sock_state.fr");
 MCP_STATIC_ASSERT(__builtin_offsetof(struct mcp_sock_state, cur_dest) == 36,
 		  "mcp_sock_state.cur_dest");
+
+/*
+ * The inline path (bpf/mcp_inline.bpf.c): sockets of local processes, found by their 4-tuple
+ * as the process sees it (ports in host order, addresses as on the wire; IPv4 in the first 4
+ * bytes):
+ *
+ *   mcp_inline_socks  SOCKHASH     mcp_tuple -> socket       put there by the sockops program
+ *   mcp_inline_ports  ARRAY        port -> MCP_INLINE_*      the ports whose sockets it takes
+ *   mcp_inline_state  HASH         mcp_tuple -> mcp_sock_state  one per socket of a session
+ *   mcp_inline_peers  HASH         mcp_sock_key -> mcp_tuple  a session's sockets by slot
+ *   mcp_inline_flight HASH         session -> __s64          requests redirected less the
+ *                                                              responses redirected back
+ *   mcp_inline_stats  PERCPU_ARRAY enum mcp_inline_reason -> mcp_counter
+ */
+struct mcp_tuple {
+	__u32 family; /* AF_INET or AF_INET6 */
+	__u32 local_port;
+	__u32 remote_port;
+	__u32 _pad;
+	__u8 local[16];
+	__u8 remote[16];
+};
+
+MCP_STATIC_ASSERT(sizeof(struct mcp_tuple) == 48, "mcp_tuple");
+
+/* A session's requests in flight on the inline path, and its cap (config inline_max_flight). */
+struct mcp_inline_flight {
+	__s64 frames; /* requests redirected less responses redirected back */
+	__s64 cap;
+};
+
+enum mcp_inline_port {
+	MCP_INLINE_LISTENER = 1, /* mcpd listens here: take the clients' sockets */
+	MCP_INLINE_BACKEND = 2,	 /* a backend listens here: take its accepted sockets */
+};
+
+/* What the inline verdict did with a run of frames, or why the session went to mcpd. */
+enum mcp_inline_reason {
+	MCP_INLINE_REDIRECT = 0,   /* to the peer's socket */
+	MCP_INLINE_PONG,	   /* PINGs answered in the kernel */
+	MCP_INLINE_MCPD,	   /* the session is mcpd's now: passed */
+	MCP_INLINE_FALL_CONTROL,   /* fell back: a control frame */
+	MCP_INLINE_FALL_INVALID,   /* fell back: a frame breaks a rule */
+	MCP_INLINE_FALL_NO_ROUTE,  /* fell back: a request without a route */
+	MCP_INLINE_FALL_PARTIAL,   /* fell back: a header cut by the end of a write */
+	MCP_INLINE_FALL_FLIGHT,	   /* fell back: too many requests in flight */
+	MCP_INLINE_FALL_GONE,	   /* fell back: the peer's socket left the map */
+	MCP_INLINE_NOT_OURS,	   /* a socket in the map without a session: passed */
+	MCP_INLINE__COUNT,
+};
 
 /* Direction of a frame, for per-opcode counters. */
 enum mcp_dir {

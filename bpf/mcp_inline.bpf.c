@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The inline path, for sessions whose client and backends are processes on this host
+ * (docs/architecture.md, "The inline path"; docs/kernel-notes.md, notes 14-20).
+ *
+ * mcp_sockops, attached to a cgroup, puts the sockets of local processes that concern mcpd
+ * into mcp_inline_socks: a client's socket connected to one of mcpd's listeners, and a
+ * backend's socket accepted on a backend's port. mcpd finds a session's sockets there after
+ * the client's HELLO and, before it sends HELLO_ACK, writes their state (mcp_inline_state)
+ * and where each slot's socket is (mcp_inline_peers).
+ *
+ * mcp_inline_verdict runs inside the sender's own sendmsg. It walks the message's frames
+ * (lib/walk.h in split mode) from the start, as far as they go to one place, and gives that
+ * run one verdict: requests to the ingress of their pool's backend socket, responses to the
+ * client's, PINGs rewritten into PONGs back to the sender's own. A frame whose payload runs
+ * past the message takes the rest of the payload with it (bpf_msg_apply_bytes past the end:
+ * the kernel sends the next writes the same way without running the program), so every run
+ * starts on a frame boundary; the kernel runs the program again for what follows the run.
+ *
+ * Anything else - a control frame, a frame that breaks a rule, a request with no route, a
+ * header cut by the end of a write, a peer gone from the map, too many requests in flight -
+ * goes down the socket's own TCP connection to mcpd (SK_PASS, never SK_DROP: note 17), and
+ * the session is mcpd's from then on, its backends' sockets too (one way only: note 19).
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "mcp/maps.h"
+#include "lib/msg.h"
+
+#define MCP_WALK_LOAD(ctx, off, to, len) mcp_msg_load(ctx, off, to, len)
+#define MCP_REWRITE_LOAD(ctx, off, to, len) mcp_msg_load(ctx, off, to, len)
+#define MCP_REWRITE_STORE(ctx, off, from, len) mcp_msg_store(ctx, off, from, len)
+
+#include "lib/counters.h"
+#include "lib/rewrite.h"
+#include "lib/walk.h"
+#include "maps/inline.h"
+
+#define AF_INET	 2
+#define AF_INET6 10
+
+/* Context fields one 32-bit load at a time (the verifier refuses wider loads of them). */
+#define CTX_U32(p) (*(volatile __u32 *)&(p))
+
+static __always_inline void put_addrs(struct mcp_tuple *t, __u32 family, const __u32 *l4,
+				      const __u32 *r4, const __u32 *l6, const __u32 *r6)
+{
+	__u32 a[4];
+
+	if (family == AF_INET) {
+		a[0] = CTX_U32(*l4);
+		__builtin_memcpy(t->local, a, 4);
+		a[0] = CTX_U32(*r4);
+		__builtin_memcpy(t->remote, a, 4);
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		a[i] = CTX_U32(l6[i]);
+	__builtin_memcpy(t->local, a, 16);
+	for (int i = 0; i < 4; i++)
+		a[i] = CTX_U32(r6[i]);
+	__builtin_memcpy(t->remote, a, 16);
+}
+
+static __always_inline void tuple_of_ops(struct bpf_sock_ops *ops, struct mcp_tuple *t)
+{
+	__builtin_memset(t, 0, sizeof(*t));
+	t->family = ops->family;
+	t->local_port = ops->local_port;
+	t->remote_port = bpf_ntohl(ops->remote_port);
+	put_addrs(t, t->family, &ops->local_ip4, &ops->remote_ip4, ops->local_ip6, ops->remote_ip6);
+}
+
+static __always_inline void tuple_of_msg(struct sk_msg_md *msg, struct mcp_tuple *t)
+{
+	__builtin_memset(t, 0, sizeof(*t));
+	t->family = msg->family;
+	t->local_port = msg->local_port;
+	t->remote_port = bpf_ntohl(msg->remote_port);
+	put_addrs(t, t->family, &msg->local_ip4, &msg->remote_ip4, msg->local_ip6,
+		  msg->remote_ip6);
+}
+
+static __always_inline __u8 port_flags(__u32 port)
+{
+	__u8 *f = bpf_map_lookup_elem(&mcp_inline_ports, &port);
+
+	return f ? *f : 0;
+}
+
+SEC("sockops")
+int mcp_sockops(struct bpf_sock_ops *ops)
+{
+	struct mcp_tuple t;
+	int take = 0;
+
+	if (ops->family != AF_INET && ops->family != AF_INET6)
+		return 1;
+	switch (ops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: /* a client connected to mcpd */
+		take = port_flags(bpf_ntohl(ops->remote_port)) & MCP_INLINE_LISTENER;
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: /* a backend accepted a connection */
+		take = port_flags(ops->local_port) & MCP_INLINE_BACKEND;
+		break;
+	}
+	if (take) {
+		tuple_of_ops(ops, &t);
+		bpf_sock_hash_update(ops, &mcp_inline_socks, &t, BPF_ANY);
+	}
+	return 1;
+}
+
+/* The session is mcpd's from here: this socket's state and those of its session's others. */
+static __always_inline int fall_back(struct mcp_sock_state *st, __u32 reason, __u32 bytes)
+{
+	MCP_SOCK_MODE(st) = MCP_MODE_FALLEN;
+	for (__u32 slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct mcp_sock_key k = { .session = st->key.session, .slot = slot };
+		struct mcp_tuple *t = bpf_map_lookup_elem(&mcp_inline_peers, &k);
+		struct mcp_sock_state *other = t ? bpf_map_lookup_elem(&mcp_inline_state, t) : NULL;
+
+		if (other)
+			MCP_SOCK_MODE(other) = MCP_MODE_FALLEN;
+	}
+	mcp_count(&mcp_inline_stats, reason, bytes);
+	return SK_PASS;
+}
+
+static __always_inline __u32 fall_reason(__u32 why)
+{
+	switch (why) {
+	case MCP_DP_PASS_INVALID:
+		return MCP_INLINE_FALL_INVALID;
+	case MCP_DP_PASS_NO_ROUTE:
+		return MCP_INLINE_FALL_NO_ROUTE;
+	case MCP_DP_PASS_PARTIAL:
+		return MCP_INLINE_FALL_PARTIAL;
+	default:
+		return MCP_INLINE_FALL_CONTROL;
+	}
+}
+
+SEC("sk_msg")
+int mcp_inline_verdict(struct sk_msg_md *msg)
+{
+	struct mcp_msg_cursor cur = { .msg = msg };
+	struct mcp_inline_flight *fl;
+	struct mcp_sock_state *st;
+	struct mcp_rewrite rw;
+	struct mcp_tuple self, *to;
+	struct mcp_sock_key peer;
+	__u32 size = msg->size, run, rest;
+	struct mcp_walk w;
+	long verdict;
+
+	/* What an earlier run on this message set is not this run's. */
+	bpf_msg_apply_bytes(msg, 0);
+	bpf_msg_cork_bytes(msg, 0);
+	tuple_of_msg(msg, &self);
+	st = bpf_map_lookup_elem(&mcp_inline_state, &self);
+	if (!st) {
+		mcp_count(&mcp_inline_stats, MCP_INLINE_NOT_OURS, size);
+		return SK_PASS;
+	}
+	st->bytes += size;
+	st->last_ns = bpf_ktime_get_ns();
+	if (MCP_SOCK_MODE(st) == MCP_MODE_FALLEN) {
+		mcp_count(&mcp_inline_stats, MCP_INLINE_MCPD, size);
+		return SK_PASS;
+	}
+
+	mcp_walk_init(&w, &cur, st, size);
+	w.split = 1;
+	mcp_walk_run(&w);
+	if (w.reason != MCP_DP_REDIRECT || w.dest == MCP_DEST_DAEMON || !w.off)
+		return fall_back(st, fall_reason(w.reason), size);
+	/* The run: whole frames, and maybe the start of one whose rest is still to be written. */
+	run = w.off;
+	rest = st->fr.skip;
+	st->fr.skip = 0;
+
+	peer.session = st->key.session;
+	peer.slot = w.dest == MCP_DEST_SELF ? st->key.slot : w.dest;
+	to = w.dest == MCP_DEST_SELF ? &self : bpf_map_lookup_elem(&mcp_inline_peers, &peer);
+	fl = bpf_map_lookup_elem(&mcp_inline_flight, &peer.session);
+	if (!to || !fl)
+		return fall_back(st, MCP_INLINE_FALL_GONE, size);
+	if (st->fr.peer == MCP_PEER_CLIENT && w.dest != MCP_DEST_SELF &&
+	    fl->frames + (__s64)w.frames > fl->cap)
+		return fall_back(st, MCP_INLINE_FALL_FLIGHT, size);
+	verdict = bpf_msg_redirect_hash(msg, &mcp_inline_socks, to, BPF_F_INGRESS);
+	if (verdict != SK_PASS)
+		return fall_back(st, MCP_INLINE_FALL_GONE, size);
+	if (run + rest != size)
+		bpf_msg_apply_bytes(msg, run + rest);
+	/* Only once the redirect is certain: PONGs, and the session in v2 requests. */
+	if (w.dest == MCP_DEST_SELF ||
+	    (st->fr.version == MCP_VERSION_2 && st->fr.peer == MCP_PEER_CLIENT)) {
+		rw = (struct mcp_rewrite){ .ctx = &cur, .len = run, .session = st->key.session,
+					   .version = st->fr.version,
+					   .stamp = st->fr.peer == MCP_PEER_CLIENT };
+		mcp_rewrite_run(&rw);
+	}
+	if (w.dest != MCP_DEST_SELF)
+		__sync_fetch_and_add(&fl->frames, st->fr.peer == MCP_PEER_CLIENT ? (__s64)w.frames
+										  : -(__s64)w.frames);
+	mcp_count(&mcp_inline_stats, w.dest == MCP_DEST_SELF ? MCP_INLINE_PONG : MCP_INLINE_REDIRECT,
+		  run + rest);
+	return SK_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
