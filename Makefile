@@ -51,7 +51,7 @@ DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c 
 		   user/tuple.c user/cgroup.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/session_backends.c \
 	     user/session_frames.c user/session_io.c user/session_timers.c user/dp_user.c user/dp_bpf.c \
-	     user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
+	     user/dp_inline.c user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
 	     user/takeover.c user/upgrade.c user/pin_dir.c user/privileges.c
 TOOLS    := mcp-echo mcpbench mcpctl
 BENCH_TOOLS := mcp-xdpcost mcp-udpflood

@@ -69,15 +69,15 @@ for t in "$BUILD"/fuzz/fuzz_*; do
 done
 
 echo "== end-to-end: the real mcpd on loopback, the same suite on each data path"
-for dp in user bpf; do
+for dp in user bpf auto; do
 	run "e2e router ($dp data path)" "$BUILD/bin/tests/e2e_router" "$dp"
 done
 echo "== end-to-end: faults (garbage and stalled backends, slow senders, floods, 10 000 sessions)"
-for dp in user bpf; do
+for dp in user bpf auto; do
 	run "e2e faults ($dp data path)" "$BUILD/bin/tests/e2e_faults" "$dp"
 done
 echo "== end-to-end: the same suite against mcpd built with ASan+UBSan"
-for dp in user bpf; do
+for dp in user bpf auto; do
 	MCP_MCPD="$BUILD/san/bin/mcpd" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		run "e2e router, mcpd under ASan+UBSan ($dp data path)" "$BUILD/bin/tests/e2e_router" "$dp"
@@ -86,7 +86,7 @@ echo "== valgrind: a short session through mcpd"
 run "valgrind mcpd" tests/e2e/valgrind.sh
 
 echo "== end-to-end: control socket, mcpctl, /metrics, anomaly detection"
-for dp in user bpf; do
+for dp in user bpf auto; do
 	run "e2e control ($dp data path)" "$BUILD/bin/tests/e2e_control" "$dp"
 done
 echo "== end-to-end: the XDP guard on a veth pair, packets from a client namespace"

@@ -348,6 +348,7 @@ static void show_sessions(const Mcp__Ctl__Response *r)
 			J_INT(o, "bytes_out", s->bytes_out);
 			J_INT(o, "idle_ms", s->idle_ms);
 			J_BOOL(o, "fast_path", s->fast_path);
+			J_STR(o, "path", s->path[0] ? s->path : (s->fast_path ? "kernel" : "mcpd"));
 			json_object_array_add(arr, o);
 			continue;
 		}
@@ -355,7 +356,7 @@ static void show_sessions(const Mcp__Ctl__Response *r)
 		       s->peer, s->state, s->version, pools, (unsigned long long)s->frames_in,
 		       (unsigned long long)s->bytes_in, (unsigned long long)s->frames_out,
 		       (unsigned long long)s->bytes_out, (unsigned long long)s->idle_ms,
-		       s->fast_path ? "kernel" : "user");
+		       s->path[0] ? s->path : (s->fast_path ? "kernel" : "mcpd"));
 	}
 	if (json)
 		print_json(arr);

@@ -53,6 +53,10 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	mcp_parse_addr(MCP_DEFAULT_LISTEN, &cfg->listen[0]);
 	cfg->n_listen = 1;
 	cfg->datapath = MCP_DATAPATH_AUTO;
+	/* Remote sessions on this machine kind are faster through mcpd than through the sk_skb
+	 * verdict (docs/benchmarks.md): the user path is the default for them. */
+	cfg->remote_datapath = MCP_DATAPATH_USER;
+	cfg->inline_max_flight = 256;
 	cfg->max_frame = MCP_MAX_FRAME_DEFAULT;
 	cfg->heartbeat_ms = 5000;
 	cfg->idle_timeout_ms = 15000;
@@ -170,6 +174,7 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		{ "max_unnegotiated", 1, 1000000, offsetof(struct mcp_config, max_unnegotiated) },
 		{ "metrics_per_source", 1, 1024, offsetof(struct mcp_config, metrics_per_source) },
 		{ "udp_relays", 1, 65536, offsetof(struct mcp_config, udp_relays) },
+		{ "inline_max_flight", 1, 1000000, offsetof(struct mcp_config, inline_max_flight) },
 		{ "udp_relay_idle_ms", 100, 3600000, offsetof(struct mcp_config, udp_relay_idle_ms) },
 		{ "metrics_timeout_s", 1, 3600, offsetof(struct mcp_config, metrics_timeout_s) },
 		{ "rate_pps", 0, 100000000, offsetof(struct mcp_config, rate_pps) },
@@ -198,6 +203,18 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		cfg->datapath = mcp_parse_datapath(value);
 		if (cfg->datapath < 0)
 			return fail(p, p->line, "datapath: '%s' is not bpf, user or auto", value);
+		return 1;
+	}
+	if (!strcmp(name, "remote_datapath")) {
+		cfg->remote_datapath = mcp_parse_datapath(value);
+		if (cfg->remote_datapath != MCP_DATAPATH_USER && cfg->remote_datapath != MCP_DATAPATH_BPF)
+			return fail(p, p->line, "remote_datapath: '%s' is not bpf or user", value);
+		return 1;
+	}
+	if (!strcmp(name, "inline_cgroup")) {
+		if (strlen(value) >= sizeof(cfg->inline_cgroup) || (value[0] && value[0] != '/'))
+			return fail(p, p->line, "inline_cgroup: '%s' is not an absolute path", value);
+		strcpy(cfg->inline_cgroup, value);
 		return 1;
 	}
 	if (!strcmp(name, "xdp_interfaces"))

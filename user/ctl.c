@@ -21,6 +21,7 @@
 #include "control.pb-c.h"
 #include "ctl.h"
 #include "ctl_request.h"
+#include "inline.h"
 #include "log.h"
 #include "router.h"
 #include "stats.h"
@@ -184,7 +185,10 @@ static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *r
 		m->bytes_in = k.bytes_in;
 		m->frames_out = k.frames_out;
 		m->bytes_out = k.bytes_out;
-		m->fast_path = s->client.installed;
+		m->fast_path = s->client.installed || s->path == SESSION_PATH_INLINE;
+		m->path = (char *)session_path_name(s->path);
+		if (s->path == SESSION_PATH_INLINE && inline_last_active_ms(r, s) > last)
+			last = inline_last_active_ms(r, s);
 		if (r->dp.last_active_ms) {
 			uint64_t kl = r->dp.last_active_ms(r, s);
 

@@ -52,8 +52,25 @@ const char *mcp_xdp_reason_name(int reason)
 	return reason >= 0 && reason < MCP_XDP__COUNT ? names[reason] : "?";
 }
 
-/* Sum entries [0, n) of a per-CPU array of mcp_counter into out[]. */
-static int sum_percpu(const char *root, const char *name, uint32_t n, struct mcp_counter *out)
+const char *mcp_inline_reason_name(int reason)
+{
+	static const char *const names[MCP_INLINE__COUNT] = {
+		[MCP_INLINE_REDIRECT] = "redirect",
+		[MCP_INLINE_PONG] = "pong",
+		[MCP_INLINE_MCPD] = "mcpd",
+		[MCP_INLINE_FALL_CONTROL] = "fall_control",
+		[MCP_INLINE_FALL_INVALID] = "fall_invalid",
+		[MCP_INLINE_FALL_NO_ROUTE] = "fall_no_route",
+		[MCP_INLINE_FALL_PARTIAL] = "fall_partial",
+		[MCP_INLINE_FALL_FLIGHT] = "fall_flight",
+		[MCP_INLINE_FALL_GONE] = "fall_gone",
+		[MCP_INLINE_NOT_OURS] = "not_ours",
+	};
+
+	return reason >= 0 && reason < MCP_INLINE__COUNT ? names[reason] : "?";
+}
+
+int mcp_kstats_sum(const char *root, const char *name, uint32_t n, struct mcp_counter *out)
 {
 	char path[256];
 	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
@@ -88,12 +105,12 @@ static int sum_percpu(const char *root, const char *name, uint32_t n, struct mcp
 
 int mcp_kstats_read(const char *root, struct mcp_kstats *out)
 {
-	int err = sum_percpu(root, MCP_MAP_DP_STATS, MCP_DP__COUNT, out->dp), xerr;
+	int err = mcp_kstats_sum(root, MCP_MAP_DP_STATS, MCP_DP__COUNT, out->dp), xerr;
 
 	if (!err)
-		err = sum_percpu(root, MCP_MAP_OP_STATS, MCP_OP_STATS_ENTRIES, &out->op[0][0]);
+		err = mcp_kstats_sum(root, MCP_MAP_OP_STATS, MCP_OP_STATS_ENTRIES, &out->op[0][0]);
 	out->have_sockmap = !err;
-	xerr = sum_percpu(root, MCP_MAP_XDP_STATS, MCP_XDP__COUNT, out->xdp);
+	xerr = mcp_kstats_sum(root, MCP_MAP_XDP_STATS, MCP_XDP__COUNT, out->xdp);
 	out->have_xdp = !xerr;
 	return out->have_sockmap || out->have_xdp ? 0 : err;
 }

@@ -22,7 +22,11 @@ int mcp_kstats_read(const char *root, struct mcp_kstats *out);
 /* The counters as metrics (stats.h): the fast path's when `sockmap`, the guard's when `xdp`. */
 void mcp_kstats_collect(const struct mcp_kstats *k, bool sockmap, bool xdp, metric_fn fn,
 			void *ctx);
+/* Sum entries [0, n) of the per-CPU array of mcp_counter pinned as root/name into out[].
+ * 0, or -errno. */
+int mcp_kstats_sum(const char *root, const char *name, uint32_t n, struct mcp_counter *out);
 const char *mcp_dp_reason_name(int reason);
+const char *mcp_inline_reason_name(int reason);
 const char *mcp_xdp_reason_name(int reason);
 
 #endif

@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "router.h"
 #include "pin_dir.h"
+#include "inline.h"
 #include "takeover.h"
 #include "upgrade.h"
 
@@ -418,6 +419,8 @@ int router_reload(struct router *r, char *msg, size_t len)
 		memcpy(next->listen, r->cfg.listen, sizeof(next->listen));
 		next->n_listen = r->cfg.n_listen;
 		next->datapath = r->cfg.datapath;
+		next->remote_datapath = r->cfg.remote_datapath;
+		memcpy(next->inline_cgroup, r->cfg.inline_cgroup, sizeof(next->inline_cgroup));
 		memcpy(next->control, r->cfg.control, sizeof(next->control));
 		memcpy(next->pin_root, r->cfg.pin_root, sizeof(next->pin_root));
 		next->metrics = r->cfg.metrics;
@@ -432,6 +435,7 @@ int router_reload(struct router *r, char *msg, size_t len)
 			dp_bpf_set_routes(r);
 		if (r->xdp)
 			xdp_guard_apply_config(r);
+		inline_apply_config(r);
 		snprintf(msg, len, "reloaded %s: %d pools%s%s", r->cfg.path, r->cfg.n_pools,
 			 fixed[0] ? "; unchanged until a restart: " : "", fixed[0] ? fixed + 2 : "");
 		pr_info("%s", msg);
@@ -545,6 +549,16 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	if (takeover && takeover_possible(r))
 		return -1;
 	dp_user_init(&r->dp);
+	/* auto: the inline path for local sessions, remote_datapath for the rest. */
+	if (datapath == MCP_DATAPATH_AUTO) {
+		if (inline_init(r, why, sizeof(why)) == 0)
+			pr_info("inline path: local sessions between processes in %s",
+				inline_describe(r));
+		else
+			pr_warn("inline path unavailable: %s", why);
+		datapath = cfg->remote_datapath == MCP_DATAPATH_BPF ? MCP_DATAPATH_AUTO
+								    : MCP_DATAPATH_USER;
+	}
 	if (datapath != MCP_DATAPATH_USER) {
 		if (dp_bpf_init(r, why, sizeof(why)) == 0) {
 			pr_info("data path: bpf (sockmap verdict, maps pinned under %s)",
@@ -638,6 +652,7 @@ void router_free(struct router *r)
 	ctl_free(r);
 	metrics_free(r);
 	anomaly_free(r);
+	inline_free(r);
 	xdp_guard_free(r);
 	if (r->dp.destroy)
 		r->dp.destroy(r);

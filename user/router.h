@@ -99,9 +99,19 @@ struct conn {
 	bool full;		 /* marked in mcp_sock_full */
 };
 
+/* Which path a session's frames take (mcpctl sessions, /metrics). */
+enum session_path {
+	SESSION_PATH_MCPD = 0, /* through mcpd: the user data path, or fallen back */
+	SESSION_PATH_KERNEL,   /* the sk_skb verdict (datapath bpf) */
+	SESSION_PATH_INLINE,   /* the sk_msg shortcut between local processes */
+	SESSION_PATH__COUNT,
+};
+
 struct session {
 	uint32_t id;
 	int state;
+	uint8_t path;			/* enum session_path */
+	struct mcp_tuple *tuples;	/* inline: the sockets' tuples by slot (dp_inline.c) */
 	uint8_t version;
 	uint32_t max_frame;
 	uint32_t heartbeat_ms;
@@ -161,6 +171,7 @@ struct router {
 	int n_listeners;
 	struct udp *udp; /* MCP over UDP (udp.c) */
 	void *xdp; /* the XDP guard (dp_xdp.c), when attached */
+	struct inline_path *inl; /* the inline path (dp_inline.c), when loaded */
 	int pin_lock_fd; /* holds /sys/fs/bpf/mcp (pin_dir.c), -1 when not */
 	struct blocklist blocks;
 	uint64_t anomalies_total[ANOMALY__COUNT];
@@ -231,6 +242,7 @@ void session_shutdown(struct router *r, struct session *s);
 void session_flush(struct router *r, struct conn *c);
 void session_free(struct router *r, struct session *s);
 const char *session_state_name(int state);
+const char *session_path_name(int path);
 
 int session_set_state(struct router *r, struct session *s, int next);
 

@@ -9,12 +9,24 @@
 #include <unistd.h>
 #include "log.h"
 #include "router.h"
+#include "inline.h"
 #include "session_int.h"
 
 static const char *const state_names[S__COUNT] = {
 	[S_IDLE] = "IDLE",	     [S_CONNECTING] = "CONNECTING", [S_CONNECTED] = "CONNECTED",
 	[S_CLOSING] = "CLOSING", [S_ERROR] = "ERROR",	    [S_CLOSED] = "CLOSED",
 };
+
+const char *session_path_name(int path)
+{
+	static const char *const names[SESSION_PATH__COUNT] = {
+		[SESSION_PATH_MCPD] = "mcpd",
+		[SESSION_PATH_KERNEL] = "kernel",
+		[SESSION_PATH_INLINE] = "inline",
+	};
+
+	return path >= 0 && path < SESSION_PATH__COUNT ? names[path] : "?";
+}
 
 const char *session_state_name(int state)
 {
@@ -167,6 +179,7 @@ void session_free(struct router *r, struct session *s)
 	list_unlink(&r->unneg, &s->unneg);
 	if (r->dp.uninstall)
 		r->dp.uninstall(r, s);
+	inline_uninstall(r, s);
 	session_close_backends(r, s);
 	close_conn(r, &s->client);
 	s->client.s = NULL;
@@ -226,6 +239,8 @@ void session_counters(struct router *r, struct session *s, struct session_counte
 	out->bytes_in = s->bytes_in;
 	out->frames_out = s->frames_out;
 	out->bytes_out = s->bytes_out;
+	/* What the inline path carried (the counts stay with a session that fell back). */
+	inline_counters(r, s, &out->frames_in, &out->bytes_in, &out->frames_out, &out->bytes_out);
 	if (!r->dp.priv)
 		return;
 	/* The kernel counts what each socket received: the client's is "in"... */

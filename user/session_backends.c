@@ -12,6 +12,7 @@
 #include "log.h"
 #include "messages.h"
 #include "router.h"
+#include "inline.h"
 #include "session_int.h"
 
 static int connect_backend(struct router *r, struct session *s, int slot)
@@ -121,8 +122,12 @@ void session_connected(struct router *r, struct session *s)
 		return;
 	s->client.dec.fr.version = s->version;
 	s->client.dec.fr.max_frame = s->max_frame;
-	if (r->dp.install && r->dp.install(r, s))
+	if (inline_install(r, s))
+		pr_debug("session %u: inline", s->id);
+	else if (r->dp.install && r->dp.install(r, s))
 		pr_warn("session %u: fast path not installed; it stays on the user path", s->id);
+	else if (r->dp.install)
+		s->path = SESSION_PATH_KERNEL;
 	n = mcp_build_hello_ack(buf, sizeof(buf), &ack);
 	if (n > 0)
 		conn_queue(r, &s->client, buf, (size_t)n);

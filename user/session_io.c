@@ -78,6 +78,12 @@ static void read_conn(struct router *r, struct conn *c)
 			s->last_active_ms = mcp_now_ms();
 		if (c->installed && r->dp.on_read)
 			r->dp.on_read(r, c, (size_t)n);
+		/* Bytes on an inline session's own sockets: the kernel handed it to mcpd (for
+		 * good), which carries it from here as on the user path. */
+		if (s->path == SESSION_PATH_INLINE) {
+			pr_debug("session %u: from the inline path to mcpd", s->id);
+			s->path = SESSION_PATH_MCPD;
+		}
 		conn_consume(r, c, buf, (size_t)n);
 		/* Past the budget now, not at the next tick: a tick is long enough for forty
 		 * sessions to queue 4 MiB each. */

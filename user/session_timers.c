@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include "log.h"
 #include "router.h"
+#include "inline.h"
 #include "session_int.h"
 
 #define BUDGET_SPARES (64u << 10) /* a session holding less is never ended for the budget */
@@ -158,6 +159,8 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 		if (s->state == S_CONNECTED && session_holding(s))
 			s->last_active_ms = now;
 		last = s->last_active_ms;
+		if (s->path == SESSION_PATH_INLINE && inline_last_active_ms(r, s) > last)
+			last = inline_last_active_ms(r, s);
 		if (r->dp.last_active_ms) {
 			uint64_t k = r->dp.last_active_ms(r, s);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "anomaly.h"
 #include "frame.h"
+#include "inline.h"
 #include "kstats.h"
 #include "router.h"
 #include "stats.h"
@@ -16,6 +17,8 @@ static const struct metric
 	m_build = { "build_info", "gauge",
 		    "Always 1: the labels say which mcpd answers (after an upgrade, the new one)." },
 	m_sessions = { "sessions", "gauge", "Sessions open now." },
+	m_sessions_path = { "sessions_by_path", "gauge",
+			    "Sessions open now, by the path their frames take (inline, kernel, mcpd)." },
 	m_opened = { "sessions_opened_total", "counter", "Sessions accepted since mcpd started." },
 	m_refused = { "sessions_refused_total", "counter",
 		      "Connections refused: over max_sessions, or from a blocked source." },
@@ -39,6 +42,14 @@ void router_collect(struct router *r, metric_fn fn, void *ctx)
 	const struct label build[2] = { { "version", MCP_VERSION_STRING }, { "datapath", r->dp.name } };
 	fn(ctx, &m_build, build, 2, 1);
 	fn(ctx, &m_sessions, NULL, 0, r->n_sessions);
+	{
+		uint64_t by_path[SESSION_PATH__COUNT] = { 0 };
+
+		for (struct session *s = r->sessions; s; s = s->next)
+			by_path[s->path < SESSION_PATH__COUNT ? s->path : 0]++;
+		for (int p = 0; p < SESSION_PATH__COUNT; p++)
+			fn(ctx, &m_sessions_path, L1("path", session_path_name(p)), by_path[p]);
+	}
 	fn(ctx, &m_opened, NULL, 0, r->sessions_total);
 	fn(ctx, &m_refused, NULL, 0, r->sessions_refused);
 	for (int code = 0; code < MCP_ERR__COUNT; code++)
@@ -68,6 +79,7 @@ void router_collect(struct router *r, metric_fn fn, void *ctx)
 	memset(&k, 0, sizeof(k));
 	mcp_kstats_read(r->cfg.pin_root, &k);
 	mcp_kstats_collect(&k, r->dp.priv != NULL, r->xdp != NULL, fn, ctx);
+	inline_collect(r, fn, ctx);
 	udp_collect(r, fn, ctx);
 	fn(ctx, &m_blocked, NULL, 0, (uint64_t)r->blocks.n);
 	anomaly_collect(r, fn, ctx);

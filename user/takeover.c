@@ -25,6 +25,7 @@
 #include "control.pb-c.h"
 #include "ctl.h"
 #include "fdio.h"
+#include "inline.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -277,6 +278,12 @@ int takeover_give(struct router *r, int sock)
 		m->frames_out = s->frames_out;
 		m->bytes_out = s->bytes_out;
 		m->backends_pending = (uint32_t)s->backends_pending;
+		m->path = s->path;
+		if (s->tuples) {
+			/* The inline entries stay in the kernel; the new mcpd needs their keys. */
+			m->inline_tuples.data = (uint8_t *)s->tuples;
+			m->inline_tuples.len = sizeof(struct mcp_tuple) * (MCP_MAX_POOLS + 1);
+		}
 		m->conns = calloc(MCP_MAX_POOLS + 1, sizeof(*m->conns));
 		if (!m->conns) {
 			g.failed = true;
@@ -418,6 +425,20 @@ static int restore_session(struct router *r, const Mcp__Ctl__TakeoverSession *m,
 	s->frames_out = m->frames_out;
 	s->bytes_out = m->bytes_out;
 	s->backends_pending = (int)m->backends_pending;
+	s->path = m->path < SESSION_PATH__COUNT ? (uint8_t)m->path : SESSION_PATH_MCPD;
+	if (m->inline_tuples.len && !r->inl) {
+		/* Its frames go on in the kernel; without the inline path this mcpd could not
+		 * see them, nor clear the session's entries when it ends. */
+		pr_err("takeover: session %u is on the inline path and this mcpd has none "
+		       "(datapath must stay auto)", m->id);
+		return -1;
+	}
+	if (m->inline_tuples.len == sizeof(struct mcp_tuple) * (MCP_MAX_POOLS + 1)) {
+		s->tuples = malloc(m->inline_tuples.len);
+		if (!s->tuples)
+			return -1;
+		memcpy(s->tuples, m->inline_tuples.data, m->inline_tuples.len);
+	}
 	s->last_active_ms = s->created_ms = mcp_now_ms();
 	s->deadline_ms = mcp_now_ms() + 2000;
 	s->client.s = s;

@@ -435,13 +435,16 @@ int h_datapath_start(int argc, char **argv, const char *prog, const char **datap
 {
 	struct rlimit rl;
 
-	if (argc != 2 || (strcmp(argv[1], "user") && strcmp(argv[1], "bpf"))) {
-		fprintf(stderr, "usage: %s user|bpf\n", prog);
+	if (argc != 2 || (strcmp(argv[1], "user") && strcmp(argv[1], "bpf") &&
+			  strcmp(argv[1], "auto"))) {
+		fprintf(stderr, "usage: %s user|bpf|auto\n", prog);
 		return 2;
 	}
+	/* auto: local sessions on the inline path (every client and backend here is local),
+	 * the rest on the user path. */
 	*datapath = argv[1];
-	if (!strcmp(*datapath, "bpf") && geteuid() != 0) {
-		printf("SKIPPED: the bpf data path needs root (CAP_BPF, CAP_NET_ADMIN)\n");
+	if (strcmp(*datapath, "user") && geteuid() != 0) {
+		printf("SKIPPED: the %s data path needs root (CAP_BPF, CAP_NET_ADMIN)\n", *datapath);
 		return 77;
 	}
 	if (!getrlimit(RLIMIT_NOFILE, &rl)) {

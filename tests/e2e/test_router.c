@@ -862,6 +862,38 @@ static void test_fast_path_carries_data(void **state)
 	uint64_t redirected, pongs;
 
 	(void)state;
+	if (!strcmp(datapath, "auto")) {
+		/* Every client and backend here is local: the inline path carries the frames,
+		 * mcpd's sockets none, and a PING comes back from the kernel. */
+		struct mcp_counter before[MCP_INLINE__COUNT], after[MCP_INLINE__COUNT];
+		struct h_frame *fr = malloc(sizeof(*fr));
+		char out[4096];
+		int fd;
+
+		assert_non_null(fr);
+		assert_int_equal(mcp_kstats_sum(h_pin_root(), MCP_MAP_INLINE_STATS,
+						MCP_INLINE__COUNT, before), 0);
+		bench("2", "8", "64", "5000", "1", NULL, NULL);
+		fd = h_session(port, 1);
+		assert_int_equal(h_send_frame(fd, 1, MCP_OP_PING, 0, "k", 1), 0);
+		assert_int_equal(h_read_frame(fd, fr), 0);
+		assert_int_equal(fr->f.opcode, MCP_OP_PONG);
+		char *ctl_argv[] = { "mcpctl", "-s", (char *)ctl_path(), "sessions", NULL };
+
+		assert_int_equal(h_run(out, sizeof(out), ctl_argv), 0);
+		assert_non_null(strstr(out, " inline\n"));
+		assert_int_equal(mcp_kstats_sum(h_pin_root(), MCP_MAP_INLINE_STATS,
+						MCP_INLINE__COUNT, after), 0);
+		/* 2 x 5000 requests and as many responses, in runs of up to 8 frames. */
+		assert_true(after[MCP_INLINE_REDIRECT].bytes - before[MCP_INLINE_REDIRECT].bytes >=
+			    2 * 2 * 5000 * (8 + 64));
+		assert_true(after[MCP_INLINE_PONG].count > before[MCP_INLINE_PONG].count);
+		assert_int_equal(after[MCP_INLINE_FALL_CONTROL].count,
+				 before[MCP_INLINE_FALL_CONTROL].count);
+		free(fr);
+		close(fd);
+		return;
+	}
 	if (strcmp(datapath, "bpf")) {
 		/* The user path leaves the kernel alone: nothing is pinned under its pin root. */
 		static struct mcp_kstats k;

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The inline path in mcpd: owns the sockops and sk_msg programs (bpf/mcp_inline.bpf.c), their
+ * maps and their attachments, and each inline session's entries. Interface: inline.h.
+ *
+ * A session goes inline when, at its HELLO, the sockets at the other end of all its
+ * connections - the client's, and each backend's accepted one - are in mcp_inline_socks: they
+ * belong to processes on this host in the configured cgroup. Its entries are written before
+ * HELLO_ACK is queued, so no data byte takes another path first (docs/kernel-notes.md, note
+ * 19). mcpd keeps its own ends open; they carry nothing unless the session falls back, which
+ * the kernel decides (and mcpd notices by reading data on them: session_io.c).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cgroup.h"
+#include "inline.h"
+#include "kstats.h"
+#include "log.h"
+#include "pin_dir.h"
+#include "mcp_inline.skel.h"
+#include "router.h"
+#include "tuple.h"
+
+struct inline_path {
+	struct mcp_inline *skel;
+	int cgroup_fd;
+	int socks, state, peers, flight, ports, routes;
+	char cgroup[PATH_MAX];
+	char description[PATH_MAX + 32];
+};
+
+static void clear_map(int fd)
+{
+	uint8_t key[sizeof(struct mcp_tuple)];
+
+	/* Always the first key: deleting while iterating loses the place. */
+	while (bpf_map_get_next_key(fd, NULL, key) == 0)
+		if (bpf_map_delete_elem(fd, key))
+			break;
+}
+
+static struct inline_path *of(struct router *r)
+{
+	return r->inl;
+}
+
+static const char *why_not = "not loaded";
+
+static uint32_t port_of(const struct mcp_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+}
+
+const char *inline_describe(struct router *r)
+{
+	return of(r) ? of(r)->description : why_not;
+}
+
+void inline_apply_config(struct router *r)
+{
+	struct inline_path *p = of(r);
+	uint8_t none = 0;
+
+	if (!p)
+		return;
+	for (uint32_t port = 0; port < 65536; port++)
+		bpf_map_update_elem(p->ports, &port, &none, BPF_ANY);
+	for (int i = 0; i < r->cfg.n_listen; i++) {
+		uint32_t port = port_of(&r->cfg.listen[i]);
+		uint8_t flag = MCP_INLINE_LISTENER;
+
+		bpf_map_update_elem(p->ports, &port, &flag, BPF_ANY);
+	}
+	for (int pool = 0; pool < r->cfg.n_pools; pool++)
+		for (int b = 0; b < r->cfg.pools[pool].n_backends; b++) {
+			uint32_t port = port_of(&r->cfg.pools[pool].backends[b]);
+			uint8_t flag = 0;
+
+			bpf_map_lookup_elem(p->ports, &port, &flag);
+			flag |= MCP_INLINE_BACKEND;
+			bpf_map_update_elem(p->ports, &port, &flag, BPF_ANY);
+		}
+	for (uint32_t op = 0; op < 256; op++) {
+		uint32_t slot = r->cfg.routes[op];
+
+		bpf_map_update_elem(p->routes, &op, &slot, BPF_ANY);
+	}
+}
+
+int inline_init(struct router *r, char *why, size_t len)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = r->cfg.pin_root);
+	struct inline_path *p = calloc(1, sizeof(*p));
+	int err;
+
+	if (!p) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	p->cgroup_fd = -1;
+	/* One mcpd per pin root (pin_dir.h). */
+	if (!r->taking_over && pin_dir_lock(r, false, why, len)) {
+		free(p);
+		return -1;
+	}
+	if (r->cfg.inline_cgroup[0])
+		snprintf(p->cgroup, sizeof(p->cgroup), "%s", r->cfg.inline_cgroup);
+	else if (mcp_cgroup2_root(p->cgroup, sizeof(p->cgroup))) {
+		snprintf(why, len, "no cgroup v2 mount in /proc/mounts");
+		goto fail;
+	}
+	p->cgroup_fd = open(p->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->cgroup_fd < 0) {
+		snprintf(why, len, "cannot open the cgroup %s: %s", p->cgroup, strerror(errno));
+		goto fail;
+	}
+	p->skel = mcp_inline__open_opts(&opts);
+	err = p->skel ? mcp_inline__load(p->skel) : -errno;
+	if (err) {
+		snprintf(why, len, "cannot load the inline programs: %s", strerror(-err));
+		goto fail;
+	}
+	p->socks = bpf_map__fd(p->skel->maps.mcp_inline_socks);
+	p->state = bpf_map__fd(p->skel->maps.mcp_inline_state);
+	p->peers = bpf_map__fd(p->skel->maps.mcp_inline_peers);
+	p->flight = bpf_map__fd(p->skel->maps.mcp_inline_flight);
+	p->ports = bpf_map__fd(p->skel->maps.mcp_inline_ports);
+	p->routes = bpf_map__fd(p->skel->maps.mcp_routes);
+	if (bpf_prog_attach(bpf_program__fd(p->skel->progs.mcp_inline_verdict), p->socks,
+			    BPF_SK_MSG_VERDICT, 0)) {
+		snprintf(why, len, "cannot attach the sk_msg verdict: %s", strerror(errno));
+		goto fail;
+	}
+	/* Several programs may share the cgroup (BPF_F_ALLOW_MULTI): ours among them. */
+	if (bpf_prog_attach(bpf_program__fd(p->skel->progs.mcp_sockops), p->cgroup_fd,
+			    BPF_CGROUP_SOCK_OPS, BPF_F_ALLOW_MULTI)) {
+		snprintf(why, len, "cannot attach sockops to %s: %s", p->cgroup, strerror(errno));
+		goto fail;
+	}
+	snprintf(p->description, sizeof(p->description), "cgroup %s", p->cgroup);
+	/* What an earlier mcpd left: its sessions are gone, so are their entries. Not on a
+	 * takeover: those sessions are alive and coming over. */
+	if (!r->taking_over) {
+		clear_map(p->state);
+		clear_map(p->peers);
+		clear_map(p->flight);
+	}
+	r->inl = p;
+	inline_apply_config(r);
+	return 0;
+fail:
+	if (p->skel)
+		mcp_inline__destroy(p->skel);
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	free(p);
+	return -1;
+}
+
+void inline_free(struct router *r)
+{
+	struct inline_path *p = of(r);
+
+	if (!p)
+		return;
+	bpf_prog_detach2(bpf_program__fd(p->skel->progs.mcp_sockops), p->cgroup_fd,
+			 BPF_CGROUP_SOCK_OPS);
+	close(p->cgroup_fd);
+	mcp_inline__destroy(p->skel);
+	free(p);
+	r->inl = NULL;
+}
+
+static struct conn *slot_conn(struct session *s, int slot)
+{
+	return slot == MCP_SLOT_CLIENT ? &s->client : s->backends[slot];
+}
+
+bool inline_install(struct router *r, struct session *s)
+{
+	struct inline_path *p = of(r);
+	struct mcp_tuple t[MCP_MAX_POOLS + 1];
+	struct mcp_inline_flight fl = { .cap = r->cfg.inline_max_flight };
+	uint64_t cookie;
+
+	if (!p)
+		return false;
+	/* Every socket at the other end of the session's connections must be in the map. */
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *c = slot_conn(s, slot);
+
+		if (!c)
+			continue;
+		if (c->closed || mcp_tuple_of_peer(c->h.fd, &t[slot]) ||
+		    bpf_map_lookup_elem(p->socks, &t[slot], &cookie))
+			return false;
+	}
+	/* Kept: the entries go by these keys even once a socket is gone. */
+	s->tuples = malloc(sizeof(t));
+	if (!s->tuples)
+		return false;
+	memcpy(s->tuples, t, sizeof(t));
+	/* Where each slot is, and the flight count, before any state makes the verdict act. */
+	if (bpf_map_update_elem(p->flight, &s->id, &fl, BPF_ANY))
+		goto undo;
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct mcp_sock_key k = { .session = s->id, .slot = (uint32_t)slot };
+
+		if (slot_conn(s, slot) && bpf_map_update_elem(p->peers, &k, &t[slot], BPF_ANY))
+			goto undo;
+	}
+	/* The backends' states first: a response can only follow a request, which can only
+	 * come once the client's state is there. */
+	for (int slot = MCP_MAX_POOLS; slot >= 0; slot--) {
+		struct conn *c = slot_conn(s, slot);
+		struct mcp_sock_state st = { .key = { .session = s->id, .slot = (uint32_t)slot },
+					     .cur_dest = MCP_DEST_NONE };
+
+		if (!c)
+			continue;
+		/* The client's granted limit; mcpd's own towards backends. */
+		mcp_framer_init(&st.fr, s->version, c->peer, c->dec.fr.max_frame);
+		MCP_SOCK_MODE(&st) = MCP_MODE_FAST;
+		if (bpf_map_update_elem(p->state, &t[slot], &st, BPF_ANY))
+			goto undo;
+	}
+	s->path = SESSION_PATH_INLINE;
+	return true;
+undo:
+	r->limit_hits[LIMIT_MAP_FULL]++;
+	s->path = SESSION_PATH_INLINE; /* for the undo */
+	inline_uninstall(r, s);
+	return false;
+}
+
+void inline_uninstall(struct router *r, struct session *s)
+{
+	struct inline_path *p = of(r);
+
+	if (!p || !s->tuples)
+		return;
+	/* The client's state first: nothing new is redirected once it is gone. */
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct mcp_sock_key k = { .session = s->id, .slot = (uint32_t)slot };
+
+		if (!slot_conn(s, slot))
+			continue;
+		bpf_map_delete_elem(p->state, &s->tuples[slot]);
+		bpf_map_delete_elem(p->peers, &k);
+	}
+	bpf_map_delete_elem(p->flight, &s->id);
+	free(s->tuples);
+	s->tuples = NULL;
+	s->path = SESSION_PATH_MCPD;
+}
+
+static int state_of(struct router *r, struct session *s, int slot, struct mcp_sock_state *st)
+{
+	return bpf_map_lookup_elem(of(r)->state, &s->tuples[slot], st);
+}
+
+uint64_t inline_last_active_ms(struct router *r, struct session *s)
+{
+	uint64_t last = 0;
+	struct mcp_sock_state st;
+
+	if (!of(r) || s->path != SESSION_PATH_INLINE)
+		return 0;
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++)
+		if (slot_conn(s, slot) && !state_of(r, s, slot, &st) && st.last_ns > last)
+			last = st.last_ns;
+	return last / 1000000; /* bpf_ktime_get_ns() is CLOCK_MONOTONIC, as mcp_now_ms() */
+}
+
+void inline_counters(struct router *r, struct session *s, uint64_t *frames_in,
+		     uint64_t *bytes_in, uint64_t *frames_out, uint64_t *bytes_out)
+{
+	struct mcp_sock_state st;
+
+	if (!of(r) || !s->tuples)
+		return;
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		if (!slot_conn(s, slot) || state_of(r, s, slot, &st))
+			continue;
+		if (slot == MCP_SLOT_CLIENT) {
+			*frames_in += st.frames;
+			*bytes_in += st.bytes;
+		} else {
+			*frames_out += st.frames;
+			*bytes_out += st.bytes;
+		}
+	}
+}
+
+static const struct metric m_inline = { "inline_bytes_total", "counter",
+					 "Bytes the inline verdict handled, by what it did." },
+			   m_inline_runs = { "inline_runs_total", "counter",
+					     "Runs of frames (or messages) the inline verdict handled, "
+					     "by what it did; fall_* counts sessions handed to mcpd." };
+
+void inline_collect(struct router *r, metric_fn fn, void *ctx)
+{
+	struct mcp_counter sum[MCP_INLINE__COUNT];
+
+	if (!of(r) || mcp_kstats_sum(r->cfg.pin_root, MCP_MAP_INLINE_STATS, MCP_INLINE__COUNT, sum))
+		return;
+	for (int i = 0; i < MCP_INLINE__COUNT; i++) {
+		struct label l = { "reason", mcp_inline_reason_name(i) };
+
+		fn(ctx, &m_inline_runs, &l, 1, sum[i].count);
+	}
+	for (int i = 0; i < MCP_INLINE__COUNT; i++) {
+		struct label l = { "reason", mcp_inline_reason_name(i) };
+
+		fn(ctx, &m_inline, &l, 1, sum[i].bytes);
+	}
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The inline path in mcpd (dp_inline.c): owns the sockops and sk_msg programs and their maps,
+ * and puts a session on the path when its client and backends are local processes whose
+ * sockets the sockops program has seen (docs/architecture.md, "The inline path").
+ */
+#ifndef MCP_INLINE_H
+#define MCP_INLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "stats.h"
+
+struct router;
+struct session;
+
+/* Load, pin and attach (sockops on the cgroup, the verdict on the sockhash). 0, or -1 with
+ * the reason in why: mcpd then runs without it. */
+int inline_init(struct router *r, char *why, size_t len);
+void inline_free(struct router *r);
+/* The config's ports and routes into the maps (at start and on a reload). */
+void inline_apply_config(struct router *r);
+/* Before HELLO_ACK: put s on the inline path if every socket of it is in the map. */
+bool inline_install(struct router *r, struct session *s);
+/* The session's entries go (it ends, or mcpd took it over). */
+void inline_uninstall(struct router *r, struct session *s);
+/* The kernel's view of an inline session: when it last carried something, and its counts. */
+uint64_t inline_last_active_ms(struct router *r, struct session *s);
+void inline_counters(struct router *r, struct session *s, uint64_t *frames_in,
+		     uint64_t *bytes_in, uint64_t *frames_out, uint64_t *bytes_out);
+void inline_collect(struct router *r, metric_fn fn, void *ctx);
+/* "cgroup /sys/fs/cgroup/unified" or why not. */
+const char *inline_describe(struct router *r);
+
+#endif
