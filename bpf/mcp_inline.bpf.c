@@ -12,10 +12,11 @@
  * mcp_inline_verdict runs inside the sender's own sendmsg. It walks the message's frames
  * (lib/walk.h in split mode) from the start, as far as they go to one place, and gives that
  * run one verdict: requests to the ingress of their pool's backend socket, responses to the
- * client's, PINGs rewritten into PONGs back to the sender's own. A frame whose payload runs
- * past the message takes the rest of the payload with it (bpf_msg_apply_bytes past the end:
- * the kernel sends the next writes the same way without running the program), so every run
- * starts on a frame boundary; the kernel runs the program again for what follows the run.
+ * client's, PINGs rewritten into PONGs back to the sender's own (bpf_msg_apply_bytes to the
+ * run: the kernel runs the program again for what follows it). A frame whose payload runs past
+ * the message is remembered in the socket's state (no cork: note 16), and the next write's
+ * first run takes the rest of it where its header went; the state also says since when a frame
+ * has been incomplete, for mcpd's partial_timeout_ms.
  *
  * Anything else - a control frame, a frame that breaks a rule, a request with no route, a
  * header cut by the end of a write, a peer gone from the map, too many requests in flight -
@@ -151,7 +152,7 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 	struct mcp_rewrite rw;
 	struct mcp_tuple self, *to;
 	struct mcp_sock_key peer;
-	__u32 size = msg->size, run, rest;
+	__u32 size = msg->size, run, skip0;
 	struct mcp_walk w;
 	long verdict;
 
@@ -171,6 +172,7 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 		return SK_PASS;
 	}
 
+	skip0 = st->fr.skip; /* the rest of a frame begun in an earlier write */
 	mcp_walk_init(&w, &cur, st, size);
 	w.split = 1;
 	mcp_walk_run(&w);
@@ -178,8 +180,10 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 		return fall_back(st, fall_reason(w.reason), size);
 	/* The run: whole frames, and maybe the start of one whose rest is still to be written. */
 	run = w.off;
-	rest = st->fr.skip;
-	st->fr.skip = 0;
+	if (!st->fr.skip)
+		st->partial_ns = 0;
+	else if (w.frames || !st->partial_ns)
+		st->partial_ns = st->last_ns; /* a frame began in this write and is not done */
 
 	peer.session = st->key.session;
 	peer.slot = w.dest == MCP_DEST_SELF ? st->key.slot : w.dest;
@@ -193,13 +197,13 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 	verdict = bpf_msg_redirect_hash(msg, &mcp_inline_socks, to, BPF_F_INGRESS);
 	if (verdict != SK_PASS)
 		return fall_back(st, MCP_INLINE_FALL_GONE, size);
-	if (run + rest != size)
-		bpf_msg_apply_bytes(msg, run + rest);
+	if (run != size)
+		bpf_msg_apply_bytes(msg, run);
 	/* Only once the redirect is certain: PONGs, and the session in v2 requests. */
 	if (w.dest == MCP_DEST_SELF ||
 	    (st->fr.version == MCP_VERSION_2 && st->fr.peer == MCP_PEER_CLIENT)) {
-		rw = (struct mcp_rewrite){ .ctx = &cur, .len = run, .session = st->key.session,
-					   .version = st->fr.version,
+		rw = (struct mcp_rewrite){ .ctx = &cur, .off = skip0 < run ? skip0 : run, .len = run,
+					   .session = st->key.session, .version = st->fr.version,
 					   .stamp = st->fr.peer == MCP_PEER_CLIENT };
 		mcp_rewrite_run(&rw);
 	}
@@ -207,7 +211,7 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 		__sync_fetch_and_add(&fl->frames, st->fr.peer == MCP_PEER_CLIENT ? (__s64)w.frames
 										  : -(__s64)w.frames);
 	mcp_count(&mcp_inline_stats, w.dest == MCP_DEST_SELF ? MCP_INLINE_PONG : MCP_INLINE_REDIRECT,
-		  run + rest);
+		  run);
 	return SK_PASS;
 }
 

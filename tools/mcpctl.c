@@ -84,6 +84,20 @@ static int cmd_maps(void)
 			json_object_put(dp);
 			json_object_put(ops);
 		}
+		if (k->have_inline) {
+			json_object *x = json_object_new_object();
+
+			for (int r = 0; r < MCP_INLINE__COUNT; r++) {
+				json_object *e = json_object_new_object();
+
+				json_object_object_add(e, "runs",
+						       json_object_new_int64((int64_t)k->inl[r].count));
+				json_object_object_add(e, "bytes",
+						       json_object_new_int64((int64_t)k->inl[r].bytes));
+				json_object_object_add(x, mcp_inline_reason_name(r), e);
+			}
+			json_object_object_add(o, "inline", x);
+		}
 		if (k->have_xdp) {
 			json_object *x = json_object_new_object();
 
@@ -114,6 +128,12 @@ static int cmd_maps(void)
 					       mcp_opcode_name((uint8_t)op),
 					       (unsigned long long)k->op[d][op].count,
 					       (unsigned long long)k->op[d][op].bytes);
+	}
+	if (!json && k->have_inline) {
+		printf("\n%-16s %14s %16s\n", "inline path", "runs", "bytes");
+		for (int r = 0; r < MCP_INLINE__COUNT; r++)
+			printf("%-16s %14llu %16llu\n", mcp_inline_reason_name(r),
+			       (unsigned long long)k->inl[r].count, (unsigned long long)k->inl[r].bytes);
 	}
 	if (!json && k->have_xdp) {
 		printf("\n%-16s %14s %16s\n", "xdp guard", "packets", "bytes");

@@ -263,7 +263,7 @@ static void judge_rates(struct router *r, uint64_t now, double secs)
 	double sigma = r->cfg.anomaly_sigma;
 
 	memset(&k, 0, sizeof(k));
-	if (r->dp.priv)
+	if (r->dp.priv || r->inl)
 		mcp_kstats_read(r->cfg.pin_root, &k);
 	for (int i = 0; i < MCP_DP__COUNT; i++) {
 		skbs += k.dp[i].count;

@@ -281,6 +281,15 @@ uint64_t inline_last_active_ms(struct router *r, struct session *s)
 	return last / 1000000; /* bpf_ktime_get_ns() is CLOCK_MONOTONIC, as mcp_now_ms() */
 }
 
+uint64_t inline_partial_since_ms(struct router *r, struct session *s)
+{
+	struct mcp_sock_state st;
+
+	if (!of(r) || s->path != SESSION_PATH_INLINE || state_of(r, s, MCP_SLOT_CLIENT, &st))
+		return 0;
+	return st.partial_ns / 1000000;
+}
+
 void inline_counters(struct router *r, struct session *s, uint64_t *frames_in,
 		     uint64_t *bytes_in, uint64_t *frames_out, uint64_t *bytes_out)
 {

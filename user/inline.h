@@ -27,6 +27,8 @@ bool inline_install(struct router *r, struct session *s);
 void inline_uninstall(struct router *r, struct session *s);
 /* The kernel's view of an inline session: when it last carried something, and its counts. */
 uint64_t inline_last_active_ms(struct router *r, struct session *s);
+/* Since when the client's frame in progress has been coming on the inline path (0: none). */
+uint64_t inline_partial_since_ms(struct router *r, struct session *s);
 void inline_counters(struct router *r, struct session *s, uint64_t *frames_in,
 		     uint64_t *bytes_in, uint64_t *frames_out, uint64_t *bytes_out);
 void inline_collect(struct router *r, metric_fn fn, void *ctx);

@@ -112,7 +112,8 @@ int mcp_kstats_read(const char *root, struct mcp_kstats *out)
 	out->have_sockmap = !err;
 	xerr = mcp_kstats_sum(root, MCP_MAP_XDP_STATS, MCP_XDP__COUNT, out->xdp);
 	out->have_xdp = !xerr;
-	return out->have_sockmap || out->have_xdp ? 0 : err;
+	out->have_inline = !mcp_kstats_sum(root, MCP_MAP_INLINE_STATS, MCP_INLINE__COUNT, out->inl);
+	return out->have_sockmap || out->have_xdp || out->have_inline ? 0 : err;
 }
 
 static const struct metric

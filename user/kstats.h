@@ -13,7 +13,8 @@ struct mcp_kstats {
 	struct mcp_counter dp[MCP_DP__COUNT];		  /* by enum mcp_dp_reason */
 	struct mcp_counter op[MCP_DIR__COUNT][256];	  /* by direction and opcode */
 	struct mcp_counter xdp[MCP_XDP__COUNT];		  /* by enum mcp_xdp_reason */
-	int have_sockmap, have_xdp;			  /* which maps were there */
+	struct mcp_counter inl[MCP_INLINE__COUNT];	  /* by enum mcp_inline_reason */
+	int have_sockmap, have_xdp, have_inline;	  /* which maps were there */
 };
 
 /* Sum the per-CPU counters of the maps pinned in `root` (a pin_root). 0 when at least one set

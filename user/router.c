@@ -571,8 +571,12 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 			pr_warn("data path: user (bpf unavailable: %s)", why);
 		}
 	} else {
-		pr_info("data path: user (as configured)");
+		pr_info("data path: user (%s)", r->inl ? "for remote sessions" : "as configured");
 	}
+	/* auto says what it is (status, build_info, a takeover's check), whichever path the
+	 * remote sessions take. */
+	if (r->inl)
+		r->dp.name = "auto";
 
 	if (!takeover) {
 		for (int i = 0; i < cfg->n_listen; i++)

@@ -148,6 +148,9 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 				if (k && (!since || k < since))
 					since = k;
 			}
+			if (s->path == SESSION_PATH_INLINE && inline_partial_since_ms(r, s) &&
+			    (!since || inline_partial_since_ms(r, s) < since))
+				since = inline_partial_since_ms(r, s);
 			if (session_backpressured(s) || !(s->client.events & EPOLLIN))
 				since = 0; /* we stopped reading: the sender is not the slow one */
 			if (since && now > since + r->cfg.partial_timeout_ms) {

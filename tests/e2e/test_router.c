@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "harness.h"
+#include "cgroup.h"
 #include "kstats.h"
 
 static const char *datapath;
@@ -345,6 +347,106 @@ static void test_no_route_keeps_session(void **state)
 	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 20), 0);
 	close(fd);
 	free(fr);
+}
+
+/* A request with no route in the middle of a pipeline, in one write: every frame is answered,
+ * each GET once with its own stream id and payload, the DEL with NO_ROUTE, and the session
+ * goes on. On the inline path this is where the session is handed to mcpd mid-stream. */
+static void test_no_route_mid_pipeline(void **state)
+{
+	enum { BEFORE = 40, AFTER = 40, N = BEFORE + 1 + AFTER };
+	uint8_t *out = malloc(N * 64), seen[N + 1] = { 0 };
+	struct h_frame *fr = malloc(sizeof(*fr));
+	int fd = h_session(port, 2), errors = 0;
+	struct mcp_counter before[MCP_INLINE__COUNT], after[MCP_INLINE__COUNT];
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(out);
+	assert_non_null(fr);
+	if (!strcmp(datapath, "auto"))
+		assert_int_equal(mcp_kstats_sum(h_pin_root(), MCP_MAP_INLINE_STATS,
+						MCP_INLINE__COUNT, before), 0);
+	for (uint32_t id = 1; id <= N; id++) {
+		char payload[16];
+		int n = snprintf(payload, sizeof(payload), "req-%u", id);
+		ssize_t k = mcp_frame_build(out + len, N * 64 - len, 2,
+					    id == BEFORE + 1 ? MCP_OP_DEL : MCP_OP_GET, id, 0, payload,
+					    (size_t)n);
+
+		assert_true(k > 0);
+		len += (size_t)k;
+	}
+	assert_int_equal(send(fd, out, len, MSG_NOSIGNAL), (ssize_t)len);
+	for (int i = 0; i < N; i++) {
+		char want[16];
+
+		assert_int_equal(h_read_frame(fd, fr), 0);
+		if (fr->f.opcode == MCP_OP_ERROR) {
+			struct mcp_error e;
+
+			assert_int_equal(mcp_parse_error(fr->f.payload, fr->f.length, &e), 0);
+			assert_int_equal(e.code, MCP_ERR_NO_ROUTE);
+			errors++;
+			continue;
+		}
+		assert_int_equal(fr->f.opcode, mcp_response_opcode(MCP_OP_GET));
+		assert_true(fr->f.stream_id >= 1 && fr->f.stream_id <= N);
+		assert_int_not_equal(fr->f.stream_id, BEFORE + 1);
+		assert_int_equal(seen[fr->f.stream_id]++, 0);
+		snprintf(want, sizeof(want), "req-%u", fr->f.stream_id);
+		assert_int_equal(fr->f.length, strlen(want));
+		assert_memory_equal(fr->f.payload, want, fr->f.length);
+	}
+	assert_int_equal(errors, 1);
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 20), 0);
+	if (!strcmp(datapath, "auto")) {
+		/* The GETs before the DEL went inline; the DEL handed the session to mcpd. */
+		assert_int_equal(mcp_kstats_sum(h_pin_root(), MCP_MAP_INLINE_STATS,
+						MCP_INLINE__COUNT, after), 0);
+		assert_int_equal(after[MCP_INLINE_FALL_NO_ROUTE].count,
+				 before[MCP_INLINE_FALL_NO_ROUTE].count + 1);
+		assert_true(after[MCP_INLINE_REDIRECT].count > before[MCP_INLINE_REDIRECT].count);
+	}
+	close(fd);
+	free(fr);
+	free(out);
+}
+
+/* Under auto, a client whose socket the sockops program never saw (its process is outside
+ * inline_cgroup) gets the remote path, and everything works as there. */
+static void test_outside_the_cgroup_goes_remote(void **state)
+{
+	char root[200], dir[300], text[sizeof(config_text) + 400], out[4096];
+	char *ctl_argv[] = { "mcpctl", "-s", (char *)ctl_path(), "sessions", NULL };
+	const char *at;
+	int fd;
+
+	(void)state;
+	if (strcmp(datapath, "auto"))
+		return; /* only auto has an inline path to miss */
+	assert_int_equal(mcp_cgroup2_root(root, sizeof(root)), 0);
+	snprintf(dir, sizeof(dir), "%s/mcp-e2e-empty-%d", root, getpid());
+	assert_true(mkdir(dir, 0755) == 0 || errno == EEXIST);
+	h_kill(mcpd, SIGTERM);
+	assert_int_equal(h_wait(mcpd, 5000), 0);
+	at = strstr(config_text, "[mcpd]\n");
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s[mcpd]\ninline_cgroup = %s\n%s", (int)(at - config_text),
+		 config_text, dir, at + strlen("[mcpd]\n"));
+	mcpd = start_mcpd(h_write_file("outside.ini", text), "mcpd-outside.log");
+	assert_int_equal(h_wait_port(port, 5000), 0);
+	fd = h_session(port, 1);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 30), 0);
+	assert_int_equal(h_run(out, sizeof(out), ctl_argv), 0);
+	assert_non_null(strstr(out, " mcpd\n"));
+	assert_null(strstr(out, " inline\n"));
+	close(fd);
+	h_kill(mcpd, SIGTERM);
+	assert_int_equal(h_wait(mcpd, 5000), 0);
+	assert_int_equal(rmdir(dir), 0);
+	mcpd = start_mcpd(config_path, "mcpd.log");
+	assert_int_equal(h_wait_port(port, 5000), 0);
 }
 
 /* ---- heartbeats, close, idle ------------------------------------------------------------- */
@@ -997,6 +1099,8 @@ int main(int argc, char **argv)
 		H_TEST(test_garbage_instead_of_hello),
 		H_TEST(test_routing_by_opcode),
 		H_TEST(test_no_route_keeps_session),
+		H_TEST(test_no_route_mid_pipeline),
+		H_TEST(test_outside_the_cgroup_goes_remote),
 		H_TEST(test_ping_pong_and_close),
 		cmocka_unit_test_setup_teardown(test_idle_timeout, setup_mcpd_idle_3s, teardown_mcpd),
 		cmocka_unit_test_setup_teardown(test_busy_pipeline_is_not_idle, setup_mcpd_short_idle,

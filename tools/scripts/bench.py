@@ -4,6 +4,8 @@
 
 Configurations (all on loopback, one mcp-echo backend):
   direct     mcpbench straight to mcp-echo (the limit of the set-up)
+  mcpd-auto  through mcpd with datapath auto: client and backend are local, so the inline
+             path (sk_msg) carries the session
   mcpd-bpf   through mcpd with the sockmap fast path
   mcpd-user  through mcpd with the userspace data path
   haproxy    through HAProxy 2.6 in tcp mode, one thread (a relay that checks nothing)
@@ -41,8 +43,10 @@ WORKLOADS = [
     ("16x32, 64 B, v2", ["-c", "16", "-d", "32", "-s", "64", "-v", "2"]),
     ("1x1 busy-poll, 64 B", ["-c", "1", "-d", "1", "-s", "64", "--busy-poll"]),
     ("256x4, 1 KiB, v1", ["-c", "256", "-d", "4", "-s", "1024", "-v", "1"]),
+    ("16x4, 16 KiB, v1", ["-c", "16", "-d", "4", "-s", "16384", "-v", "1"]),
+    ("16x32, PINGs only, v1", ["-c", "16", "-d", "32", "-s", "64", "-v", "1", "--ping-every", "1"]),
 ]
-CONFIGS = ["direct", "mcpd-bpf", "mcpd-user", "haproxy"]
+CONFIGS = ["direct", "mcpd-auto", "mcpd-bpf", "mcpd-user", "haproxy"]
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -89,6 +93,7 @@ class Setup:
         self.spawn("echo", [os.path.join(BIN, "mcp-echo"), "--listen", f"127.0.0.1:{echo}", "-q"])
         wait_port(echo)
         self.ports["direct"] = echo
+        self.ports["mcpd-auto"], self.auto_proc = self.mcpd("mcpd-auto", "auto", echo)
         self.ports["mcpd-bpf"], self.bpf_proc = self.mcpd("mcpd-bpf", "bpf", echo)
         self.ports["mcpd-user"], self.user_proc = self.mcpd("mcpd-user", "user", echo)
         hp = free_port()
@@ -170,7 +175,8 @@ def meminfo_kib(key):
 def memory_per_session(setup, n, hold):
     """Hold n idle sessions through each mcpd; the daemon's RSS and the machine's slab grow."""
     rows = []
-    for name, proc in (("mcpd-bpf", setup.bpf_proc), ("mcpd-user", setup.user_proc)):
+    for name, proc in (("mcpd-auto", setup.auto_proc), ("mcpd-bpf", setup.bpf_proc),
+                       ("mcpd-user", setup.user_proc)):
         rss0, slab0 = rss_kib(proc.pid), meminfo_kib("Slab")
         p = subprocess.Popen([os.path.join(BIN, "mcpbench"), "-t", f"127.0.0.1:{setup.ports[name]}",
                               "-c", str(n), "-D", str(hold), "--idle", "--json"],
@@ -192,7 +198,7 @@ def upgrade_under_load(setup, rounds, secs):
     """Runs with two `mcpctl upgrade`s in them, beside runs without, alternating; the worst
     latency with upgrades is the pause an upgrade costs."""
     rows = []
-    for name in ("mcpd-bpf", "mcpd-user"):
+    for name in ("mcpd-auto", "mcpd-bpf", "mcpd-user"):
         plain, upgraded, done = [], [], 0
         for r in range(rounds):
             for with_upgrades in ((False, True) if r % 2 == 0 else (True, False)):
@@ -400,6 +406,26 @@ def write_report(a, results, memory, upgrades, xdp_flood, xdp_cost, elapsed):
     add(f"| mcpd-bpf ≥ mcpd-user messages/s (16x32, 64 B, v1) | {bpf_vs_user:.2f} | {'yes' if bpf_vs_user >= 1 else 'no'} |")
     add(f"| mcpd-bpf ≥ mcpd-user messages per CPU-second | {bpf_cpu:.2f} | {'yes' if bpf_cpu >= 1 else 'no'} |")
     add(f"| mcpd-bpf busy-poll p99 no worse than mcpd-user (bpf/user) | {p99:.2f} | {'yes' if p99 <= 1 else 'no'} |")
+    wl, wp = WORKLOADS[4][0], WORKLOADS[5][0]
+    targets = [
+        ("mcpd-auto ≥ 1.1 × direct messages/s (16x32, 64 B)",
+         ratio(m(w1, "mcpd-auto", "messages_per_sec"), m(w1, "direct", "messages_per_sec")), 1.1, True),
+        ("mcpd-auto ≥ 1.8 × mcpd-user messages/s (16x32, 64 B)",
+         ratio(m(w1, "mcpd-auto", "messages_per_sec"), m(w1, "mcpd-user", "messages_per_sec")), 1.8, True),
+        ("mcpd-auto CPU per message ≤ 0.7 × mcpd-user",
+         ratio(m(w1, "mcpd-auto", "cpu_us_per_message"), m(w1, "mcpd-user", "cpu_us_per_message")), 0.7, False),
+        ("mcpd-auto busy-poll p50 ≤ 1.1 × direct",
+         ratio(m(wb, "mcpd-auto", "p50_us"), m(wb, "direct", "p50_us")), 1.1, False),
+        ("mcpd-auto busy-poll p99 ≤ 1.1 × direct",
+         ratio(m(wb, "mcpd-auto", "p99_us"), m(wb, "direct", "p99_us")), 1.1, False),
+        ("mcpd-auto ≥ 1.8 × direct messages/s (16x4, 16 KiB)",
+         ratio(m(wl, "mcpd-auto", "messages_per_sec"), m(wl, "direct", "messages_per_sec")), 1.8, True),
+        ("mcpd-auto ≥ 2 × direct messages/s (PINGs only)",
+         ratio(m(wp, "mcpd-auto", "messages_per_sec"), m(wp, "direct", "messages_per_sec")), 2.0, True),
+    ]
+    for name, r, bound, at_least in targets:
+        met = r >= bound if at_least else r <= bound
+        add(f"| {name} | {r:.2f} | {'yes' if met else 'no'} |")
     add("")
     add("## Memory per session\n")
     add("Idle sessions held open by `mcpbench --idle` through each mcpd; the daemon's RSS "
