@@ -116,6 +116,13 @@ demo_smoke() {
 		echo "the demo left its pinned maps behind"
 		return 1
 	fi
+	# Nor a program on a cgroup: mcpd's sockops goes with it (a bpf_link).
+	local cg
+	cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	if [ -n "$cg" ] && bpftool cgroup show "$cg" | grep -q mcp_sockops; then
+		echo "a sockops program stayed attached to $cg"
+		return 1
+	fi
 }
 run "demo (tools/scripts/demo.sh)" demo_smoke
 

@@ -30,6 +30,7 @@
 
 struct inline_path {
 	struct mcp_inline *skel;
+	struct bpf_link *sockops; /* goes with mcpd: a crash or an exit detaches it */
 	int cgroup_fd;
 	int socks, state, peers, flight, ports, routes;
 	char cgroup[PATH_MAX];
@@ -140,9 +141,11 @@ int inline_init(struct router *r, char *why, size_t len)
 		snprintf(why, len, "cannot attach the sk_msg verdict: %s", strerror(errno));
 		goto fail;
 	}
-	/* Several programs may share the cgroup (BPF_F_ALLOW_MULTI): ours among them. */
-	if (bpf_prog_attach(bpf_program__fd(p->skel->progs.mcp_sockops), p->cgroup_fd,
-			    BPF_CGROUP_SOCK_OPS, BPF_F_ALLOW_MULTI)) {
+	/* A link, not a plain attach: it lives as long as mcpd holds it, so no mcpd leaves a
+	 * program on the cgroup behind (a plain attach outlives the process). Other programs
+	 * share the cgroup beside it; during an upgrade, the old and the new mcpd's both. */
+	p->sockops = bpf_program__attach_cgroup(p->skel->progs.mcp_sockops, p->cgroup_fd);
+	if (!p->sockops) {
 		snprintf(why, len, "cannot attach sockops to %s: %s", p->cgroup, strerror(errno));
 		goto fail;
 	}
@@ -172,8 +175,7 @@ void inline_free(struct router *r)
 
 	if (!p)
 		return;
-	bpf_prog_detach2(bpf_program__fd(p->skel->progs.mcp_sockops), p->cgroup_fd,
-			 BPF_CGROUP_SOCK_OPS);
+	bpf_link__destroy(p->sockops);
 	close(p->cgroup_fd);
 	mcp_inline__destroy(p->skel);
 	free(p);

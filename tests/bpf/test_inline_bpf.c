@@ -44,6 +44,7 @@
 static struct mcp_inline *skel;
 static char pin[64], cg[256], cg_root[200];
 static int cg_fd = -1;
+static struct bpf_link *sockops;
 /* C: the client; A: mcpd's end of it; R: mcpd's end towards the backend; BB: the backend's. */
 static int C = -1, A = -1, R = -1, BB = -1;
 static struct mcp_tuple tc, tb;
@@ -411,8 +412,9 @@ static int setup(void **state)
 	if (!skel || mcp_inline__load(skel))
 		return -1;
 	cg_fd = open(cg, O_RDONLY | O_DIRECTORY);
-	if (cg_fd < 0 ||
-	    bpf_prog_attach(bpf_program__fd(skel->progs.mcp_sockops), cg_fd, BPF_CGROUP_SOCK_OPS, 0) ||
+	if (cg_fd >= 0)
+		sockops = bpf_program__attach_cgroup(skel->progs.mcp_sockops, cg_fd);
+	if (cg_fd < 0 || !sockops ||
 	    bpf_prog_attach(bpf_program__fd(skel->progs.mcp_inline_verdict),
 			    bpf_map__fd(skel->maps.mcp_inline_socks), BPF_SK_MSG_VERDICT, 0)) {
 		fprintf(stderr, "cannot attach: %s\n", strerror(errno));
@@ -427,10 +429,9 @@ static int teardown(void **state)
 	int fd;
 
 	(void)state;
-	if (cg_fd >= 0) {
-		bpf_prog_detach2(bpf_program__fd(skel->progs.mcp_sockops), cg_fd, BPF_CGROUP_SOCK_OPS);
+	bpf_link__destroy(sockops);
+	if (cg_fd >= 0)
 		close(cg_fd);
-	}
 	mcp_inline__destroy(skel);
 	pin_root_remove(pin);
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_root);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# make demo: the router working on loopback. Two mcp-echo backends, mcpd with the sockmap
-# fast path, mcpbench load, live counters read from the pinned maps, and the bpftool
-# commands an operator would type. Leaves the machine as it found it: its processes stopped,
+# make demo: the router working on loopback. Two mcp-echo backends, mcpd with datapath auto
+# (every client and backend here is local, so the inline sk_msg path carries the sessions),
+# mcpbench load, live counters read from the pinned maps, and the bpftool commands an
+# operator would type. Leaves the machine as it found it: its processes stopped,
 # its pinned maps (in a pin root of its own) removed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,7 +17,7 @@ B2=9002; busy $B2 && B2=$free3
 SECS=${SECS:-6}
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "make demo: the sockmap fast path needs root (CAP_BPF, CAP_NET_ADMIN); run it as root" >&2
+	echo "make demo: the kernel data paths need root (CAP_BPF, CAP_NET_ADMIN); run it as root" >&2
 	exit 1
 fi
 
@@ -49,7 +50,7 @@ show() { printf '$ %s\n' "$*"; "$@"; }
 cat >"$work/mcpd.ini" <<EOT
 [mcpd]
 listen = 127.0.0.1:$PORT
-datapath = bpf
+datapath = auto
 control = $work/mcpd.sock
 pin_root = $pin
 [pool kv]
@@ -68,7 +69,7 @@ step "two reference backends (mcp-echo) on 127.0.0.1:$B1 and :$B2"
 "$BIN/mcp-echo" --listen 127.0.0.1:$B1 -q & pids+=($!)
 "$BIN/mcp-echo" --listen 127.0.0.1:$B2 -q & pids+=($!)
 
-step "mcpd with the sockmap fast path, config:"
+step "mcpd, datapath auto (local sessions inline, remote ones through mcpd), config:"
 sed 's/^/    /' "$work/mcpd.ini"
 "$BIN/mcpd" -f -c "$work/mcpd.ini" 2>"$work/mcpd.log" & pids+=($!)
 for _ in $(seq 300); do
@@ -78,10 +79,13 @@ for _ in $(seq 300); do
 done
 sed 's/^/    /' "$work/mcpd.log"
 
+cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 step "the kernel side, as an operator sees it"
-show bpftool prog show name mcp_verdict
+show bpftool prog show name mcp_sockops
+show bpftool prog show name mcp_inline_verdict
+show bpftool cgroup show "$cgroot"
 show ls "$pin"/
-show bpftool map show pinned "$pin"/mcp_sock_state
+show bpftool map show pinned "$pin"/mcp_inline_socks
 
 step "load: mcpbench, 16 connections x 32 in flight, 64-byte payloads, GET/SET/SYNC, ${SECS}s"
 "$BIN/mcpbench" --target "127.0.0.1:$PORT" --connections 16 --depth 32 --size 64 \
@@ -90,12 +94,14 @@ bench=$!
 CTL=("$BIN/mcpctl" -s "$work/mcpd.sock")
 step "live rates from the control socket (mcpctl top), one line a second"
 "${CTL[@]}" top -n $((SECS - 3))
-step "the sessions as mcpd sees them (mcpctl sessions; 'kernel': frames never reach mcpd)"
+step "the sessions as mcpd sees them (mcpctl sessions; 'inline': frames go from the client's sendmsg straight to the backend's socket, never through mcpd)"
 "${CTL[@]}" sessions >"$work/sessions.txt"
 first 6 "$work/sessions.txt"
-step "one session's sockets as the verdict sees them (BTF shows the fields by name)"
-bpftool map dump pinned "$pin"/mcp_sock_state >"$work/sock_state.txt"
-first 34 "$work/sock_state.txt"
+step "one socket of a session as the inline verdict sees it (BTF shows the fields by name)"
+bpftool map dump pinned "$pin"/mcp_inline_state >"$work/sock_state.txt"
+first 40 "$work/sock_state.txt"
+step "what the inline verdict did (mcpctl maps reads the pinned counters)"
+show "${CTL[@]}" -p "$pin" maps
 step "upgrade in place under load (mcpctl upgrade): a new mcpd takes every session"
 show "${CTL[@]}" upgrade
 mcpd_pid=$("${CTL[@]}" -j status | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])')
@@ -115,5 +121,5 @@ gone "$mcpd_pid" || true
 tail -n 3 "$work/mcpd.log" | sed 's/^/    /'
 rm -rf "$pin"
 echo "removed the demo's pinned maps ($pin)"
-[ "$ok" = yes ] && echo "demo: OK, zero lost, reordered or corrupt frames through the bpf path"
+[ "$ok" = yes ] && echo "demo: OK, zero lost, reordered or corrupt frames through the inline path"
 [ "$ok" = yes ]
