@@ -116,6 +116,7 @@ int mcp_sockops(struct bpf_sock_ops *ops)
 /* The session is mcpd's from here: this socket's state and those of its session's others. */
 static __always_inline int fall_back(struct mcp_sock_state *st, __u32 reason, __u32 bytes)
 {
+	st->bytes += bytes;
 	MCP_SOCK_MODE(st) = MCP_MODE_FALLEN;
 	for (__u32 slot = 0; slot <= MCP_MAX_POOLS; slot++) {
 		struct mcp_sock_key k = { .session = st->key.session, .slot = slot };
@@ -165,7 +166,6 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 		mcp_count(&mcp_inline_stats, MCP_INLINE_NOT_OURS, size);
 		return SK_PASS;
 	}
-	st->bytes += size;
 	st->last_ns = bpf_ktime_get_ns();
 	if (MCP_SOCK_MODE(st) == MCP_MODE_FALLEN) {
 		mcp_count(&mcp_inline_stats, MCP_INLINE_MCPD, size);
@@ -210,6 +210,7 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 	if (w.dest != MCP_DEST_SELF)
 		__sync_fetch_and_add(&fl->frames, st->fr.peer == MCP_PEER_CLIENT ? (__s64)w.frames
 										  : -(__s64)w.frames);
+	st->bytes += run; /* (the program runs again for the rest of the message) */
 	mcp_count(&mcp_inline_stats, w.dest == MCP_DEST_SELF ? MCP_INLINE_PONG : MCP_INLINE_REDIRECT,
 		  run);
 	return SK_PASS;

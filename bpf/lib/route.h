@@ -7,7 +7,8 @@
 #ifndef MCP_BPF_LIB_ROUTE_H
 #define MCP_BPF_LIB_ROUTE_H
 
-#include "maps/sockmap.h"
+#include "mcp/maps.h"
+#include "maps/routes.h"
 
 /* *why: enum mcp_dp_reason when the frame goes to the daemon, else left alone. */
 static __always_inline __u32 mcp_route(const struct mcp_sock_state *st, __u8 op, __u32 *why)

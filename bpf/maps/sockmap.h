@@ -8,6 +8,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "mcp/maps.h"
+#include "maps/routes.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -48,13 +49,5 @@ struct {
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcp_sock_full SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 256);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} mcp_routes SEC(".maps");
 
 #endif

@@ -10,6 +10,7 @@
 #include "mcp/xdp.h"
 #include "mcp_sockmap.skel.h"
 #include "mcp_xdp.skel.h"
+#include "mcp_inline.skel.h"
 
 static void found(struct bpf_object *obj, const char *name)
 {
@@ -46,11 +47,27 @@ static void test_xdp_names(void **state)
 	mcp_xdp__destroy(skel);
 }
 
+static void test_inline_names(void **state)
+{
+	static const char *const names[] = { MCP_MAP_INLINE_SOCKS, MCP_MAP_INLINE_PORTS,
+					     MCP_MAP_INLINE_STATE, MCP_MAP_INLINE_PEERS,
+					     MCP_MAP_INLINE_FLIGHT, MCP_MAP_INLINE_STATS,
+					     MCP_MAP_ROUTES, MCP_MAP_OP_STATS };
+	struct mcp_inline *skel = mcp_inline__open();
+
+	(void)state;
+	assert_non_null(skel);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		found(skel->obj, names[i]);
+	mcp_inline__destroy(skel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sockmap_names),
 		cmocka_unit_test(test_xdp_names),
+		cmocka_unit_test(test_inline_names),
 	};
 
 	libbpf_set_print(NULL);
