@@ -194,6 +194,11 @@ $(BIN)/tests/test_walk_bpf: $(OBJ)/tests/bpf/test_walk_bpf.o $(OBJ)/tests/bpf/wa
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
 
+$(BIN)/tests/test_verdict_bpf $(BIN)/tests/test_inline_bpf: $(BIN)/tests/test_%: \
+		$(OBJ)/tests/bpf/test_%.o $(OBJ)/tests/bpf/sock_check.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
+
 $(BIN)/tests/test_%: $(OBJ)/tests/bpf/test_%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)

@@ -35,11 +35,10 @@
 #include "mcp/maps.h"
 #include "mcp_inline.skel.h"
 #include "pin_root.h"
+#include "sock_check.h"
 #include "tuple.h"
 
 #define SESSION	   7007
-#define WAIT_MS	   10000 /* for what must arrive: only a hang runs out */
-#define SILENCE_MS 1000	 /* for what must not: a late arrival passes, never the reverse */
 
 static struct mcp_inline *skel;
 static char pin[64], cg[256], cg_root[200];
@@ -63,15 +62,6 @@ static int listen_on(struct sockaddr_in *a)
 	return fd;
 }
 
-static void timeouts(int fd)
-{
-	struct timeval tv = { .tv_sec = WAIT_MS / 1000 };
-	int one = 1;
-
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-}
-
 static int mark_port(uint16_t port, uint8_t flag)
 {
 	uint32_t k = port;
@@ -85,7 +75,7 @@ static int in_map(const struct mcp_tuple *t)
 {
 	uint64_t v;
 
-	for (int i = 0; i < WAIT_MS; i++) {
+	for (int i = 0; i < SOCK_WAIT_MS; i++) {
 		if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.mcp_inline_socks), t, &v))
 			return 1;
 		usleep(1000);
@@ -134,10 +124,10 @@ static int setup_session(uint8_t version)
 	close(lb);
 	if (A < 0 || BB < 0)
 		return -1;
-	timeouts(C);
-	timeouts(A);
-	timeouts(R);
-	timeouts(BB);
+	sock_timeouts(C);
+	sock_timeouts(A);
+	sock_timeouts(R);
+	sock_timeouts(BB);
 	/* What mcpd knows: its two ends; the tuples of the sockets at their other ends. */
 	if (mcp_tuple_of_peer(A, &tc) || mcp_tuple_of_peer(R, &tb) || !in_map(&tc) || !in_map(&tb))
 		return -1;
@@ -180,41 +170,6 @@ static int teardown_session(void **state)
 	return 0;
 }
 
-static void send_all(int fd, const void *p, size_t n)
-{
-	assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-/* Exactly n bytes from fd, within WAIT_MS. */
-static void recv_exact(int fd, void *p, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t k = recv(fd, (uint8_t *)p + got, n - got, 0);
-
-		if (k <= 0)
-			fail_msg("wanted %zu bytes, got %zu (%s)", n, got, k < 0 ? strerror(errno) : "EOF");
-		got += (size_t)k;
-	}
-}
-
-/* Nothing arrives on fd for SILENCE_MS. */
-static void silent(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	assert_int_equal(poll(&p, 1, SILENCE_MS), 0);
-}
-
-static size_t frame(uint8_t *out, uint8_t version, uint8_t op, uint32_t stream, const char *payload)
-{
-	ssize_t n = mcp_frame_build(out, 2048, version, op, stream, 0, payload, strlen(payload));
-
-	assert_true(n > 0);
-	return (size_t)n;
-}
-
 static struct mcp_sock_state state_of(const struct mcp_tuple *t)
 {
 	struct mcp_sock_state st;
@@ -240,18 +195,18 @@ static void test_request_and_response_inline(void **state)
 	size_t n;
 
 	(void)state;
-	n = frame(f, 1, MCP_OP_GET, 0, "key");
-	send_all(C, f, n);
-	recv_exact(BB, got, n);
+	n = sock_frame(f, 1, MCP_OP_GET, 0, "key");
+	sock_send_all(C, f, n);
+	sock_recv_exact(BB, got, n);
 	assert_memory_equal(got, f, n);
 	assert_int_equal(in_flight(), 1);
-	n = frame(f, 1, mcp_response_opcode(MCP_OP_GET), 0, "value");
-	send_all(BB, f, n);
-	recv_exact(C, got, n);
+	n = sock_frame(f, 1, mcp_response_opcode(MCP_OP_GET), 0, "value");
+	sock_send_all(BB, f, n);
+	sock_recv_exact(C, got, n);
 	assert_memory_equal(got, f, n);
 	assert_int_equal(in_flight(), 0);
-	silent(A);
-	silent(R);
+	sock_silent(A);
+	sock_silent(R);
 	assert_int_equal(state_of(&tc).fr.owner, MCP_MODE_FAST);
 }
 
@@ -259,11 +214,11 @@ static void test_request_and_response_inline(void **state)
 static void test_v2_request_carries_the_session(void **state)
 {
 	uint8_t f[2048], got[2048];
-	size_t n = frame(f, 2, MCP_OP_GET, 99, "k2");
+	size_t n = sock_frame(f, 2, MCP_OP_GET, 99, "k2");
 
 	(void)state;
-	send_all(C, f, n);
-	recv_exact(BB, got, n);
+	sock_send_all(C, f, n);
+	sock_recv_exact(BB, got, n);
 	assert_int_equal(mcp_be32_at(got + MCP_OFF_SESSION), SESSION);
 	assert_int_equal(mcp_be32_at(got + MCP_OFF_STREAM_ID), 99);
 	assert_memory_equal(got + MCP_HDR_V2_LEN, f + MCP_HDR_V2_LEN, n - MCP_HDR_V2_LEN);
@@ -273,19 +228,19 @@ static void test_v2_request_carries_the_session(void **state)
 static void test_ping_answered_in_the_kernel(void **state)
 {
 	uint8_t f[2048], got[2048];
-	size_t a = frame(f, 1, MCP_OP_GET, 0, "one");
-	size_t p = frame(f + a, 1, MCP_OP_PING, 0, "hb");
-	size_t b = frame(f + a + p, 1, MCP_OP_GET, 0, "two");
+	size_t a = sock_frame(f, 1, MCP_OP_GET, 0, "one");
+	size_t p = sock_frame(f + a, 1, MCP_OP_PING, 0, "hb");
+	size_t b = sock_frame(f + a + p, 1, MCP_OP_GET, 0, "two");
 
 	(void)state;
-	send_all(C, f, a + p + b);
-	recv_exact(C, got, p);
+	sock_send_all(C, f, a + p + b);
+	sock_recv_exact(C, got, p);
 	assert_int_equal(got[MCP_OFF_OPCODE], MCP_OP_PONG);
 	assert_memory_equal(got + MCP_HDR_V1_LEN, "hb", 2);
-	recv_exact(BB, got, a + b);
+	sock_recv_exact(BB, got, a + b);
 	assert_memory_equal(got, f, a);
 	assert_memory_equal(got + a, f + a + p, b);
-	silent(A);
+	sock_silent(A);
 }
 
 /* A payload written in three parts: the first write's verdict carries the rest. */
@@ -298,15 +253,15 @@ static void test_payload_across_writes(void **state)
 	(void)state;
 	memset(payload, 'x', sizeof(payload) - 1);
 	payload[sizeof(payload) - 1] = '\0';
-	n = frame(f, 1, MCP_OP_GET, 0, payload);
-	send_all(C, f, 100);
-	send_all(C, f + 100, 700);
-	send_all(C, f + 800, n - 800);
-	n += frame(f + n, 1, MCP_OP_GET, 0, "after");
-	send_all(C, f + (n - (MCP_HDR_V1_LEN + 5)), MCP_HDR_V1_LEN + 5);
-	recv_exact(BB, got, n);
+	n = sock_frame(f, 1, MCP_OP_GET, 0, payload);
+	sock_send_all(C, f, 100);
+	sock_send_all(C, f + 100, 700);
+	sock_send_all(C, f + 800, n - 800);
+	n += sock_frame(f + n, 1, MCP_OP_GET, 0, "after");
+	sock_send_all(C, f + (n - (MCP_HDR_V1_LEN + 5)), MCP_HDR_V1_LEN + 5);
+	sock_recv_exact(BB, got, n);
 	assert_memory_equal(got, f, n);
-	silent(A);
+	sock_silent(A);
 }
 
 /* A control frame goes to mcpd, and so does everything after it, both ways. */
@@ -316,56 +271,56 @@ static void test_control_frame_hands_the_session_to_mcpd(void **state)
 	size_t n;
 
 	(void)state;
-	n = frame(f, 1, MCP_OP_CLOSE, 0, "");
-	send_all(C, f, n);
-	recv_exact(A, got, n);
+	n = sock_frame(f, 1, MCP_OP_CLOSE, 0, "");
+	sock_send_all(C, f, n);
+	sock_recv_exact(A, got, n);
 	assert_memory_equal(got, f, n);
 	assert_int_equal(state_of(&tc).fr.owner, MCP_MODE_FALLEN);
 	assert_int_equal(state_of(&tb).fr.owner, MCP_MODE_FALLEN);
-	n = frame(f, 1, MCP_OP_GET, 0, "later");
-	send_all(C, f, n);
-	recv_exact(A, got, n);
+	n = sock_frame(f, 1, MCP_OP_GET, 0, "later");
+	sock_send_all(C, f, n);
+	sock_recv_exact(A, got, n);
 	assert_memory_equal(got, f, n);
-	n = frame(f, 1, mcp_response_opcode(MCP_OP_GET), 0, "late answer");
-	send_all(BB, f, n);
-	recv_exact(R, got, n);
+	n = sock_frame(f, 1, mcp_response_opcode(MCP_OP_GET), 0, "late answer");
+	sock_send_all(BB, f, n);
+	sock_recv_exact(R, got, n);
 	assert_memory_equal(got, f, n);
-	silent(C);
+	sock_silent(C);
 }
 
 /* A header cut by the end of a write cannot be routed: mcpd gets it, in order. */
 static void test_cut_header_goes_to_mcpd(void **state)
 {
 	uint8_t f[2048], got[2048];
-	size_t a = frame(f, 1, MCP_OP_GET, 0, "whole");
-	size_t b = frame(f + a, 1, MCP_OP_GET, 0, "cut");
+	size_t a = sock_frame(f, 1, MCP_OP_GET, 0, "whole");
+	size_t b = sock_frame(f + a, 1, MCP_OP_GET, 0, "cut");
 
 	(void)state;
-	send_all(C, f, a + 3); /* the first frame inline, then 3 bytes of the next header */
-	recv_exact(BB, got, a);
+	sock_send_all(C, f, a + 3); /* the first frame inline, then 3 bytes of the next header */
+	sock_recv_exact(BB, got, a);
 	assert_memory_equal(got, f, a);
-	recv_exact(A, got, 3);
-	send_all(C, f + a + 3, b - 3);
-	recv_exact(A, got + 3, b - 3);
+	sock_recv_exact(A, got, 3);
+	sock_send_all(C, f + a + 3, b - 3);
+	sock_recv_exact(A, got + 3, b - 3);
 	assert_memory_equal(got, f + a, b);
 	assert_int_equal(state_of(&tc).fr.owner, MCP_MODE_FALLEN);
-	silent(BB);
+	sock_silent(BB);
 }
 
 /* Past the cap of requests in flight, the session goes to mcpd (whose backpressure holds). */
 static void test_flight_cap(void **state)
 {
 	uint8_t f[2048], got[2048];
-	size_t n = frame(f, 1, MCP_OP_GET, 0, "q");
+	size_t n = sock_frame(f, 1, MCP_OP_GET, 0, "q");
 
 	(void)state;
 	assert_int_equal(set_cap(2), 0);
-	send_all(C, f, n);
-	send_all(C, f, n);
-	recv_exact(BB, got, n);
-	recv_exact(BB, got, n);
-	send_all(C, f, n); /* a third without an answer: over the cap */
-	recv_exact(A, got, n);
+	sock_send_all(C, f, n);
+	sock_send_all(C, f, n);
+	sock_recv_exact(BB, got, n);
+	sock_recv_exact(BB, got, n);
+	sock_send_all(C, f, n); /* a third without an answer: over the cap */
+	sock_recv_exact(A, got, n);
 	assert_memory_equal(got, f, n);
 	assert_int_equal(state_of(&tc).fr.owner, MCP_MODE_FALLEN);
 }
@@ -374,14 +329,14 @@ static void test_flight_cap(void **state)
 static void test_bad_frame_goes_to_mcpd(void **state)
 {
 	uint8_t f[2048], got[2048];
-	size_t n = frame(f, 1, MCP_OP_GET, 0, "bad");
+	size_t n = sock_frame(f, 1, MCP_OP_GET, 0, "bad");
 
 	(void)state;
 	f[0] ^= 0xFF;
-	send_all(C, f, n);
-	recv_exact(A, got, n);
+	sock_send_all(C, f, n);
+	sock_recv_exact(A, got, n);
 	assert_memory_equal(got, f, n);
-	silent(BB);
+	sock_silent(BB);
 }
 
 static int setup(void **state)

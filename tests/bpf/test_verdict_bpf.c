@@ -32,14 +32,13 @@
 #include "mcp/maps.h"
 #include "mcp_sockmap.skel.h"
 #include "pin_root.h"
+#include "sock_check.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
 #endif
 
 #define SESSION	   4242
-#define WAIT_MS	   10000 /* for what must arrive: only a hang runs out */
-#define SILENCE_MS 1000	 /* for what must not: a late arrival passes, never the reverse */
 
 static struct mcp_sockmap *skel;
 static char pin[64];
@@ -66,7 +65,7 @@ static int listener(struct sockaddr_in *a)
 static int pair(int *out_client)
 {
 	struct sockaddr_in a;
-	struct timeval tv = { .tv_sec = WAIT_MS / 1000 };
+	struct timeval tv = { .tv_sec = SOCK_WAIT_MS / 1000 };
 	int l = listener(&a), c, s, one = 1;
 
 	if (l < 0)
@@ -182,56 +181,21 @@ static int teardown_session(void **state)
 	return 0;
 }
 
-static void send_all(int fd, const void *p, size_t n)
-{
-	assert_int_equal(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
-}
-
-/* Exactly n bytes from fd, within WAIT_MS. */
-static void recv_exact(int fd, void *p, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t k = recv(fd, (uint8_t *)p + got, n - got, 0);
-
-		if (k <= 0)
-			fail_msg("wanted %zu bytes, got %zu (%s)", n, got, k < 0 ? strerror(errno) : "EOF");
-		got += (size_t)k;
-	}
-}
-
-/* Nothing arrives on fd within SILENCE_MS. */
-static void silent(int fd)
-{
-	struct pollfd pf = { .fd = fd, .events = POLLIN };
-
-	assert_int_equal(poll(&pf, 1, SILENCE_MS), 0);
-}
-
-static size_t frame(uint8_t *buf, uint8_t version, uint8_t op, uint32_t stream, const char *p)
-{
-	ssize_t n = mcp_frame_build(buf, 1024, version, op, stream, 0, p, strlen(p));
-
-	assert_true(n > 0);
-	return (size_t)n;
-}
-
 static void test_request_and_response_redirected(void **state)
 {
-	uint8_t f[1024], got[1024];
+	uint8_t f[2048], got[2048];
 	uint64_t redirected = dp_count(MCP_DP_REDIRECT);
-	size_t n = frame(f, 1, MCP_OP_GET, 0, "key");
+	size_t n = sock_frame(f, 1, MCP_OP_GET, 0, "key");
 
 	(void)state;
-	send_all(C, f, n);
-	recv_exact(BB, got, n); /* at the backend, as sent */
+	sock_send_all(C, f, n);
+	sock_recv_exact(BB, got, n); /* at the backend, as sent */
 	assert_memory_equal(got, f, n);
-	n = frame(f, 1, mcp_answer_opcode(MCP_OP_GET), 0, "value");
-	send_all(BB, f, n);
-	recv_exact(C, got, n); /* back at the client */
+	n = sock_frame(f, 1, mcp_answer_opcode(MCP_OP_GET), 0, "value");
+	sock_send_all(BB, f, n);
+	sock_recv_exact(C, got, n); /* back at the client */
 	assert_memory_equal(got, f, n);
-	silent(A); /* nothing went to mcpd */
+	sock_silent(A); /* nothing went to mcpd */
 	assert_true(dp_count(MCP_DP_REDIRECT) >= redirected + 2);
 	assert_int_equal(state_of(cookie_a).frames, 1);
 	assert_int_equal(state_of(cookie_b).frames, 1);
@@ -239,12 +203,12 @@ static void test_request_and_response_redirected(void **state)
 
 static void test_v2_request_carries_the_session(void **state)
 {
-	uint8_t f[1024], got[1024];
-	size_t n = frame(f, 2, MCP_OP_SET, 77, "k=v");
+	uint8_t f[2048], got[2048];
+	size_t n = sock_frame(f, 2, MCP_OP_SET, 77, "k=v");
 
 	(void)state;
-	send_all(C, f, n);
-	recv_exact(BB, got, n);
+	sock_send_all(C, f, n);
+	sock_recv_exact(BB, got, n);
 	assert_int_equal(mcp_be32_at(got + MCP_OFF_SESSION), SESSION); /* the verdict wrote it */
 	assert_int_equal(mcp_be32_at(got + MCP_OFF_STREAM_ID), 77);
 	assert_memory_equal(got + MCP_HDR_V2_LEN, "k=v", 3);
@@ -252,17 +216,17 @@ static void test_v2_request_carries_the_session(void **state)
 
 static void test_ping_answered_in_the_kernel(void **state)
 {
-	uint8_t f[1024], got[1024];
+	uint8_t f[2048], got[2048];
 	uint64_t pongs = dp_count(MCP_DP_PONG);
-	size_t n = frame(f, 1, MCP_OP_PING, 0, "are you there");
+	size_t n = sock_frame(f, 1, MCP_OP_PING, 0, "are you there");
 
 	(void)state;
-	send_all(C, f, n);
-	recv_exact(C, got, n);
+	sock_send_all(C, f, n);
+	sock_recv_exact(C, got, n);
 	assert_int_equal(got[MCP_OFF_OPCODE], MCP_OP_PONG);
 	assert_memory_equal(got + MCP_HDR_V1_LEN, "are you there", 13);
-	silent(BB);
-	silent(A);
+	sock_silent(BB);
+	sock_silent(A);
 	assert_int_equal(dp_count(MCP_DP_PONG), pongs + 1);
 }
 
@@ -272,17 +236,17 @@ static void passed_to_mcpd(const uint8_t *f, size_t n, int reason)
 	uint8_t got[1024];
 	uint64_t before = dp_count(reason);
 
-	send_all(C, f, n);
-	recv_exact(A, got, n);
+	sock_send_all(C, f, n);
+	sock_recv_exact(A, got, n);
 	assert_memory_equal(got, f, n);
-	silent(BB);
+	sock_silent(BB);
 	assert_int_equal(dp_count(reason), before + 1);
 }
 
 static void test_control_frame_goes_to_mcpd(void **state)
 {
-	uint8_t f[1024];
-	size_t n = frame(f, 1, MCP_OP_CLOSE, 0, "");
+	uint8_t f[2048];
+	size_t n = sock_frame(f, 1, MCP_OP_CLOSE, 0, "");
 
 	(void)state;
 	passed_to_mcpd(f, n, MCP_DP_PASS_CONTROL);
@@ -290,8 +254,8 @@ static void test_control_frame_goes_to_mcpd(void **state)
 
 static void test_no_route(void **state)
 {
-	uint8_t f[1024];
-	size_t n = frame(f, 1, MCP_OP_DEL, 0, "k"); /* DEL has no route in this session */
+	uint8_t f[2048];
+	size_t n = sock_frame(f, 1, MCP_OP_DEL, 0, "k"); /* DEL has no route in this session */
 
 	(void)state;
 	passed_to_mcpd(f, n, MCP_DP_PASS_NO_ROUTE);
@@ -299,8 +263,8 @@ static void test_no_route(void **state)
 
 static void test_bad_magic(void **state)
 {
-	uint8_t f[1024];
-	size_t n = frame(f, 1, MCP_OP_GET, 0, "key");
+	uint8_t f[2048];
+	size_t n = sock_frame(f, 1, MCP_OP_GET, 0, "key");
 
 	(void)state;
 	f[1] = 'X';
@@ -314,29 +278,29 @@ static void test_bad_magic(void **state)
  */
 static void test_slow_until_mcpd_caught_up(void **state)
 {
-	uint8_t f[1024], got[1024];
+	uint8_t f[2048], got[2048];
 	size_t n;
 	struct mcp_sock_state st;
 
 	(void)state;
-	n = frame(f, 1, MCP_OP_DEL, 0, "unrouted");
+	n = sock_frame(f, 1, MCP_OP_DEL, 0, "unrouted");
 	passed_to_mcpd(f, n, MCP_DP_PASS_NO_ROUTE);
 	st = state_of(cookie_a);
 	assert_int_equal(MCP_SOCK_MODE(&st), MCP_MODE_SLOW);
 	assert_int_equal(st.passed, n);
 	/* A routable frame now is held back behind it. */
-	n = frame(f, 1, MCP_OP_GET, 0, "second");
+	n = sock_frame(f, 1, MCP_OP_GET, 0, "second");
 	passed_to_mcpd(f, n, MCP_DP_PASS_CATCHUP);
 	/* mcpd says it has forwarded everything it got: the next one goes straight through. */
 	st = state_of(cookie_a);
 	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.mcp_sock_fwd), &cookie_a,
 					     &st.passed, BPF_ANY),
 			 0);
-	n = frame(f, 1, MCP_OP_GET, 0, "third");
-	send_all(C, f, n);
-	recv_exact(BB, got, n);
+	n = sock_frame(f, 1, MCP_OP_GET, 0, "third");
+	sock_send_all(C, f, n);
+	sock_recv_exact(BB, got, n);
 	assert_memory_equal(got, f, n);
-	silent(A);
+	sock_silent(A);
 	assert_int_equal(state_of(cookie_a).fr.owner, MCP_MODE_FAST);
 }
 
@@ -344,19 +308,19 @@ static void test_slow_until_mcpd_caught_up(void **state)
  * the walk's state carries across skbs (the bytes of the header kept, the frame's rest known). */
 static void test_split_header(void **state)
 {
-	uint8_t f[1024], got[1024];
-	size_t n = frame(f, 1, MCP_OP_GET, 0, "split");
+	uint8_t f[2048], got[2048];
+	size_t n = sock_frame(f, 1, MCP_OP_GET, 0, "split");
 	uint64_t partial = dp_count(MCP_DP_PASS_PARTIAL);
 	struct pollfd pf = { .fd = A, .events = POLLIN };
 
 	(void)state;
-	send_all(C, f, 3);
-	assert_int_equal(poll(&pf, 1, WAIT_MS), 1); /* the verdict has run on it */
+	sock_send_all(C, f, 3);
+	assert_int_equal(poll(&pf, 1, SOCK_WAIT_MS), 1); /* the verdict has run on it */
 	assert_int_equal(state_of(cookie_a).fr.hdr_have, 3);
-	send_all(C, f + 3, n - 3);
-	recv_exact(A, got, n);
+	sock_send_all(C, f + 3, n - 3);
+	sock_recv_exact(A, got, n);
 	assert_memory_equal(got, f, n);
-	silent(BB);
+	sock_silent(BB);
 	assert_true(dp_count(MCP_DP_PASS_PARTIAL) >= partial + 1);
 	assert_int_equal(state_of(cookie_a).fr.hdr_have, 0);
 	assert_int_equal(state_of(cookie_a).frames, 1);
@@ -371,9 +335,9 @@ static void test_many_frames_one_redirect(void **state)
 
 	(void)state;
 	for (int i = 0; i < 20; i++)
-		n += frame(f + n, 1, i % 2 ? MCP_OP_SET : MCP_OP_GET, 0, i % 3 ? "short" : "");
-	send_all(C, f, n);
-	recv_exact(BB, got, n);
+		n += sock_frame(f + n, 1, i % 2 ? MCP_OP_SET : MCP_OP_GET, 0, i % 3 ? "short" : "");
+	sock_send_all(C, f, n);
+	sock_recv_exact(BB, got, n);
 	assert_memory_equal(got, f, n);
 	assert_int_equal(dp_count(MCP_DP_REDIRECT), redirected + 1);
 	assert_int_equal(state_of(cookie_a).frames, 20);
