@@ -67,6 +67,7 @@ static __always_inline void put_addrs(struct mcp_tuple *t, __u32 family, const _
 static __always_inline void tuple_of_ops(struct bpf_sock_ops *ops, struct mcp_tuple *t)
 {
 	__builtin_memset(t, 0, sizeof(*t));
+	t->netns = bpf_get_netns_cookie(ops);
 	t->family = ops->family;
 	t->local_port = ops->local_port;
 	t->remote_port = bpf_ntohl(ops->remote_port);
@@ -76,6 +77,7 @@ static __always_inline void tuple_of_ops(struct bpf_sock_ops *ops, struct mcp_tu
 static __always_inline void tuple_of_msg(struct sk_msg_md *msg, struct mcp_tuple *t)
 {
 	__builtin_memset(t, 0, sizeof(*t));
+	t->netns = bpf_get_netns_cookie(msg);
 	t->family = msg->family;
 	t->local_port = msg->local_port;
 	t->remote_port = bpf_ntohl(msg->remote_port);

@@ -4,6 +4,9 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 #include "tuple.h"
 
 /* Port (host order) and address bytes of one end; 0, or -EAFNOSUPPORT. */
@@ -39,8 +42,13 @@ int mcp_tuple_of_peer(int fd, struct mcp_tuple *t)
 	socklen_t ml = sizeof(mine), tl = sizeof(theirs);
 	__u32 f1, f2;
 
+	socklen_t cl = sizeof(t->netns);
+
 	memset(t, 0, sizeof(*t));
-	if (getsockname(fd, (struct sockaddr *)&mine, &ml) ||
+	/* A peer on this host that reached mcpd over loopback or a local address is in mcpd's
+	 * own namespace; one in another namespace is as remote as another host. */
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &t->netns, &cl) ||
+	    getsockname(fd, (struct sockaddr *)&mine, &ml) ||
 	    getpeername(fd, (struct sockaddr *)&theirs, &tl))
 		return -errno;
 	if (end_of(&theirs, &f1, &t->local_port, t->local) ||

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The 4-tuple (include/mcp/maps.h, struct mcp_tuple) by which the inline path finds a local
- * process's socket: that of the socket at the other end of one of mcpd's own connections.
+ * The 4-tuple, with its network namespace (include/mcp/maps.h, struct mcp_tuple), by which the
+ * inline path finds a local process's socket: that of the socket at the other end of one of
+ * mcpd's own connections.
  */
 #ifndef MCP_TUPLE_H
 #define MCP_TUPLE_H

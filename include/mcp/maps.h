@@ -104,6 +104,7 @@ MCP_STATIC_ASSERT(__builtin_offsetof(struct mcp_sock_state, cur_dest) == 36,
  *   mcp_inline_stats  PERCPU_ARRAY enum mcp_inline_reason -> mcp_counter
  */
 struct mcp_tuple {
+	__u64 netns; /* the network namespace's cookie: a tuple means something only in one */
 	__u32 family; /* AF_INET or AF_INET6 */
 	__u32 local_port;
 	__u32 remote_port;
@@ -112,7 +113,7 @@ struct mcp_tuple {
 	__u8 remote[16];
 };
 
-MCP_STATIC_ASSERT(sizeof(struct mcp_tuple) == 48, "mcp_tuple");
+MCP_STATIC_ASSERT(sizeof(struct mcp_tuple) == 56, "mcp_tuple");
 
 /* A session's requests in flight on the inline path, and its cap (config inline_max_flight). */
 struct mcp_inline_flight {

@@ -102,9 +102,12 @@ static uint64_t xdp_count(int reason)
 	return k.xdp[reason].count;
 }
 
+static const char *mcpd_datapath = "user"; /* a test's own, or the user path */
+
 static pid_t start_mcpd(void)
 {
-	char *argv[] = { "mcpd", "-f", "-c", (char *)cfg_path, "--datapath", "user", NULL };
+	char *argv[] = { "mcpd", "-f", "-c", (char *)cfg_path, "--datapath", (char *)mcpd_datapath,
+			 NULL };
 
 	return h_spawn("mcpd-xdp.log", argv);
 }
@@ -176,10 +179,17 @@ static int setup_mcpd_verify(void **state)
 	return setup_mcpd(state);
 }
 
+static int setup_mcpd_auto(void **state)
+{
+	mcpd_datapath = "auto";
+	return setup_mcpd(state);
+}
+
 static int teardown_mcpd(void **state)
 {
 	(void)state;
 	extra_config = "";
+	mcpd_datapath = "user";
 	h_test_end();
 	mcpd = 0;
 	/* Whatever a failed test left on the interfaces goes with it. */
@@ -334,6 +344,41 @@ static void test_valid_frames_reach_a_backend(void **state)
 	}
 	assert_int_equal(xdp_count(MCP_XDP_PASS_UDP), before + 2);
 	close(fd);
+}
+
+/* A TCP session to the router from `fd` (already a socket): HELLO v1 and one round trip. */
+static void tcp_session(int fd)
+{
+	struct sockaddr_in a = router_addr();
+	const uint32_t v[] = { 1 };
+	struct mcp_hello_ack ack;
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(h_hello(fd, v, 1, &ack), 1);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 16), 0);
+}
+
+/* Under datapath auto, a client in another network namespace is remote even on this host:
+ * its session takes the remote path (user), while a client in the router's own namespace,
+ * talking to the same address, goes inline. */
+static void test_auto_remote_client_takes_the_remote_path(void **state)
+{
+	char ctl[256], out[4096];
+	char *argv[] = { "mcpctl", "-s", ctl, "sessions", NULL };
+	int remote = ns_socket(SOCK_STREAM), local = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	(void)state;
+	tcp_session(remote);
+	tcp_session(local);
+	snprintf(ctl, sizeof(ctl), "%s/xdp.sock", h_tmpdir());
+	assert_int_equal(h_run(out, sizeof(out), argv), 0);
+	print_message("%s", out);
+	assert_non_null(strstr(out, client_ip));
+	assert_non_null(strstr(out, " mcpd\n"));
+	assert_non_null(strstr(out, " inline\n"));
+	close(remote);
+	close(local);
 }
 
 static int block_fd(void)
@@ -550,6 +595,8 @@ int main(void)
 						teardown_mcpd),
 		H_TEST(test_upgrade_keeps_the_guard),
 		H_TEST(test_beside_xdp_filter),
+		cmocka_unit_test_setup_teardown(test_auto_remote_client_takes_the_remote_path,
+						setup_mcpd_auto, teardown_mcpd),
 	};
 
 	if (geteuid() != 0) {
