@@ -48,7 +48,8 @@ PROTO_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/addr.c use
 	      user/fdio.c user/echo.c
 CTL_SRCS   := user/ctl_request.c
 DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c \
-		   user/tuple.c user/cgroup.c
+		   user/tuple.c user/cgroup.c user/session_state.c \
+		   user/baseline.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/session_backends.c \
 	     user/session_frames.c user/session_io.c user/session_timers.c user/dp_user.c user/dp_bpf.c \
 	     user/dp_inline.c user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
@@ -188,7 +189,7 @@ $(BIN)/tests/e2e_control: $(OBJ)/tests/e2e/test_control.o $(OBJ)/tests/e2e/harne
 
 $(BIN)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lm
 
 $(BIN)/tests/test_walk_bpf: $(OBJ)/tests/bpf/test_walk_bpf.o $(OBJ)/tests/bpf/walk_runner.o $(LIB)
 	@mkdir -p $(@D)

@@ -18,22 +18,13 @@
 #include "hash.h"
 #include "frame.h"
 #include "kstats.h"
+#include "baseline.h"
 #include "log.h"
 #include "router.h"
 
 #define SLOTS	       1024 /* sources seen in one second */
-#define ALPHA	       0.2  /* EWMA weight of the newest sample */
-#define WARMUP_SAMPLES 5    /* a baseline judges nothing before this many samples */
-#define MIN_BASELINE   50.0 /* a spike is a rise over real traffic, not a start from zero */
 #define SPIKE_FLOOR    1000.0
 #define PASS_FLOOR     200.0
-#define QUIET_MS       10000 /* one report per series per this long */
-
-struct baseline {
-	double mean, var;
-	uint32_t n;
-	uint64_t quiet_until_ms;
-};
 
 struct src_slot {
 	uint8_t used, family;
@@ -190,37 +181,6 @@ static void report(struct router *r, int kind, const char *source, const char *f
 	}
 }
 
-static void learn(struct baseline *b, double x)
-{
-	double d = x - b->mean;
-
-	if (!b->n)
-		b->mean = x;
-	else {
-		b->mean += ALPHA * d;
-		b->var = (1 - ALPHA) * (b->var + ALPHA * d * d);
-	}
-	b->n++;
-}
-
-/* Is x far above the baseline? (then it is not learnt: an attack must not become normal) */
-static int far_above(struct baseline *b, double x, double floor, double sigma, uint64_t now,
-		     int need_traffic)
-{
-	int judged = b->n >= WARMUP_SAMPLES, hit;
-
-	hit = judged && x >= floor && x > b->mean + sigma * sqrt(b->var) &&
-	      (!need_traffic || (b->mean >= MIN_BASELINE && x > 4 * b->mean));
-	if (!hit) {
-		learn(b, x);
-		return 0;
-	}
-	if (now < b->quiet_until_ms)
-		return 0;
-	b->quiet_until_ms = now + QUIET_MS;
-	return 1;
-}
-
 /* Per-source rates: every source over the floor and far above the busiest-source baseline. */
 static void judge_sources(struct router *r, uint64_t now)
 {
@@ -235,22 +195,21 @@ static void judge_sources(struct router *r, uint64_t now)
 		if (!s->used)
 			continue;
 		source_text(s->family, s->addr, src, sizeof(src));
-		if (s->bad >= r->cfg.anomaly_bad_frames && a->bad_top.n >= WARMUP_SAMPLES &&
-		    s->bad > a->bad_top.mean + sigma * sqrt(a->bad_top.var))
+		if (baseline_exceeds(&a->bad_top, s->bad, r->cfg.anomaly_bad_frames, sigma, false))
 			report(r, ANOMALY_BAD_FRAMES, src, "%u bad frames in a second (baseline %.1f)",
 			       s->bad, a->bad_top.mean);
 		else if (s->bad > top_bad)
 			top_bad = s->bad;
-		if (s->sessions >= r->cfg.anomaly_new_sessions && a->sess_top.n >= WARMUP_SAMPLES &&
-		    s->sessions > a->sess_top.mean + sigma * sqrt(a->sess_top.var))
+		if (baseline_exceeds(&a->sess_top, s->sessions, r->cfg.anomaly_new_sessions, sigma,
+				     false))
 			report(r, ANOMALY_SESSION_FLOOD, src,
 			       "%u new sessions in a second (baseline %.1f)", s->sessions,
 			       a->sess_top.mean);
 		else if (s->sessions > top_sess)
 			top_sess = s->sessions;
 	}
-	learn(&a->bad_top, top_bad);
-	learn(&a->sess_top, top_sess);
+	baseline_learn(&a->bad_top, top_bad);
+	baseline_learn(&a->sess_top, top_sess);
 	memset(a->slots, 0, sizeof(a->slots));
 	(void)now;
 }
@@ -275,7 +234,7 @@ static void judge_rates(struct router *r, uint64_t now, double secs)
 			uint64_t cur = (k.have_sockmap ? k.op[d][op].count : 0) + a->user_op[d][op];
 			double rate = a->have_prev ? (double)(cur - a->prev_op[d][op]) / secs : 0;
 
-			if (a->have_prev && far_above(&a->op[d][op], rate, SPIKE_FLOOR, sigma, now, 1))
+			if (a->have_prev && baseline_judge(&a->op[d][op], rate, SPIKE_FLOOR, sigma, now, 1))
 				report(r, ANOMALY_OPCODE_SPIKE, "",
 				       "opcode 0x%02x (%s) %s at %.0f frames/s, baseline %.0f", op,
 				       mcp_opcode_name((uint8_t)op), d ? "to clients" : "to backends",
@@ -288,7 +247,7 @@ static void judge_rates(struct router *r, uint64_t now, double secs)
 		double rate = (double)(pass - a->prev_pass) / secs;
 		double share = (double)(pass - a->prev_pass) / (double)(skbs - a->prev_skbs);
 
-		if (far_above(&a->pass, share, 0.2, sigma, now, 0) && rate >= PASS_FLOOR)
+		if (baseline_judge(&a->pass, share, 0.2, sigma, now, 0) && rate >= PASS_FLOOR)
 			report(r, ANOMALY_PASS_SPIKE, "",
 			       "the fast path passes %.0f%% of skbs (%.0f/s) to mcpd, baseline %.0f%%",
 			       share * 100, rate, a->pass.mean * 100);
@@ -318,7 +277,7 @@ bool anomaly_ready(struct router *r)
 {
 	struct anomaly_state *a = st_of(r);
 
-	return a && a->bad_top.n >= WARMUP_SAMPLES && a->sess_top.n >= WARMUP_SAMPLES;
+	return a && baseline_ready(&a->bad_top) && baseline_ready(&a->sess_top);
 }
 
 int anomaly_recent(struct router *r, const struct anomaly_event **out)

@@ -14,6 +14,7 @@
 #include "mcp/xdp.h"
 #include "blocklist.h"
 #include "list.h"
+#include "session_state.h"
 #include "udp.h"
 
 enum anomaly_kind {
@@ -40,16 +41,6 @@ enum router_limit {
 };
 
 const char *router_limit_name(int limit);
-
-enum session_state {
-	S_IDLE = 0,   /* accepted, waiting for HELLO */
-	S_CONNECTING, /* negotiated, connecting to backends */
-	S_CONNECTED,  /* data flows (fast path installed where it runs) */
-	S_CLOSING,    /* CLOSE, drain: waiting for backends to finish */
-	S_ERROR,      /* a protocol violation or backend failure: ERROR sent */
-	S_CLOSED,     /* sockets shut; lingering until the peer has read everything */
-	S__COUNT,
-};
 
 struct router;
 struct handler;
@@ -241,7 +232,6 @@ void session_end(struct router *r, struct session *s, int code, const char *msg)
 void session_shutdown(struct router *r, struct session *s);
 void session_flush(struct router *r, struct conn *c);
 void session_free(struct router *r, struct session *s);
-const char *session_state_name(int state);
 const char *session_path_name(int path);
 
 int session_set_state(struct router *r, struct session *s, int next);

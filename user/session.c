@@ -12,11 +12,6 @@
 #include "inline.h"
 #include "session_int.h"
 
-static const char *const state_names[S__COUNT] = {
-	[S_IDLE] = "IDLE",	     [S_CONNECTING] = "CONNECTING", [S_CONNECTED] = "CONNECTED",
-	[S_CLOSING] = "CLOSING", [S_ERROR] = "ERROR",	    [S_CLOSED] = "CLOSED",
-};
-
 const char *session_path_name(int path)
 {
 	static const char *const names[SESSION_PATH__COUNT] = {
@@ -28,32 +23,9 @@ const char *session_path_name(int path)
 	return path >= 0 && path < SESSION_PATH__COUNT ? names[path] : "?";
 }
 
-const char *session_state_name(int state)
-{
-	return state >= 0 && state < S__COUNT ? state_names[state] : "?";
-}
-
-static bool transition_legal(int from, int to)
-{
-	switch (from) {
-	case S_IDLE:
-		return to == S_CONNECTING || to == S_ERROR || to == S_CLOSED;
-	case S_CONNECTING:
-		return to == S_CONNECTED || to == S_ERROR || to == S_CLOSED;
-	case S_CONNECTED:
-		return to == S_CLOSING || to == S_ERROR || to == S_CLOSED;
-	case S_CLOSING:
-		return to == S_CLOSED || to == S_ERROR;
-	case S_ERROR:
-		return to == S_CLOSED;
-	default:
-		return false;
-	}
-}
-
 int session_set_state(struct router *r, struct session *s, int next)
 {
-	if (!transition_legal(s->state, next)) {
+	if (!session_transition_legal(s->state, next)) {
 		r->illegal_transitions++;
 		pr_warn("session %u: illegal transition %s -> %s refused", s->id,
 			session_state_name(s->state), session_state_name(next));
