@@ -5,7 +5,10 @@
  *
  * mcp_sockops, attached to a cgroup, puts the sockets of local processes that concern mcpd
  * into mcp_inline_socks: a client's socket connected to one of mcpd's listeners, and a
- * backend's socket accepted on a backend's port. mcpd finds a session's sockets there after
+ * backend's socket accepted from one of mcpd's own connections (mcpd names those by cookie in
+ * mcp_inline_mine before it connects; as one is established, its backend's end is expected
+ * in mcp_inline_expect, and taken when the backend's side is established, just after). Other
+ * connections to a backend are left alone. mcpd finds a session's sockets there after
  * the client's HELLO and, before it sends HELLO_ACK, writes their state (mcp_inline_state)
  * and where each slot's socket is (mcp_inline_peers).
  *
@@ -64,6 +67,25 @@ static __always_inline void put_addrs(struct mcp_tuple *t, __u32 family, const _
 	__builtin_memcpy(t->remote, a, 16);
 }
 
+/* An IPv4 address mapped into IPv6 (a dual-stack socket's view of an IPv4 peer) as plain IPv4,
+ * as the socket at the other end and mcpd (user/tuple.c) see it. */
+static __always_inline void unmap_v4(struct mcp_tuple *t)
+{
+	__u32 l[4], r[4];
+
+	if (t->family != AF_INET6)
+		return;
+	__builtin_memcpy(l, t->local, 16);
+	__builtin_memcpy(r, t->remote, 16);
+	if (l[0] || l[1] || l[2] != bpf_htonl(0xffff) || r[0] || r[1] || r[2] != bpf_htonl(0xffff))
+		return;
+	t->family = AF_INET;
+	__builtin_memset(t->local, 0, 16);
+	__builtin_memset(t->remote, 0, 16);
+	__builtin_memcpy(t->local, &l[3], 4);
+	__builtin_memcpy(t->remote, &r[3], 4);
+}
+
 static __always_inline void tuple_of_ops(struct bpf_sock_ops *ops, struct mcp_tuple *t)
 {
 	__builtin_memset(t, 0, sizeof(*t));
@@ -72,6 +94,7 @@ static __always_inline void tuple_of_ops(struct bpf_sock_ops *ops, struct mcp_tu
 	t->local_port = ops->local_port;
 	t->remote_port = bpf_ntohl(ops->remote_port);
 	put_addrs(t, t->family, &ops->local_ip4, &ops->remote_ip4, ops->local_ip6, ops->remote_ip6);
+	unmap_v4(t);
 }
 
 static __always_inline void tuple_of_msg(struct sk_msg_md *msg, struct mcp_tuple *t)
@@ -83,6 +106,7 @@ static __always_inline void tuple_of_msg(struct sk_msg_md *msg, struct mcp_tuple
 	t->remote_port = bpf_ntohl(msg->remote_port);
 	put_addrs(t, t->family, &msg->local_ip4, &msg->remote_ip4, msg->local_ip6,
 		  msg->remote_ip6);
+	unmap_v4(t);
 }
 
 static __always_inline __u8 port_flags(__u32 port)
@@ -92,25 +116,50 @@ static __always_inline __u8 port_flags(__u32 port)
 	return f ? *f : 0;
 }
 
+/* The same connection as seen from its other end. */
+static __always_inline void reverse(const struct mcp_tuple *t, struct mcp_tuple *r)
+{
+	*r = *t;
+	r->local_port = t->remote_port;
+	r->remote_port = t->local_port;
+	__builtin_memcpy(r->local, t->remote, sizeof(r->local));
+	__builtin_memcpy(r->remote, t->local, sizeof(r->remote));
+}
+
 SEC("sockops")
 int mcp_sockops(struct bpf_sock_ops *ops)
 {
-	struct mcp_tuple t;
-	int take = 0;
+	struct mcp_tuple t, other;
+	__u8 yes = 1;
+	__u64 cookie;
 
 	if (ops->family != AF_INET && ops->family != AF_INET6)
 		return 1;
 	switch (ops->op) {
-	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: /* a client connected to mcpd */
-		take = port_flags(bpf_ntohl(ops->remote_port)) & MCP_INLINE_LISTENER;
-		break;
-	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: /* a backend accepted a connection */
-		take = port_flags(ops->local_port) & MCP_INLINE_BACKEND;
-		break;
-	}
-	if (take) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		tuple_of_ops(ops, &t);
-		bpf_sock_hash_update(ops, &mcp_inline_socks, &t, BPF_ANY);
+		/* A client connected to mcpd. */
+		if (port_flags(t.remote_port) & MCP_INLINE_LISTENER) {
+			bpf_sock_hash_update(ops, &mcp_inline_socks, &t, BPF_ANY);
+			break;
+		}
+		/* mcpd connected to a backend: expect the backend's end. */
+		cookie = bpf_get_socket_cookie(ops);
+		if (bpf_map_lookup_elem(&mcp_inline_mine, &cookie)) {
+			bpf_map_delete_elem(&mcp_inline_mine, &cookie);
+			reverse(&t, &other);
+			bpf_map_update_elem(&mcp_inline_expect, &other, &yes, BPF_ANY);
+		}
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: /* a backend accepted mcpd's connection? */
+		if (!(port_flags(ops->local_port) & MCP_INLINE_BACKEND))
+			break;
+		tuple_of_ops(ops, &t);
+		if (bpf_map_lookup_elem(&mcp_inline_expect, &t)) {
+			bpf_map_delete_elem(&mcp_inline_expect, &t);
+			bpf_sock_hash_update(ops, &mcp_inline_socks, &t, BPF_ANY);
+		}
+		break;
 	}
 	return 1;
 }

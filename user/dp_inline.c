@@ -16,7 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
@@ -32,7 +36,7 @@ struct inline_path {
 	struct mcp_inline *skel;
 	struct bpf_link *sockops; /* goes with mcpd: a crash or an exit detaches it */
 	int cgroup_fd;
-	int socks, state, peers, flight, ports, routes;
+	int socks, state, peers, flight, ports, routes, mine;
 	char cgroup[PATH_MAX];
 	char description[PATH_MAX + 32];
 };
@@ -136,6 +140,7 @@ int inline_init(struct router *r, char *why, size_t len)
 	p->flight = bpf_map__fd(p->skel->maps.mcp_inline_flight);
 	p->ports = bpf_map__fd(p->skel->maps.mcp_inline_ports);
 	p->routes = bpf_map__fd(p->skel->maps.mcp_routes);
+	p->mine = bpf_map__fd(p->skel->maps.mcp_inline_mine);
 	if (bpf_prog_attach(bpf_program__fd(p->skel->progs.mcp_inline_verdict), p->socks,
 			    BPF_SK_MSG_VERDICT, 0)) {
 		snprintf(why, len, "cannot attach the sk_msg verdict: %s", strerror(errno));
@@ -185,6 +190,17 @@ void inline_free(struct router *r)
 static struct conn *slot_conn(struct session *s, int slot)
 {
 	return slot == MCP_SLOT_CLIENT ? &s->client : s->backends[slot];
+}
+
+void inline_own_connection(struct router *r, int fd)
+{
+	struct inline_path *p = of(r);
+	socklen_t len = sizeof(uint64_t);
+	uint64_t cookie;
+	uint8_t yes = 1;
+
+	if (p && !getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len))
+		bpf_map_update_elem(p->mine, &cookie, &yes, BPF_ANY);
 }
 
 bool inline_install(struct router *r, struct session *s)

@@ -21,6 +21,9 @@ int inline_init(struct router *r, char *why, size_t len);
 void inline_free(struct router *r);
 /* The config's ports and routes into the maps (at start and on a reload). */
 void inline_apply_config(struct router *r);
+/* Before mcpd connects fd to a backend: name it as mcpd's own, so the backend's end of it may
+ * join the inline path. */
+void inline_own_connection(struct router *r, int fd);
 /* Before HELLO_ACK: put s on the inline path if every socket of it is in the map. */
 bool inline_install(struct router *r, struct session *s);
 /* The session's entries go (it ends, or mcpd took it over). */

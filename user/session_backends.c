@@ -37,6 +37,7 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 		}
 		if (r->cfg.tcp_nodelay)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		inline_own_connection(r, fd);
 		if (connect(fd, (const struct sockaddr *)&a->ss, a->len) && errno != EINPROGRESS) {
 			if (errno == EADDRNOTAVAIL || errno == EAGAIN || errno == ENOBUFS ||
 			    errno == ENOMEM) {

@@ -55,4 +55,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } mcp_inline_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MCP_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcp_inline_mine SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MCP_MAX_SOCKS);
+	__type(key, struct mcp_tuple);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mcp_inline_expect SEC(".maps");
+
 #endif

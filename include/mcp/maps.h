@@ -44,6 +44,8 @@
 #define MCP_MAP_INLINE_PEERS  "mcp_inline_peers"
 #define MCP_MAP_INLINE_FLIGHT "mcp_inline_flight"
 #define MCP_MAP_INLINE_STATS  "mcp_inline_stats"
+#define MCP_MAP_INLINE_MINE   "mcp_inline_mine"
+#define MCP_MAP_INLINE_EXPECT "mcp_inline_expect"
 #define MCP_MAP_EVENTS	   "mcp_events"
 #define MCP_MAP_EV_BUDGET  "mcp_ev_budget"
 #define MCP_MAX_POOLS	   16
@@ -102,6 +104,11 @@ MCP_STATIC_ASSERT(__builtin_offsetof(struct mcp_sock_state, cur_dest) == 36,
  *   mcp_inline_flight HASH         session -> __s64          requests redirected less the
  *                                                              responses redirected back
  *   mcp_inline_stats  PERCPU_ARRAY enum mcp_inline_reason -> mcp_counter
+ *   mcp_inline_mine   LRU_HASH     socket cookie -> 1        mcpd's own connections to
+ *                                                             backends (mcpd writes them)
+ *   mcp_inline_expect LRU_HASH     mcp_tuple -> 1            the backend's end of each, as
+ *                                                             its process will see it: only
+ *                                                             those backend sockets are taken
  */
 struct mcp_tuple {
 	__u64 netns; /* the network namespace's cookie: a tuple means something only in one */

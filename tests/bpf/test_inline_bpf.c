@@ -38,6 +38,10 @@
 #include "sock_check.h"
 #include "tuple.h"
 
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
 #define SESSION	   7007
 
 static struct mcp_inline *skel;
@@ -103,6 +107,16 @@ static int set_cap(int64_t cap)
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.mcp_inline_flight), &s, &f, BPF_ANY);
 }
 
+static int mine(int fd)
+{
+	uint64_t cookie;
+	socklen_t len = sizeof(cookie);
+	uint8_t yes = 1;
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) ||
+	       bpf_map_update_elem(bpf_map__fd(skel->maps.mcp_inline_mine), &cookie, &yes, BPF_ANY);
+}
+
 /* A session as mcpd installs one, before it would send HELLO_ACK. */
 static int setup_session(uint8_t version)
 {
@@ -115,7 +129,10 @@ static int setup_session(uint8_t version)
 		return -1;
 	C = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	R = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (C < 0 || R < 0 || connect(C, (struct sockaddr *)&router, sizeof(router)) ||
+	/* mcpd names its own connections to backends before it connects them. */
+	if (R < 0 || mine(R))
+		return -1;
+	if (C < 0 || connect(C, (struct sockaddr *)&router, sizeof(router)) ||
 	    connect(R, (struct sockaddr *)&backend, sizeof(backend)))
 		return -1;
 	A = accept4(lr, NULL, NULL, SOCK_CLOEXEC);
@@ -339,6 +356,31 @@ static void test_bad_frame_goes_to_mcpd(void **state)
 	sock_silent(BB);
 }
 
+/* A connection to a backend that is not mcpd's own stays off the path, untouched. */
+static void test_only_mcpds_own_connections_are_taken(void **state)
+{
+	struct sockaddr_in backend;
+	int l = listen_on(&backend), x = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), y;
+	struct mcp_tuple ty;
+	uint64_t v;
+
+	(void)state;
+	assert_true(l >= 0 && x >= 0);
+	assert_int_equal(mark_port(ntohs(backend.sin_port), MCP_INLINE_BACKEND), 0);
+	assert_int_equal(connect(x, (struct sockaddr *)&backend, sizeof(backend)), 0);
+	y = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(y >= 0);
+	assert_int_equal(mcp_tuple_of_peer(x, &ty), 0); /* y as its process sees it */
+	usleep(SOCK_SILENCE_MS * 1000);
+	assert_int_not_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.mcp_inline_socks), &ty, &v),
+			     0);
+	/* ... while the backend's end of one of mcpd's connections is taken (setup_session). */
+	assert_true(in_map(&tb));
+	close(x);
+	close(y);
+	close(l);
+}
+
 static int setup(void **state)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -416,6 +458,8 @@ int main(void)
 						teardown_session),
 		cmocka_unit_test_setup_teardown(test_flight_cap, setup_v1, teardown_session),
 		cmocka_unit_test_setup_teardown(test_bad_frame_goes_to_mcpd, setup_v1,
+						teardown_session),
+		cmocka_unit_test_setup_teardown(test_only_mcpds_own_connections_are_taken, setup_v1,
 						teardown_session),
 	};
 
