@@ -203,11 +203,21 @@ void inline_own_connection(struct router *r, int fd)
 		bpf_map_update_elem(p->mine, &cookie, &yes, BPF_ANY);
 }
 
+/* A session that cannot go inline: those of its sockets in the map leave it, so their writes
+ * no longer run the program for nothing. */
+static void leave_map(struct inline_path *p, const struct mcp_tuple *t, const bool *found)
+{
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++)
+		if (found[slot])
+			bpf_map_delete_elem(p->socks, &t[slot]);
+}
+
 bool inline_install(struct router *r, struct session *s)
 {
 	struct inline_path *p = of(r);
 	struct mcp_tuple t[MCP_MAX_POOLS + 1];
 	struct mcp_inline_flight fl = { .cap = r->cfg.inline_max_flight };
+	bool found[MCP_MAX_POOLS + 1], all = true;
 	uint64_t cookie;
 
 	if (!p)
@@ -216,11 +226,13 @@ bool inline_install(struct router *r, struct session *s)
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
 		struct conn *c = slot_conn(s, slot);
 
-		if (!c)
-			continue;
-		if (c->closed || mcp_tuple_of_peer(c->h.fd, &t[slot]) ||
-		    bpf_map_lookup_elem(p->socks, &t[slot], &cookie))
-			return false;
+		found[slot] = c && !c->closed && !mcp_tuple_of_peer(c->h.fd, &t[slot]) &&
+			      !bpf_map_lookup_elem(p->socks, &t[slot], &cookie);
+		all &= !c || found[slot];
+	}
+	if (!all) {
+		leave_map(p, t, found);
+		return false;
 	}
 	/* Kept: the entries go by these keys even once a socket is gone. */
 	s->tuples = malloc(sizeof(t));
