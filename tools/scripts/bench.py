@@ -44,7 +44,7 @@ WORKLOADS = [
     ("1x1 busy-poll, 64 B", ["-c", "1", "-d", "1", "-s", "64", "--busy-poll"]),
     ("256x4, 1 KiB, v1", ["-c", "256", "-d", "4", "-s", "1024", "-v", "1"]),
     ("16x4, 16 KiB, v1", ["-c", "16", "-d", "4", "-s", "16384", "-v", "1"]),
-    ("16x32, PINGs only, v1", ["-c", "16", "-d", "32", "-s", "64", "-v", "1", "--ping-every", "1"]),
+    ("16x32, PINGs only, v1", ["-c", "16", "-d", "32", "-s", "64", "-v", "1", "--ops", "PING"]),
 ]
 CONFIGS = ["direct", "mcpd-auto", "mcpd-bpf", "mcpd-user", "haproxy"]
 PR_SET_CHILD_SUBREAPER = 36
