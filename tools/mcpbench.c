@@ -150,9 +150,10 @@ static uint8_t fill_byte(uint32_t conn, uint64_t seq, size_t i)
  * (byte by byte, a 16 KiB frame cost the load generator more than the router it measured). */
 #define FILL_PERIOD 256
 
-static void fill_block(uint8_t block[FILL_PERIOD], uint32_t conn, uint64_t seq)
+/* The block's first n bytes (all a payload of n bytes needs). */
+static void fill_block(uint8_t block[FILL_PERIOD], size_t n, uint32_t conn, uint64_t seq)
 {
-	for (size_t i = 0; i < FILL_PERIOD; i++)
+	for (size_t i = 0; i < n && i < FILL_PERIOD; i++)
 		block[i] = fill_byte(conn, seq, i);
 }
 
@@ -160,7 +161,7 @@ static void fill(uint8_t *p, size_t from, size_t to, uint32_t conn, uint64_t seq
 {
 	uint8_t block[FILL_PERIOD];
 
-	fill_block(block, conn, seq);
+	fill_block(block, to, conn, seq);
 	while (from < to) {
 		size_t at = from % FILL_PERIOD, n = FILL_PERIOD - at < to - from ? FILL_PERIOD - at
 										      : to - from;
@@ -174,7 +175,7 @@ static int filled(const uint8_t *p, size_t from, size_t to, uint32_t conn, uint6
 {
 	uint8_t block[FILL_PERIOD];
 
-	fill_block(block, conn, seq);
+	fill_block(block, to, conn, seq);
 	while (from < to) {
 		size_t at = from % FILL_PERIOD, n = FILL_PERIOD - at < to - from ? FILL_PERIOD - at
 										      : to - from;
