@@ -168,6 +168,9 @@ int mcp_sockops(struct bpf_sock_ops *ops)
 static __always_inline int fall_back(struct mcp_sock_state *st, __u32 reason, __u32 bytes)
 {
 	st->bytes += bytes;
+	/* What this socket writes is mcpd's from here, from where its decoder starts. */
+	st->fr.hdr_have = 0;
+	st->fr.skip = 0;
 	MCP_SOCK_MODE(st) = MCP_MODE_FALLEN;
 	for (__u32 slot = 0; slot <= MCP_MAX_POOLS; slot++) {
 		struct mcp_sock_key k = { .session = st->key.session, .slot = slot };
@@ -218,14 +221,16 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 		return SK_PASS;
 	}
 	st->last_ns = bpf_ktime_get_ns();
-	if (MCP_SOCK_MODE(st) == MCP_MODE_FALLEN) {
+	/* Handed to mcpd (by a peer's verdict, perhaps mid-frame here): from a frame boundary on,
+	 * everything is mcpd's; the rest of a frame in progress still goes where it began. */
+	if (MCP_SOCK_MODE(st) == MCP_MODE_FALLEN && mcp_framer_at_boundary(&st->fr)) {
 		mcp_count(&mcp_inline_stats, MCP_INLINE_MCPD, size);
 		return SK_PASS;
 	}
 
 	skip0 = st->fr.skip; /* the rest of a frame begun in an earlier write */
 	mcp_walk_init(&w, &cur, st, size);
-	w.split = 1;
+	w.split = MCP_SOCK_MODE(st) == MCP_MODE_FALLEN ? MCP_WALK_REST : MCP_WALK_SPLIT;
 	mcp_walk_run(&w);
 	if (w.reason != MCP_DP_REDIRECT || w.dest == MCP_DEST_DAEMON || !w.off)
 		return fall_back(st, fall_reason(w.reason), size);

@@ -38,9 +38,12 @@ struct mcp_walk {
 	__s32 bad_at; /* ... and where, in bytes from the chunk's start (< 0: in an earlier one) */
 	/* Split mode (the inline verdict): the walk stops before the first frame that goes
 	 * somewhere else than those before it, or whose header the chunk cuts, leaving the state
-	 * at that frame's start; w->off is then the length of a run of frames for one place. */
+	 * at that frame's start; w->off is then the length of a run of frames for one place.
+	 * MCP_WALK_REST: only the rest of the frame in progress, stopping before any header. */
 	__u32 split;
 };
+
+enum { MCP_WALK_WHOLE = 0, MCP_WALK_SPLIT = 1, MCP_WALK_REST = 2 };
 
 static __always_inline void mcp_walk_init(struct mcp_walk *w, void *ctx,
 					  struct mcp_sock_state *st, __u32 len)
@@ -110,6 +113,8 @@ static long mcp_walk_step(__u32 i, void *ctx)
 	avail = w->len - w->off;
 	have = fr->hdr_have;
 	n = mcp_framer_need(fr, avail);
+	if (n && w->split == MCP_WALK_REST)
+		return 1;
 	if (n) {
 		/* The header started in an earlier chunk, which went to mcpd: so does this one. */
 		if (have)

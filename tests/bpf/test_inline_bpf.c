@@ -305,6 +305,35 @@ static void test_control_frame_hands_the_session_to_mcpd(void **state)
 	sock_silent(C);
 }
 
+/* The hand-over comes while the backend is in the middle of a response: the rest of that
+ * response still reaches the client inline, and only the frames after it go to mcpd. */
+static void test_hand_over_waits_for_the_frame_in_progress(void **state)
+{
+	char payload[101];
+	uint8_t f[2048], got[2048], c[64], at_mcpd[64];
+	size_t n, k;
+
+	(void)state;
+	memset(payload, 'r', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = '\0';
+	n = sock_frame(f, 1, mcp_response_opcode(MCP_OP_GET), 0, payload);
+	sock_send_all(BB, f, MCP_HDR_V1_LEN + 10); /* a response begun */
+	sock_recv_exact(C, got, MCP_HDR_V1_LEN + 10);
+	k = sock_frame(c, 1, MCP_OP_CLOSE, 0, ""); /* the client hands the session over */
+	sock_send_all(C, c, k);
+	sock_recv_exact(A, at_mcpd, k);
+	assert_memory_equal(at_mcpd, c, k);
+	assert_int_equal(state_of(&tb).fr.owner, MCP_MODE_FALLEN);
+	/* The rest of the response, and a whole one after it, in one write. */
+	k = sock_frame(f + n, 1, mcp_response_opcode(MCP_OP_SET), 0, "next");
+	sock_send_all(BB, f + MCP_HDR_V1_LEN + 10, n - MCP_HDR_V1_LEN - 10 + k);
+	sock_recv_exact(C, got + MCP_HDR_V1_LEN + 10, n - MCP_HDR_V1_LEN - 10);
+	assert_memory_equal(got, f, n);
+	sock_recv_exact(R, got, k);
+	assert_memory_equal(got, f + n, k);
+	sock_silent(C);
+}
+
 /* A header cut by the end of a write cannot be routed: mcpd gets it, in order. */
 static void test_cut_header_goes_to_mcpd(void **state)
 {
@@ -456,6 +485,8 @@ int main(void)
 						setup_v1, teardown_session),
 		cmocka_unit_test_setup_teardown(test_cut_header_goes_to_mcpd, setup_v1,
 						teardown_session),
+		cmocka_unit_test_setup_teardown(test_hand_over_waits_for_the_frame_in_progress,
+						setup_v1, teardown_session),
 		cmocka_unit_test_setup_teardown(test_flight_cap, setup_v1, teardown_session),
 		cmocka_unit_test_setup_teardown(test_bad_frame_goes_to_mcpd, setup_v1,
 						teardown_session),
