@@ -213,6 +213,10 @@ static void show_status(const Mcp__Ctl__Status *s)
 		J_STR(o, "xdp", s->xdp);
 		J_INT(o, "uptime_s", s->uptime_s);
 		J_INT(o, "sessions", s->sessions);
+		J_INT(o, "sessions_inline", s->sessions_inline);
+		J_INT(o, "sessions_kernel", s->sessions_kernel);
+		J_INT(o, "sessions_mcpd", s->sessions_mcpd);
+		J_STR(o, "inline_path", s->inline_path);
 		J_INT(o, "sessions_total", s->sessions_total);
 		J_INT(o, "sessions_refused", s->sessions_refused);
 		J_STR(o, "config", s->config);
@@ -230,8 +234,11 @@ static void show_status(const Mcp__Ctl__Status *s)
 	printf("mcpd %s, pid %u, up %llu s, config %s\n", s->version, s->pid,
 	       (unsigned long long)s->uptime_s, s->config);
 	printf("data path   %s\n", s->datapath);
+	if (s->inline_path[0])
+		printf("inline      local sessions, processes in %s\n", s->inline_path);
 	printf("xdp guard   %s\n", s->xdp[0] ? s->xdp : "not attached");
-	printf("sessions    %u open, %llu since start, %llu refused\n", s->sessions,
+	printf("sessions    %u open (%u inline, %u kernel, %u mcpd), %llu since start, %llu refused\n",
+	       s->sessions, s->sessions_inline, s->sessions_kernel, s->sessions_mcpd,
 	       (unsigned long long)s->sessions_total, (unsigned long long)s->sessions_refused);
 	if (s->fastpath_capacity)
 		printf("fast path   %u sockets in the maps, of %u\n", s->fastpath_sockets,

@@ -139,6 +139,12 @@ static void do_status(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp
 	s->config = astr(a, r->cfg.path[0] ? r->cfg.path : "(defaults)");
 	s->pid = (uint32_t)getpid();
 	s->upgrade = astr(a, upgrade_state());
+	s->inline_path = astr(a, r->inl ? inline_describe(r) : "");
+	for (struct session *x = r->sessions; x; x = x->next) {
+		s->sessions_inline += x->path == SESSION_PATH_INLINE;
+		s->sessions_kernel += x->path == SESSION_PATH_KERNEL;
+		s->sessions_mcpd += x->path == SESSION_PATH_MCPD;
+	}
 	if (r->dp.priv) {
 		for (struct session *x = r->sessions; x; x = x->next) {
 			s->fastpath_sockets += x->client.installed;

@@ -235,7 +235,26 @@ static void test_status(void **state)
 	assert_string_equal(jstr(o, "version"), "0.1.0");
 	assert_true(jint(o, "uptime_s") >= 0);
 	assert_int_equal(jint(o, "sessions"), 0);
+	/* auto says where its inline path takes sockets from; the others have none. */
+	if (!strcmp(datapath, "auto"))
+		assert_non_null(strstr(jstr(o, "inline_path"), "cgroup /"));
+	else
+		assert_string_equal(jstr(o, "inline_path"), "");
 	json_object_put(o);
+	/* A session, counted on the path it takes. */
+	{
+		int fd = h_session(port, 1);
+
+		assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 8), 0);
+		o = ctl_json("status");
+		assert_int_equal(jint(o, "sessions"), 1);
+		assert_int_equal(jint(o, !strcmp(datapath, "auto")  ? "sessions_inline"
+					  : !strcmp(datapath, "bpf") ? "sessions_kernel"
+								     : "sessions_mcpd"),
+				 1);
+		json_object_put(o);
+		close(fd);
+	}
 }
 
 static void test_sessions(void **state)
