@@ -237,9 +237,10 @@ static void show_status(const Mcp__Ctl__Status *s)
 	if (s->inline_path[0])
 		printf("inline      local sessions, processes in %s\n", s->inline_path);
 	printf("xdp guard   %s\n", s->xdp[0] ? s->xdp : "not attached");
-	printf("sessions    %u open (%u inline, %u kernel, %u mcpd), %llu since start, %llu refused\n",
-	       s->sessions, s->sessions_inline, s->sessions_kernel, s->sessions_mcpd,
+	printf("sessions    %u open, %llu since start, %llu refused\n", s->sessions,
 	       (unsigned long long)s->sessions_total, (unsigned long long)s->sessions_refused);
+	printf("paths       %u inline, %u kernel, %u mcpd\n", s->sessions_inline, s->sessions_kernel,
+	       s->sessions_mcpd);
 	if (s->fastpath_capacity)
 		printf("fast path   %u sockets in the maps, of %u\n", s->fastpath_sockets,
 		       s->fastpath_capacity);
