@@ -193,8 +193,10 @@ static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *r
 		m->bytes_out = k.bytes_out;
 		m->fast_path = s->client.installed || s->path == SESSION_PATH_INLINE;
 		m->path = (char *)session_path_name(s->path);
-		if (s->path == SESSION_PATH_INLINE && inline_last_active_ms(r, s) > last)
-			last = inline_last_active_ms(r, s);
+		uint64_t in = inline_last_active_ms(r, s); /* 0 when not inline */
+
+		if (in > last)
+			last = in;
 		if (r->dp.last_active_ms) {
 			uint64_t kl = r->dp.last_active_ms(r, s);
 

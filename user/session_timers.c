@@ -85,7 +85,7 @@ void sessions_within_budget(struct router *r, uint64_t now)
 
 void session_tick(struct router *r, struct session *s, uint64_t now)
 {
-	uint64_t last;
+	uint64_t last, inline_last;
 
 	if (r->dp.tick && s->state == S_CONNECTED)
 		r->dp.tick(r, s);
@@ -148,9 +148,10 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 				if (k && (!since || k < since))
 					since = k;
 			}
-			if (s->path == SESSION_PATH_INLINE && inline_partial_since_ms(r, s) &&
-			    (!since || inline_partial_since_ms(r, s) < since))
-				since = inline_partial_since_ms(r, s);
+			uint64_t in = inline_partial_since_ms(r, s); /* 0 when not inline */
+
+			if (in && (!since || in < since))
+				since = in;
 			if (session_backpressured(s) || !(s->client.events & EPOLLIN))
 				since = 0; /* we stopped reading: the sender is not the slow one */
 			if (since && now > since + r->cfg.partial_timeout_ms) {
@@ -162,8 +163,9 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 		if (s->state == S_CONNECTED && session_holding(s))
 			s->last_active_ms = now;
 		last = s->last_active_ms;
-		if (s->path == SESSION_PATH_INLINE && inline_last_active_ms(r, s) > last)
-			last = inline_last_active_ms(r, s);
+		inline_last = inline_last_active_ms(r, s); /* 0 when not inline */
+		if (inline_last > last)
+			last = inline_last;
 		if (r->dp.last_active_ms) {
 			uint64_t k = r->dp.last_active_ms(r, s);
 
