@@ -49,11 +49,12 @@ PROTO_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/addr.c use
 CTL_SRCS   := user/ctl_request.c
 DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c \
 		   user/tuple.c user/cgroup.c user/session_state.c \
-		   user/baseline.c
+		   user/baseline.c user/token.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/session_backends.c \
 	     user/session_frames.c user/session_io.c user/session_timers.c user/dp_user.c user/dp_bpf.c \
 	     user/dp_inline.c user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
-	     user/takeover.c user/upgrade.c user/pin_dir.c user/privileges.c
+	     user/takeover.c user/upgrade.c user/pin_dir.c user/privileges.c \
+	     user/auth.c user/perm_map.c
 TOOLS    := mcp-echo mcpbench mcpctl
 BENCH_TOOLS := mcp-xdpcost mcp-udpflood
 PROTOS   := $(wildcard proto/*.proto)
@@ -73,7 +74,7 @@ SKELS    := $(foreach s,$(BPF_SRCS),$(GEN)/$(notdir $(s:.bpf.c=.skel.h)))
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(UNIT_SRCS))
 E2E_BINS   := $(BIN)/tests/e2e_router $(BIN)/tests/e2e_xdp $(BIN)/tests/e2e_control \
-	      $(BIN)/tests/e2e_faults
+	      $(BIN)/tests/e2e_faults $(BIN)/tests/e2e_auth
 BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BIN)/tests/%,$(BPFT_SRCS))
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -167,7 +168,7 @@ $(BIN)/mcpbench: $(OBJ)/tools/mcpbench.o $(PROTO_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ $(PROTO_LIBS) $(shell pkg-config --libs json-c) -lm
 
-$(BIN)/mcpctl: $(OBJ)/tools/mcpctl.o $(LIB)
+$(BIN)/mcpctl: $(OBJ)/tools/mcpctl.o $(OBJ)/tools/mcpctl_token.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ $(PKG_LIBS)
 
@@ -183,7 +184,13 @@ $(BIN)/tests/e2e_faults: $(OBJ)/tests/e2e/test_faults.o $(OBJ)/tests/e2e/harness
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
 
-$(BIN)/tests/e2e_control: $(OBJ)/tests/e2e/test_control.o $(OBJ)/tests/e2e/harness.o $(LIB)
+$(BIN)/tests/e2e_control: $(OBJ)/tests/e2e/test_control.o $(OBJ)/tests/e2e/harness.o \
+		$(OBJ)/tests/e2e/ctl_client.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
+
+$(BIN)/tests/e2e_auth: $(OBJ)/tests/e2e/test_auth.o $(OBJ)/tests/e2e/harness.o \
+		$(OBJ)/tests/e2e/ctl_client.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ -lcmocka $(PKG_LIBS) -lpthread
 

@@ -193,6 +193,8 @@ static __always_inline __u32 fall_reason(__u32 why)
 		return MCP_INLINE_FALL_NO_ROUTE;
 	case MCP_DP_PASS_PARTIAL:
 		return MCP_INLINE_FALL_PARTIAL;
+	case MCP_DP_PASS_DENIED:
+		return MCP_INLINE_FALL_DENIED;
 	default:
 		return MCP_INLINE_FALL_CONTROL;
 	}
@@ -255,6 +257,7 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 		return fall_back(st, MCP_INLINE_FALL_GONE, size);
 	if (run != size)
 		bpf_msg_apply_bytes(msg, run);
+	mcp_walk_commit(&w);
 	/* Only once the redirect is certain: PONGs, and the session in v2 requests. */
 	if (w.dest == MCP_DEST_SELF ||
 	    (st->fr.version == MCP_VERSION_2 && st->fr.peer == MCP_PEER_CLIENT)) {

@@ -101,6 +101,7 @@ int mcp_verdict(struct __sk_buff *skb)
 		rw.off = o.at_boundary ? 0 : (o.skip0 < w.len ? o.skip0 : w.len);
 		mcp_rewrite_run(&rw);
 	}
+	mcp_walk_commit(&w);
 	MCP_SOCK_MODE(st) = MCP_MODE_FAST;
 	redir = bpf_map_lookup_elem(&mcp_sock_redir, &to);
 	if (redir)

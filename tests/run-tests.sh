@@ -87,6 +87,9 @@ run "valgrind mcpd" tests/e2e/valgrind.sh
 
 echo "== end-to-end: control socket, mcpctl, /metrics, anomaly detection"
 for dp in user bpf auto; do
+	run "e2e identities and permissions ($dp data path)" "$BUILD/bin/tests/e2e_auth" "$dp"
+done
+for dp in user bpf auto; do
 	run "e2e control ($dp data path)" "$BUILD/bin/tests/e2e_control" "$dp"
 done
 echo "== end-to-end: the XDP guard on a veth pair, packets from a client namespace"

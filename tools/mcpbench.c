@@ -58,6 +58,8 @@ static struct {
 	uint64_t frames; /* per connection, 0 = until the duration ends */
 	uint8_t ops[64];
 	int n_ops;
+	uint8_t token[MCP_TOKEN_MAX]; /* --token: the signed identity each HELLO carries */
+	size_t token_len;
 } opt = { .connections = 1, .depth = 1, .size_lo = 64, .size_hi = 64, .version = 1,
 	  .duration = 5, .ops = { MCP_OP_GET }, .n_ops = 1 };
 
@@ -423,7 +425,7 @@ static int start(struct bconn *c, int epfd)
 {
 	struct mcp_hello h = { .versions = { (uint32_t)opt.version }, .n_versions = 1 };
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
-	uint8_t buf[256];
+	uint8_t buf[256 + MCP_TOKEN_MAX];
 	int one = 1;
 
 	c->sent_ns = calloc((size_t)opt.depth, sizeof(uint64_t));
@@ -448,6 +450,8 @@ static int start(struct bconn *c, int epfd)
 	if (connect(c->fd, (struct sockaddr *)&opt.target.ss, opt.target.len) && errno != EINPROGRESS)
 		return -1;
 	snprintf(h.client_id, sizeof(h.client_id), "mcpbench-%u", c->id);
+	memcpy(h.token, opt.token, opt.token_len);
+	h.token_len = (uint32_t)opt.token_len;
 	buf_append(&c->out, buf, (size_t)mcp_build_hello(buf, sizeof(buf), &h));
 	mcp_decoder_init(&c->dec, 1, MCP_PEER_BACKEND, MCP_MAX_FRAME_LIMIT);
 	c->state = C_HELLO;
@@ -571,6 +575,7 @@ static void usage(FILE *f)
 		"                         datagrams never answered are counted lost\n"
 		"      --warmup S         seconds of load before measuring starts\n"
 		"      --idle             say HELLO, then hold the sessions without load\n"
+		"      --token HEX        the signed identity every HELLO carries (mcpctl token issue)\n"
 		"  -j, --json             one JSON object instead of text\n"
 		"SIGINT or SIGTERM ends the run early as if its time were up: the answers in flight\n"
 		"are awaited and the results printed.\n");
@@ -603,6 +608,7 @@ int main(int argc, char **argv)
 		{ "udp", no_argument, NULL, 'U' },
 		{ "warmup", required_argument, NULL, 'W' },
 		{ "idle", no_argument, NULL, 'I' },
+		{ "token", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "Version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -667,6 +673,26 @@ int main(int argc, char **argv)
 		case 'I':
 			opt.idle = 1;
 			break;
+		case 'T': {
+			size_t n = strlen(optarg);
+
+			if (n % 2 || n / 2 > sizeof(opt.token) || !n) {
+				fprintf(stderr, "mcpbench: --token: not a token (hex, up to %zu bytes)\n",
+					sizeof(opt.token));
+				return 2;
+			}
+			for (size_t i = 0; i < n / 2; i++) {
+				unsigned int byte;
+
+				if (sscanf(optarg + 2 * i, "%2x", &byte) != 1) {
+					fprintf(stderr, "mcpbench: --token: not hex\n");
+					return 2;
+				}
+				opt.token[i] = (uint8_t)byte;
+			}
+			opt.token_len = n / 2;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;

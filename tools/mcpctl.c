@@ -22,6 +22,7 @@
 #include "frame.h"
 #include "kstats.h"
 #include "version.h"
+#include "mcpctl_token.h"
 
 static int json;
 static const char *pin_root = MCP_PIN_DIR;
@@ -349,9 +350,9 @@ static void show_sessions(const Mcp__Ctl__Response *r)
 	json_object *arr = json ? json_object_new_array() : NULL;
 
 	if (!json)
-		printf("%-8s %-22s %-10s %-2s %-12s %10s %12s %10s %12s %8s %s\n", "id", "peer",
-		       "state", "v", "pools", "frames_in", "bytes_in", "frames_out", "bytes_out",
-		       "idle_ms", "path");
+		printf("%-8s %-22s %-10s %-2s %-12s %10s %12s %10s %12s %8s %-20s %-10s %s\n", "id",
+		       "peer", "state", "v", "pools", "frames_in", "bytes_in", "frames_out",
+		       "bytes_out", "idle_ms", "client", "auth", "path");
 	for (size_t i = 0; i < r->n_sessions; i++) {
 		const Mcp__Ctl__Session *s = r->sessions[i];
 		char pools[128] = "";
@@ -377,14 +378,51 @@ static void show_sessions(const Mcp__Ctl__Response *r)
 			J_INT(o, "idle_ms", s->idle_ms);
 			J_BOOL(o, "fast_path", s->fast_path);
 			J_STR(o, "path", s->path[0] ? s->path : (s->fast_path ? "kernel" : "mcpd"));
+			J_STR(o, "auth", s->auth);
+			J_BOOL(o, "restricted", s->restricted);
+			J_INT(o, "denied", s->denied);
+			J_INT(o, "rate_limited", s->rate_limited);
 			json_object_array_add(arr, o);
 			continue;
 		}
-		printf("%-8u %-22s %-10s %-2u %-12s %10llu %12llu %10llu %12llu %8llu %s\n", s->id,
-		       s->peer, s->state, s->version, pools, (unsigned long long)s->frames_in,
+		printf("%-8u %-22s %-10s %-2u %-12s %10llu %12llu %10llu %12llu %8llu %-20s %-10s %s\n",
+		       s->id, s->peer, s->state, s->version, pools, (unsigned long long)s->frames_in,
 		       (unsigned long long)s->bytes_in, (unsigned long long)s->frames_out,
 		       (unsigned long long)s->bytes_out, (unsigned long long)s->idle_ms,
+		       s->client_id[0] ? s->client_id : "-", s->auth[0] ? s->auth : "-",
 		       s->path[0] ? s->path : (s->fast_path ? "kernel" : "mcpd"));
+	}
+	if (json)
+		print_json(arr);
+}
+
+static void show_clients(const Mcp__Ctl__Response *r)
+{
+	json_object *arr = json ? json_object_new_array() : NULL;
+
+	if (!json)
+		printf("%-24s %-10s %8s %8s %12s %8s %12s\n", "client", "auth", "sessions", "total",
+		       "frames", "denied", "rate_limited");
+	for (size_t i = 0; i < r->n_clients; i++) {
+		const Mcp__Ctl__Client *c = r->clients[i];
+
+		if (json) {
+			json_object *o = json_object_new_object();
+
+			J_STR(o, "client_id", c->client_id);
+			J_STR(o, "auth", c->auth);
+			J_INT(o, "sessions", c->sessions);
+			J_INT(o, "sessions_total", c->sessions_total);
+			J_INT(o, "frames", c->frames);
+			J_INT(o, "denied", c->denied);
+			J_INT(o, "rate_limited", c->rate_limited);
+			json_object_array_add(arr, o);
+			continue;
+		}
+		printf("%-24s %-10s %8u %8llu %12llu %8llu %12llu\n",
+		       c->client_id[0] ? c->client_id : "-", c->auth, c->sessions,
+		       (unsigned long long)c->sessions_total, (unsigned long long)c->frames,
+		       (unsigned long long)c->denied, (unsigned long long)c->rate_limited);
 	}
 	if (json)
 		print_json(arr);
@@ -614,6 +652,8 @@ static void usage(FILE *f)
 		"\n"
 		"  status                   version, data path, XDP mode per interface, uptime, sessions\n"
 		"  sessions                 every session: peer, state, version, pools, traffic, idle\n"
+		"  clients                  identities: sessions, frames, denials, rate-limit hits\n"
+		"  token issue|inspect ...  signed identities for HELLO (mcpctl token --help)\n"
 		"  routes                   opcode ranges and their pools\n"
 		"  pools                    backends, health, sessions\n"
 		"  stats                    every counter, and the recent anomalies\n"
@@ -687,6 +727,8 @@ int main(int argc, char **argv)
 		}                                                                                 \
 	} while (0)
 
+	if (!strcmp(cmd, "token"))
+		return mcpctl_token(nargs, args, json);
 	if (!strcmp(cmd, "maps")) {
 		NEED(0, "no arguments");
 		return cmd_maps();
@@ -717,6 +759,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "sessions")) {
 		NEED(0, "no arguments");
 		q.command = MCP__CTL__COMMAND__COMMAND_SESSIONS;
+	} else if (!strcmp(cmd, "clients")) {
+		NEED(0, "no arguments");
+		q.command = MCP__CTL__COMMAND__COMMAND_CLIENTS;
 	} else if (!strcmp(cmd, "routes")) {
 		NEED(0, "no arguments");
 		q.command = MCP__CTL__COMMAND__COMMAND_ROUTES;
@@ -783,6 +828,8 @@ int main(int argc, char **argv)
 		show_status(r->status);
 	} else if (q.command == MCP__CTL__COMMAND__COMMAND_SESSIONS) {
 		show_sessions(r);
+	} else if (q.command == MCP__CTL__COMMAND__COMMAND_CLIENTS) {
+		show_clients(r);
 	} else if (q.command == MCP__CTL__COMMAND__COMMAND_ROUTES) {
 		show_routes(r);
 	} else if (q.command == MCP__CTL__COMMAND__COMMAND_POOLS) {

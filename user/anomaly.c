@@ -29,14 +29,14 @@
 struct src_slot {
 	uint8_t used, family;
 	uint8_t addr[16];
-	uint32_t bad, sessions;
+	uint32_t bad, sessions, auth;
 };
 
 struct anomaly_state {
 	struct ring_buffer *rb;
 	int events_fd;
 	struct src_slot slots[SLOTS];
-	struct baseline bad_top, sess_top, op[MCP_DIR__COUNT][256], pass;
+	struct baseline bad_top, sess_top, auth_top, op[MCP_DIR__COUNT][256], pass;
 	uint64_t prev_op[MCP_DIR__COUNT][256], prev_pass, prev_skbs;
 	uint64_t user_op[MCP_DIR__COUNT][256];
 	int have_prev;
@@ -52,6 +52,7 @@ const char *anomaly_kind_name(int kind)
 		[ANOMALY_SESSION_FLOOD] = "session_flood",
 		[ANOMALY_OPCODE_SPIKE] = "opcode_spike",
 		[ANOMALY_PASS_SPIKE] = "pass_spike",
+		[ANOMALY_AUTH_FAILURES] = "auth_failures",
 	};
 
 	return kind >= 0 && kind < ANOMALY__COUNT ? names[kind] : "?";
@@ -113,6 +114,15 @@ void anomaly_new_session(struct router *r, const struct sockaddr *src)
 
 	if (s)
 		s->sessions++;
+}
+
+void anomaly_auth_failure(struct router *r, const struct sockaddr *src)
+{
+	struct anomaly_state *a = st_of(r);
+	struct src_slot *s = a ? slot_for_sockaddr(a, src) : NULL;
+
+	if (s)
+		s->auth++;
 }
 
 void anomaly_frame(struct router *r, int dir, uint8_t opcode)
@@ -185,7 +195,7 @@ static void report(struct router *r, int kind, const char *source, const char *f
 static void judge_sources(struct router *r, uint64_t now)
 {
 	struct anomaly_state *a = st_of(r);
-	uint32_t top_bad = 0, top_sess = 0;
+	uint32_t top_bad = 0, top_sess = 0, top_auth = 0;
 	double sigma = r->cfg.anomaly_sigma;
 
 	for (int i = 0; i < SLOTS; i++) {
@@ -207,7 +217,15 @@ static void judge_sources(struct router *r, uint64_t now)
 			       a->sess_top.mean);
 		else if (s->sessions > top_sess)
 			top_sess = s->sessions;
+		if (baseline_exceeds(&a->auth_top, s->auth, r->cfg.anomaly_auth_failures, sigma,
+				     false))
+			report(r, ANOMALY_AUTH_FAILURES, src,
+			       "%u failed authentications in a second (baseline %.1f)", s->auth,
+			       a->auth_top.mean);
+		else if (s->auth > top_auth)
+			top_auth = s->auth;
 	}
+	baseline_learn(&a->auth_top, top_auth);
 	baseline_learn(&a->bad_top, top_bad);
 	baseline_learn(&a->sess_top, top_sess);
 	memset(a->slots, 0, sizeof(a->slots));

@@ -37,6 +37,7 @@ void anomaly_collect(struct router *r, metric_fn fn, void *ctx);
 /* Userspace sightings. */
 void anomaly_bad_frame(struct router *r, const struct sockaddr *src);
 void anomaly_new_session(struct router *r, const struct sockaddr *src);
+void anomaly_auth_failure(struct router *r, const struct sockaddr *src); /* a refused token */
 void anomaly_frame(struct router *r, int dir, uint8_t opcode);
 /* The most recent anomalies, oldest first. */
 int anomaly_recent(struct router *r, const struct anomaly_event **out);

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <ini.h>
 #include "config.h"
+#include "mcp/bucket.h"
 
 struct route_line {
 	int lo, hi; /* opcode range; lo = -1 for "default" */
@@ -29,6 +30,13 @@ struct parse {
 	int listen_given;
 	struct route_line routes[512];
 	int n_routes;
+	/* [client NAME] pools, checked once every pool is known. */
+	struct {
+		int client;
+		char names[128];
+		int line;
+	} client_pools[MCP_MAX_CLIENTS];
+	int n_client_pools;
 };
 
 static int fail(struct parse *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -86,6 +94,61 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	cfg->anomaly_sigma = 6;
 	cfg->anomaly_bad_frames = 20;
 	cfg->anomaly_new_sessions = 100;
+	cfg->anomaly_auth_failures = 10;
+	cfg->auth = MCP_AUTH_MODE_OFF;
+}
+
+const char *mcp_auth_mode_name(int mode)
+{
+	return mode == MCP_AUTH_MODE_REQUIRED ? "required" :
+	       mode == MCP_AUTH_MODE_OPTIONAL ? "optional" : "off";
+}
+
+int mcp_parse_opcode_set(const char *text, uint64_t set[4], char *why, size_t len)
+{
+	char copy[512], *save = NULL;
+
+	memset(set, 0, 4 * sizeof(set[0]));
+	if (strlen(text) >= sizeof(copy)) {
+		snprintf(why, len, "list too long");
+		return -1;
+	}
+	strcpy(copy, text);
+	for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+		char *dash = strchr(t + 1, '-');
+		int lo, hi;
+
+		if (dash)
+			*dash = '\0';
+		lo = mcp_parse_request_opcode(t);
+		hi = dash ? mcp_parse_request_opcode(dash + 1) : lo;
+		if (lo < 0 || hi < lo) {
+			if (dash)
+				*dash = '-';
+			snprintf(why, len, "'%s' is not a request opcode (GET, SET, SYNC, DEL, "
+				 "0x01..0x6f) or a range of them", t);
+			return -1;
+		}
+		for (int op = lo; op <= hi; op++)
+			set[op >> 6] |= 1ull << (op & 63);
+	}
+	return 0;
+}
+
+const struct mcp_client_cfg *mcp_config_client(const struct mcp_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_clients; i++)
+		if (!strcmp(cfg->clients[i].name, name))
+			return &cfg->clients[i];
+	return NULL;
+}
+
+int mcp_config_pool_index(const struct mcp_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_pools; i++)
+		if (!strcmp(cfg->pools[i].name, name))
+			return i;
+	return -1;
 }
 
 
@@ -185,6 +248,8 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		{ "anomaly_bad_frames", 1, 100000000, offsetof(struct mcp_config, anomaly_bad_frames) },
 		{ "anomaly_new_sessions", 1, 100000000,
 		  offsetof(struct mcp_config, anomaly_new_sessions) },
+		{ "anomaly_auth_failures", 1, 100000000,
+		  offsetof(struct mcp_config, anomaly_auth_failures) },
 	};
 
 	if (!strcmp(name, "listen")) {
@@ -219,6 +284,23 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 	}
 	if (!strcmp(name, "xdp_interfaces"))
 		return parse_ifaces(p, value);
+	if (!strcmp(name, "auth")) {
+		if (!strcmp(value, "off"))
+			cfg->auth = MCP_AUTH_MODE_OFF;
+		else if (!strcmp(value, "optional"))
+			cfg->auth = MCP_AUTH_MODE_OPTIONAL;
+		else if (!strcmp(value, "required"))
+			cfg->auth = MCP_AUTH_MODE_REQUIRED;
+		else
+			return fail(p, p->line, "auth: '%s' is not off, optional or required", value);
+		return 1;
+	}
+	if (!strcmp(name, "auth_keys")) {
+		if (strlen(value) >= sizeof(cfg->auth_keys) || value[0] != '/')
+			return fail(p, p->line, "auth_keys: '%s' is not an absolute path", value);
+		strcpy(cfg->auth_keys, value);
+		return 1;
+	}
 	if (!strcmp(name, "control")) {
 		if (strlen(value) >= sizeof(cfg->control) || (value[0] && value[0] != '/'))
 			return fail(p, p->line, "control: '%s' is not an absolute path (< 108 bytes)",
@@ -360,12 +442,96 @@ static struct mcp_pool_cfg *pool_section(struct parse *p, const char *section)
 	return pc;
 }
 
+/* A [client NAME] section: find or add it. NULL (with the error set) when it cannot. */
+static struct mcp_client_cfg *client_section(struct parse *p, const char *section)
+{
+	const char *name = section + 7;
+	struct mcp_client_cfg *c;
+
+	while (*name == ' ')
+		name++;
+	if (!*name || strlen(name) > MCP_CLIENT_NAME_MAX || strpbrk(name, " \t\"\\")) {
+		fail(p, p->line, "bad client name in [%s] (1..%d bytes, no spaces or quotes)",
+		     section, MCP_CLIENT_NAME_MAX);
+		return NULL;
+	}
+	c = (struct mcp_client_cfg *)mcp_config_client(p->cfg, name);
+	if (c)
+		return c;
+	if (p->cfg->n_clients == MCP_MAX_CLIENTS) {
+		fail(p, p->line, "more than %d [client] sections", MCP_MAX_CLIENTS);
+		return NULL;
+	}
+	c = &p->cfg->clients[p->cfg->n_clients++];
+	strcpy(c->name, name);
+	memset(c->opcodes, 0xff, sizeof(c->opcodes));
+	c->pools = ~0u;
+	return c;
+}
+
+static int on_client(struct parse *p, struct mcp_client_cfg *c, const char *name,
+		     const char *value)
+{
+	char why[200];
+
+	if (!strcmp(name, "allow")) {
+		if (mcp_parse_opcode_set(value, c->opcodes, why, sizeof(why)))
+			return fail(p, p->line, "allow: %s", why);
+		return 1;
+	}
+	if (!strcmp(name, "rate_fps")) {
+		if (parse_u32(value, 0, MCP_RATE_MAX, &c->rate_fps))
+			return fail(p, p->line, "rate_fps: '%s' is not a number in 0..%u", value,
+				    MCP_RATE_MAX);
+		return 1;
+	}
+	if (!strcmp(name, "pools")) {
+		int i = p->n_client_pools;
+
+		if (strlen(value) >= sizeof(p->client_pools[0].names))
+			return fail(p, p->line, "pools: list too long");
+		if (i == MCP_MAX_CLIENTS)
+			return fail(p, p->line, "pools: given more than once per client");
+		p->client_pools[i].client = (int)(c - p->cfg->clients);
+		p->client_pools[i].line = p->line;
+		strcpy(p->client_pools[i].names, value);
+		p->n_client_pools++;
+		return 1;
+	}
+	return fail(p, p->line, "unknown key '%s' in [client %s] (allow, pools, rate_fps)", name,
+		    c->name);
+}
+
+/* [client] pools by name, now that every [pool] is known. */
+static int resolve_client_pools(struct parse *p)
+{
+	for (int i = 0; i < p->n_client_pools; i++) {
+		struct mcp_client_cfg *c = &p->cfg->clients[p->client_pools[i].client];
+		char *save = NULL;
+
+		c->pools = 0;
+		for (char *t = strtok_r(p->client_pools[i].names, ", \t", &save); t;
+		     t = strtok_r(NULL, ", \t", &save)) {
+			int idx = mcp_config_pool_index(p->cfg, t);
+
+			if (idx < 0)
+				return fail(p, p->client_pools[i].line,
+					    "[client %s] pools: no [pool %s]", c->name, t),
+				       -1;
+			c->pools |= 1u << idx;
+		}
+	}
+	return 0;
+}
+
 static int on_section(struct parse *p, const char *section)
 {
 	if (!strcmp(section, "mcpd") || !strcmp(section, "routes"))
 		return 1;
 	if (!strncmp(section, "pool ", 5))
 		return pool_section(p, section) != NULL;
+	if (!strncmp(section, "client ", 7))
+		return client_section(p, section) != NULL;
 	return fail(p, p->line, "unknown section [%s]", section);
 }
 
@@ -383,6 +549,11 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		struct mcp_pool_cfg *pc = pool_section(p, section);
 
 		return pc ? on_pool(p, pc->name, name, value) : 0;
+	}
+	if (!strncmp(section, "client ", 7)) {
+		struct mcp_client_cfg *c = client_section(p, section);
+
+		return c ? on_client(p, c, name, value) : 0;
 	}
 	if (!section[0])
 		return fail(p, p->line, "'%s' outside any section", name);
@@ -467,8 +638,13 @@ int mcp_config_load(const char *path, struct mcp_config *cfg)
 		fail(p, line, "not an INI line (expected [section] or key = value)");
 		goto out;
 	}
-	if (resolve_routes(p))
+	if (resolve_routes(p) || resolve_client_pools(p))
 		goto out;
+	if (cfg->auth != MCP_AUTH_MODE_OFF && !cfg->auth_keys[0]) {
+		fail(p, p->line, "auth = %s needs auth_keys = PATH (a file of 'KEY_ID SECRET_HEX' lines)",
+		     mcp_auth_mode_name(cfg->auth));
+		goto out;
+	}
 	if (cfg->idle_timeout_ms < cfg->heartbeat_ms) {
 		fail(p, p->line, "idle_timeout_ms (%u) is shorter than heartbeat_ms (%u)",
 		     cfg->idle_timeout_ms, cfg->heartbeat_ms);

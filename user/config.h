@@ -21,6 +21,19 @@
 
 enum mcp_datapath { MCP_DATAPATH_AUTO = 0, MCP_DATAPATH_BPF, MCP_DATAPATH_USER };
 enum mcp_xdp_mode { MCP_XDP_MODE_AUTO = 0, MCP_XDP_MODE_NATIVE, MCP_XDP_MODE_SKB };
+/* `auth`: whether a HELLO must carry a signed identity (docs/protocol.md, "Identity"). */
+enum mcp_auth_mode { MCP_AUTH_MODE_OFF = 0, MCP_AUTH_MODE_OPTIONAL, MCP_AUTH_MODE_REQUIRED };
+
+#define MCP_MAX_CLIENTS	    64
+#define MCP_CLIENT_NAME_MAX 48 /* a [client NAME] section's name, in bytes */
+
+/* A [client NAME] section: what a verified identity (or `anonymous`) may do, at most. */
+struct mcp_client_cfg {
+	char name[MCP_CLIENT_NAME_MAX + 1];
+	uint64_t opcodes[4]; /* `allow`: bit op; every request opcode when not given */
+	uint32_t pools;	     /* `pools`: bit p; every pool when not given */
+	uint32_t rate_fps;   /* `rate_fps`: 0, no limit */
+};
 
 struct mcp_pool_cfg {
 	char name[MCP_POOL_NAME_MAX];
@@ -70,6 +83,11 @@ struct mcp_config {
 	uint32_t anomaly_sigma;	       /* how many standard deviations over the baseline */
 	uint32_t anomaly_bad_frames;   /* per source per second, at least */
 	uint32_t anomaly_new_sessions; /* per source per second, at least */
+	uint32_t anomaly_auth_failures; /* failed HELLO tokens per source per second, at least */
+	int auth;		       /* enum mcp_auth_mode */
+	char auth_keys[PATH_MAX];      /* the key file; "" when auth is off */
+	struct mcp_client_cfg clients[MCP_MAX_CLIENTS];
+	int n_clients;
 	char error[PATH_MAX + 512]; /* "file:line: reason" when loading failed */
 };
 
@@ -80,6 +98,13 @@ const char *mcp_datapath_name(int dp);
 /* "bpf", "user" or "auto" as enum mcp_datapath; -1 for anything else. */
 int mcp_parse_datapath(const char *text);
 const char *mcp_xdp_mode_name(int mode);
+const char *mcp_auth_mode_name(int mode);
+/* "GET, SET, 0x10-0x1f": request opcodes into set (bit op), or -1 with the bad item in why. */
+int mcp_parse_opcode_set(const char *text, uint64_t set[4], char *why, size_t len);
+/* The [client NAME] section for an identity, or NULL. */
+const struct mcp_client_cfg *mcp_config_client(const struct mcp_config *cfg, const char *name);
+/* The position of a pool by name, or -1. */
+int mcp_config_pool_index(const struct mcp_config *cfg, const char *name);
 /* Pools that some route uses: bit i for pool i. */
 uint32_t mcp_config_pools_used(const struct mcp_config *cfg);
 /*

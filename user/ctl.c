@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "anomaly.h"
+#include "auth.h"
 #include "control.pb-c.h"
 #include "ctl.h"
 #include "ctl_request.h"
@@ -193,6 +194,10 @@ static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *r
 		m->bytes_out = k.bytes_out;
 		m->fast_path = s->client.installed || s->path == SESSION_PATH_INLINE;
 		m->path = (char *)session_path_name(s->path);
+		m->auth = (char *)session_auth_name(s->auth);
+		m->denied = s->denied;
+		m->rate_limited = s->rate_limited;
+		m->restricted = s->restricted;
 		uint64_t in = inline_last_active_ms(r, s); /* 0 when not inline */
 
 		if (in > last)
@@ -206,6 +211,39 @@ static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *r
 		m->idle_ms = now > last ? now - last : 0;
 		PUSH(a, rsp->sessions, rsp->n_sessions, m);
 	}
+}
+
+/* Identities: the auth module's totals, with what their open sessions add. */
+static void do_clients(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+{
+	const struct auth_client *rows;
+	int n = auth_clients(r->auth, &rows);
+	Mcp__Ctl__Client **by_row = amalloc(a, (size_t)n * sizeof(*by_row));
+
+	for (int i = 0; i < n; i++) {
+		Mcp__Ctl__Client *m = amalloc(a, sizeof(*m));
+
+		mcp__ctl__client__init(m);
+		m->client_id = astr(a, rows[i].id);
+		m->auth = (char *)session_auth_name(rows[i].kind);
+		m->sessions_total = rows[i].sessions_total;
+		m->frames = rows[i].frames;
+		m->denied = rows[i].denied;
+		m->rate_limited = rows[i].rate_limited;
+		by_row[i] = m;
+	}
+	for (struct session *s = r->sessions; s; s = s->next) {
+		struct session_counters k;
+
+		if (s->state == S_IDLE || s->client_ref < 0 || s->client_ref >= n)
+			continue;
+		session_counters(r, s, &k);
+		by_row[s->client_ref]->sessions++;
+		by_row[s->client_ref]->frames += k.frames_in + k.frames_out;
+	}
+	for (int i = 0; i < n; i++)
+		if (by_row[i]->sessions_total) /* row 0, "(other)", only once used */
+			PUSH(a, rsp->clients, rsp->n_clients, by_row[i]);
 }
 
 static void do_routes(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
@@ -393,6 +431,7 @@ static const struct {
 } commands[] = {
 	[MCP__CTL__COMMAND__COMMAND_STATUS] = { .query = do_status },
 	[MCP__CTL__COMMAND__COMMAND_SESSIONS] = { .query = do_sessions },
+	[MCP__CTL__COMMAND__COMMAND_CLIENTS] = { .query = do_clients },
 	[MCP__CTL__COMMAND__COMMAND_ROUTES] = { .query = do_routes },
 	[MCP__CTL__COMMAND__COMMAND_POOLS] = { .query = do_pools },
 	[MCP__CTL__COMMAND__COMMAND_STATS] = { .query = do_stats },

@@ -55,6 +55,7 @@ int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, char 
 		break;
 	case MCP__CTL__COMMAND__COMMAND_STATUS:
 	case MCP__CTL__COMMAND__COMMAND_SESSIONS:
+	case MCP__CTL__COMMAND__COMMAND_CLIENTS:
 	case MCP__CTL__COMMAND__COMMAND_ROUTES:
 	case MCP__CTL__COMMAND__COMMAND_POOLS:
 	case MCP__CTL__COMMAND__COMMAND_STATS:

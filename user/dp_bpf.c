@@ -49,16 +49,6 @@ static struct bpf_dp *dp_of(struct router *r)
 	return r->dp.priv;
 }
 
-static void clear_map(int fd)
-{
-	uint8_t key[sizeof(struct mcp_sock_key) > 8 ? sizeof(struct mcp_sock_key) : 8];
-
-	/* Always delete the first key: deleting while iterating loses our place. */
-	while (bpf_map_get_next_key(fd, NULL, key) == 0)
-		if (bpf_map_delete_elem(fd, key))
-			break;
-}
-
 /* The maps a different build left pinned: each map of this program, by its own pin path. */
 static void unpin_all(struct mcp_sockmap *skel)
 {
@@ -171,6 +161,7 @@ static int bpf_install(struct router *r, struct session *s)
 		struct mcp_sock_state st = {
 			.key = { .session = s->id, .slot = (uint32_t)slot },
 			.cur_dest = MCP_DEST_NONE,
+			.flags = s->restricted ? MCP_SF_PERMS : 0,
 		};
 		socklen_t len = sizeof(c ? c->cookie : 0);
 
@@ -420,11 +411,11 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	/* Whatever an earlier mcpd left: its sockets are gone, so is their state. Not on a
 	 * takeover: those sockets are alive and coming over. */
 	if (!r->taking_over) {
-		clear_map(d->state);
-		clear_map(d->fwd);
-		clear_map(d->redir);
-		clear_map(d->socks);
-		clear_map(d->full);
+		pin_map_clear(d->state);
+		pin_map_clear(d->fwd);
+		pin_map_clear(d->redir);
+		pin_map_clear(d->socks);
+		pin_map_clear(d->full);
 	}
 
 	r->dp.name = "bpf";

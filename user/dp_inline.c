@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "inline.h"
+#include "pin_root.h"
 #include "kstats.h"
 #include "log.h"
 #include "pin_dir.h"
@@ -40,16 +41,6 @@ struct inline_path {
 	char cgroup[PATH_MAX];
 	char description[PATH_MAX + 32];
 };
-
-static void clear_map(int fd)
-{
-	uint8_t key[sizeof(struct mcp_tuple)];
-
-	/* Always the first key: deleting while iterating loses the place. */
-	while (bpf_map_get_next_key(fd, NULL, key) == 0)
-		if (bpf_map_delete_elem(fd, key))
-			break;
-}
 
 static struct inline_path *of(struct router *r)
 {
@@ -158,9 +149,9 @@ int inline_init(struct router *r, char *why, size_t len)
 	/* What an earlier mcpd left: its sessions are gone, so are their entries. Not on a
 	 * takeover: those sessions are alive and coming over. */
 	if (!r->taking_over) {
-		clear_map(p->state);
-		clear_map(p->peers);
-		clear_map(p->flight);
+		pin_map_clear(p->state);
+		pin_map_clear(p->peers);
+		pin_map_clear(p->flight);
 	}
 	r->inl = p;
 	inline_apply_config(r);
@@ -253,7 +244,8 @@ bool inline_install(struct router *r, struct session *s)
 	for (int slot = MCP_MAX_POOLS; slot >= 0; slot--) {
 		struct conn *c = slot_conn(s, slot);
 		struct mcp_sock_state st = { .key = { .session = s->id, .slot = (uint32_t)slot },
-					     .cur_dest = MCP_DEST_NONE };
+					     .cur_dest = MCP_DEST_NONE,
+					     .flags = s->restricted ? MCP_SF_PERMS : 0 };
 
 		if (!c)
 			continue;

@@ -26,6 +26,7 @@ const char *mcp_dp_reason_name(int reason)
 		[MCP_DP_PASS_UNKNOWN] = "pass_unknown",
 		[MCP_DP_REDIRECT_FAIL] = "redirect_fail",
 		[MCP_DP_PASS_BACKPRESSURE] = "pass_backpressure",
+		[MCP_DP_PASS_DENIED] = "pass_denied",
 	};
 
 	return reason >= 0 && reason < MCP_DP__COUNT ? names[reason] : "?";
@@ -65,6 +66,7 @@ const char *mcp_inline_reason_name(int reason)
 		[MCP_INLINE_FALL_FLIGHT] = "fall_flight",
 		[MCP_INLINE_FALL_GONE] = "fall_gone",
 		[MCP_INLINE_NOT_OURS] = "not_ours",
+		[MCP_INLINE_FALL_DENIED] = "fall_denied",
 	};
 
 	return reason >= 0 && reason < MCP_INLINE__COUNT ? names[reason] : "?";

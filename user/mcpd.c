@@ -12,6 +12,7 @@
 #include <xdp/libxdp.h>
 #include "log.h"
 #include "router.h"
+#include "token.h"
 #include "privileges.h"
 #include "upgrade.h"
 #include "version.h"
@@ -123,6 +124,18 @@ int main(int argc, char **argv)
 	if (datapath >= 0)
 		cfg->datapath = datapath;
 	if (check) {
+		char why[512];
+		struct mcp_keyring *kr = cfg->auth != MCP_AUTH_MODE_OFF ? malloc(sizeof(*kr)) : NULL;
+
+		if (kr && mcp_keyring_load(cfg->auth_keys, true, kr, why, sizeof(why))) {
+			fprintf(stderr, "mcpd: bad config: auth_keys: %s\n", why);
+			free(kr);
+			return 1;
+		}
+		if (kr)
+			printf("%s: auth %s, %d keys\n", cfg->auth_keys, mcp_auth_mode_name(cfg->auth),
+			       kr->n);
+		free(kr);
 		printf("%s: ok (%d listen, %d pools, datapath %s)\n", path ? path : "(defaults)",
 		       cfg->n_listen, cfg->n_pools, mcp_datapath_name(cfg->datapath));
 		return 0;

@@ -23,6 +23,8 @@ SAME_CODE(RATE_LIMITED);
 SAME_CODE(SHUTTING_DOWN);
 SAME_CODE(IDLE_TIMEOUT);
 SAME_CODE(PROTOCOL_VIOLATION);
+SAME_CODE(UNAUTHENTICATED);
+SAME_CODE(PERMISSION_DENIED);
 
 /* Write a header for a payload packed in place after it by `pack`. */
 static ssize_t frame_around(void *buf, size_t cap, uint8_t version, uint8_t opcode,
@@ -72,6 +74,10 @@ ssize_t mcp_build_hello(void *buf, size_t cap, const struct mcp_hello *h)
 	m.client_id = (char *)h->client_id;
 	m.max_frame = h->max_frame;
 	m.heartbeat_ms = h->heartbeat_ms;
+	if (h->token_len > sizeof(h->token))
+		return -EINVAL;
+	m.token.len = h->token_len;
+	m.token.data = (uint8_t *)h->token;
 	return frame_around(buf, cap, MCP_VERSION_1, MCP_OP_HELLO, 0, mcp__hello__get_packed_size(&m),
 			    pack_hello, &m);
 }
@@ -165,6 +171,12 @@ int mcp_parse_hello(const void *payload, size_t len, struct mcp_hello *out)
 		err = copy_string(out->client_id, sizeof(out->client_id), m->client_id);
 	out->max_frame = m->max_frame;
 	out->heartbeat_ms = m->heartbeat_ms;
+	if (m->token.len > sizeof(out->token)) {
+		out->token_too_long = true; /* refused by whoever checks tokens, not a bad HELLO */
+	} else if (m->token.len) {
+		memcpy(out->token, m->token.data, m->token.len);
+		out->token_len = (uint32_t)m->token.len;
+	}
 	mcp__hello__free_unpacked(m, NULL);
 	return err;
 }

@@ -7,6 +7,7 @@
 #ifndef MCP_MESSAGES_H
 #define MCP_MESSAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -15,6 +16,7 @@
 #define MCP_HELLO_MAX_VERSIONS 16
 #define MCP_CLIENT_ID_MAX      128
 #define MCP_ERROR_MSG_MAX      256
+#define MCP_TOKEN_MAX	       1024 /* a HELLO's token, signature included */
 
 struct mcp_hello {
 	uint32_t versions[MCP_HELLO_MAX_VERSIONS];
@@ -22,6 +24,9 @@ struct mcp_hello {
 	char client_id[MCP_CLIENT_ID_MAX + 1];
 	uint32_t max_frame;    /* 0: no preference */
 	uint32_t heartbeat_ms; /* 0: no preference */
+	uint8_t token[MCP_TOKEN_MAX]; /* field 5, as it came (user/token.h checks it) */
+	uint32_t token_len;	       /* 0: none */
+	bool token_too_long;	       /* one came, over MCP_TOKEN_MAX: not kept */
 };
 
 struct mcp_hello_ack {

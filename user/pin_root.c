@@ -10,6 +10,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <bpf/bpf.h>
 #include "pin_root.h"
 
 int pin_root_prepare(const char *root, char *why, size_t len)
@@ -56,4 +57,14 @@ int pin_root_remove(const char *root)
 	if (rmdir(root) && errno != ENOENT)
 		err = -errno;
 	return err;
+}
+
+void pin_map_clear(int fd)
+{
+	uint8_t key[64];
+
+	/* Always the first key: deleting while iterating loses the place. */
+	while (bpf_map_get_next_key(fd, NULL, key) == 0)
+		if (bpf_map_delete_elem(fd, key))
+			break;
 }

@@ -13,5 +13,7 @@
 int pin_root_prepare(const char *root, char *why, size_t len);
 /* Unpin everything in `root` and remove it (what a test or the demo leaves). 0 or -errno. */
 int pin_root_remove(const char *root);
+/* Delete every entry of a hash map (keys of up to 64 bytes): what an earlier mcpd left. */
+void pin_map_clear(int fd);
 
 #endif

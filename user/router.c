@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "auth.h"
+#include "perm_map.h"
 #include "log.h"
 #include "anomaly.h"
 #include "ctl.h"
@@ -49,12 +51,17 @@ const char *router_limit_name(int limit)
 	return limit >= 0 && limit < LIMIT__COUNT ? names[limit] : "?";
 }
 
-uint64_t mcp_now_ms(void)
+uint64_t mcp_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mcp_now_ms(void)
+{
+	return mcp_now_ns() / 1000000;
 }
 
 int router_watch(struct router *r, struct conn *c, uint32_t events)
@@ -408,7 +415,8 @@ int router_reload(struct router *r, char *msg, size_t len)
 	} else if (mcp_config_load(r->cfg.path, next)) {
 		snprintf(msg, len, "reload refused, the running config stays: %s", next->error);
 		pr_err("%s", msg);
-	} else if (router_pools_kept(r, next, why, sizeof(why))) {
+	} else if (router_pools_kept(r, next, why, sizeof(why)) ||
+		   auth_configure(r->auth, next, why, sizeof(why))) {
 		snprintf(msg, len, "reload refused, the running config stays: %s", why);
 		pr_err("%s", msg);
 	} else {
@@ -524,6 +532,13 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0 || udp_init(r))
 		return -1;
+	r->auth = auth_new();
+	if (!r->auth)
+		return -1;
+	if (auth_configure(r->auth, &r->cfg, why, sizeof(why))) {
+		pr_err("auth = %s: %s", mcp_auth_mode_name(r->cfg.auth), why);
+		return -1;
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -577,6 +592,9 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	 * remote sessions take. */
 	if (r->inl)
 		r->dp.name = "auto";
+	/* Permissions an earlier mcpd left for sessions long gone (a takeover's are alive). */
+	if (!takeover && (r->inl || r->dp.install))
+		perm_map_clear(r->cfg.pin_root);
 
 	if (!takeover) {
 		for (int i = 0; i < cfg->n_listen; i++)
@@ -656,6 +674,9 @@ void router_free(struct router *r)
 	ctl_free(r);
 	metrics_free(r);
 	anomaly_free(r);
+	auth_free(r->auth);
+	r->auth = NULL;
+	perm_map_close();
 	inline_free(r);
 	xdp_guard_free(r);
 	if (r->dp.destroy)

@@ -12,6 +12,8 @@
 #include "config.h"
 #include "stream_decoder.h"
 #include "mcp/xdp.h"
+#include "mcp/perm.h"
+#include "messages.h"
 #include "blocklist.h"
 #include "list.h"
 #include "session_state.h"
@@ -22,6 +24,7 @@ enum anomaly_kind {
 	ANOMALY_SESSION_FLOOD,	 /* a flood of new sessions from one source */
 	ANOMALY_OPCODE_SPIKE,	 /* an opcode's rate far over its baseline */
 	ANOMALY_PASS_SPIKE,	 /* the pass-to-daemon rate far over its baseline */
+	ANOMALY_AUTH_FAILURES,	 /* a source that keeps failing authentication */
 	ANOMALY__COUNT,
 };
 
@@ -115,7 +118,13 @@ struct session {
 	uint64_t deadline_ms; /* connecting, closing or lingering must end by then */
 	char peer[MCP_ADDR_TEXT_MAX];
 	struct sockaddr_storage peer_addr;
-	char client_id[130];
+	char client_id[MCP_CLIENT_ID_MAX + 1]; /* verified (auth), as typed (auth off), or "" (anonymous) */
+	uint8_t auth;		/* enum session_auth (auth.h) */
+	bool restricted;	/* its identity may not do everything: perms are checked */
+	bool perms_in_kernel;	/* its perms are in mcp_perms: the kernel's copy is the one */
+	int client_ref;		/* its identity's row of totals (auth.c) */
+	struct mcp_perms perms; /* what its identity may do (include/mcp/perm.h) */
+	uint64_t denied, rate_limited; /* requests answered PERMISSION_DENIED, RATE_LIMITED */
 	uint64_t frames_in, frames_out, bytes_in, bytes_out; /* seen by mcpd */
 	bool dead;
 	uint64_t created_ms;
@@ -163,6 +172,7 @@ struct router {
 	struct udp *udp; /* MCP over UDP (udp.c) */
 	void *xdp; /* the XDP guard (dp_xdp.c), when attached */
 	struct inline_path *inl; /* the inline path (dp_inline.c), when loaded */
+	struct auth *auth; /* identities: keys, decisions, their counters (auth.c) */
 	int pin_lock_fd; /* holds /sys/fs/bpf/mcp (pin_dir.c), -1 when not */
 	struct blocklist blocks;
 	uint64_t anomalies_total[ANOMALY__COUNT];
@@ -202,6 +212,7 @@ struct router {
 };
 
 uint64_t mcp_now_ms(void);
+uint64_t mcp_now_ns(void); /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */
 
 /* router.c */
 int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bool takeover);

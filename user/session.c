@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include "log.h"
 #include "router.h"
+#include "auth.h"
+#include "perm_map.h"
 #include "inline.h"
 #include "session_int.h"
 
@@ -149,6 +151,14 @@ void session_free(struct router *r, struct session *s)
 		return;
 	s->dead = true;
 	list_unlink(&r->unneg, &s->unneg);
+	if (s->client_ref >= 0) {
+		struct session_counters k;
+
+		session_counters(r, s, &k);
+		auth_session_ended(r->auth, s->client_ref, k.frames_in + k.frames_out);
+	}
+	if (s->perms_in_kernel)
+		perm_map_del(r->cfg.pin_root, s->id);
 	if (r->dp.uninstall)
 		r->dp.uninstall(r, s);
 	inline_uninstall(r, s);
@@ -178,6 +188,7 @@ struct session *session_new(struct router *r, int fd, const struct sockaddr_stor
 	if (!s->id)
 		s->id = ++r->next_session_id;
 	s->state = S_IDLE;
+	s->client_ref = -1; /* no identity before HELLO */
 	s->client.h.on_event = session_on_event;
 	s->client.h.fd = fd;
 	s->client.out.account = &r->queued_bytes;

@@ -7,11 +7,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 #include "log.h"
 #include "messages.h"
 #include "router.h"
+#include "auth.h"
+#include "perm_map.h"
 #include "inline.h"
 #include "session_int.h"
 
@@ -112,6 +115,22 @@ void backend_failed(struct router *r, struct conn *b, const char *why)
 	session_end(r, s, MCP_ERR_BACKEND_UNAVAILABLE, msg);
 }
 
+/* A restricted identity's rules go into the kernel before any of its sockets does. False
+ * when they cannot: the session stays where mcpd judges every frame. */
+static bool kernel_may_judge(struct router *r, struct session *s)
+{
+	int err;
+
+	if (!s->restricted || (!r->inl && !r->dp.install))
+		return true;
+	err = perm_map_put(r->cfg.pin_root, s->id, &s->perms);
+	s->perms_in_kernel = !err;
+	if (err)
+		pr_warn("session %u: permissions not in the kernel (%s): it stays on mcpd's path",
+			s->id, strerror(-err));
+	return !err;
+}
+
 void session_connected(struct router *r, struct session *s)
 {
 	struct mcp_hello_ack ack = { .version = s->version, .session_id = s->id,
@@ -123,12 +142,18 @@ void session_connected(struct router *r, struct session *s)
 		return;
 	s->client.dec.fr.version = s->version;
 	s->client.dec.fr.max_frame = s->max_frame;
-	if (inline_install(r, s))
-		pr_debug("session %u: inline", s->id);
-	else if (r->dp.install && r->dp.install(r, s))
-		pr_warn("session %u: fast path not installed; it stays on the user path", s->id);
-	else if (r->dp.install)
-		s->path = SESSION_PATH_KERNEL;
+	if (kernel_may_judge(r, s)) {
+		if (inline_install(r, s))
+			pr_debug("session %u: inline", s->id);
+		else if (r->dp.install && r->dp.install(r, s))
+			pr_warn("session %u: fast path not installed; it stays on the user path", s->id);
+		else if (r->dp.install)
+			s->path = SESSION_PATH_KERNEL;
+	}
+	if (s->perms_in_kernel && s->path == SESSION_PATH_MCPD) { /* mcpd judges it alone */
+		perm_map_del(r->cfg.pin_root, s->id);
+		s->perms_in_kernel = false;
+	}
 	n = mcp_build_hello_ack(buf, sizeof(buf), &ack);
 	if (n > 0)
 		conn_queue(r, &s->client, buf, (size_t)n);
@@ -168,7 +193,9 @@ void backend_connected(struct router *r, struct conn *b)
 	ssize_t n;
 
 	b->connecting = false;
-	snprintf(h.client_id, sizeof(h.client_id), "mcpd-session-%u", s->id);
+	/* The verified identity, and nothing a client merely claimed. */
+	if (s->auth == SESSION_AUTH_VERIFIED)
+		snprintf(h.client_id, sizeof(h.client_id), "%s", s->client_id);
 	n = mcp_build_hello(buf, sizeof(buf), &h);
 	if (n > 0)
 		conn_queue(r, b, buf, (size_t)n);

@@ -5,8 +5,10 @@
  */
 #include <stdio.h>
 #include "anomaly.h"
+#include "auth.h"
 #include "log.h"
 #include "messages.h"
+#include "perm_map.h"
 #include "router.h"
 #include "session_int.h"
 
@@ -82,6 +84,7 @@ static void forward_frame(struct router *r, struct conn *to, const struct mcp_fr
 
 static void on_hello(struct router *r, struct session *s, const struct mcp_frame *f)
 {
+	struct auth_verdict v;
 	struct mcp_hello h;
 
 	if (f->version != MCP_VERSION_1) {
@@ -92,7 +95,17 @@ static void on_hello(struct router *r, struct session *s, const struct mcp_frame
 		session_end(r, s, MCP_ERR_PROTOCOL_VIOLATION, "malformed HELLO payload");
 		return;
 	}
-	snprintf(s->client_id, sizeof(s->client_id), "%s", h.client_id);
+	if (auth_hello(r->auth, &r->cfg, &h, mcp_now_ns(), &v)) {
+		pr_info("session %u from %s: %s", s->id, s->peer, v.why);
+		anomaly_auth_failure(r, (struct sockaddr *)&s->peer_addr);
+		session_end(r, s, MCP_ERR_UNAUTHENTICATED, v.why);
+		return;
+	}
+	snprintf(s->client_id, sizeof(s->client_id), "%s", v.client_id);
+	s->auth = (uint8_t)v.kind;
+	s->perms = v.perms;
+	s->restricted = v.restricted;
+	s->client_ref = auth_client_ref(r->auth, s->client_id, v.kind);
 	s->version = (uint8_t)mcp_pick_version(our_versions, 2, h.versions, h.n_versions);
 	if (!s->version) {
 		session_end(r, s, MCP_ERR_UNSUPPORTED_VERSION, "no common version; router speaks 1, 2");
@@ -115,6 +128,43 @@ static void answer_ping(struct router *r, struct conn *c, const struct mcp_frame
 
 	pong.opcode = mcp_answer_opcode(f->opcode);
 	forward_frame(r, c, &pong);
+}
+
+/* A request its identity may not send (now): answered, never forwarded; the session goes on. */
+static int deny(struct router *r, struct session *s, const struct mcp_frame *f, int verdict)
+{
+	char msg[MCP_CLIENT_ID_MAX + 96];
+
+	if (verdict == MCP_PERM_RATE) {
+		s->rate_limited++;
+		snprintf(msg, sizeof(msg), "over %u request frames/s for %s", s->perms.rate_fps,
+			 s->client_id[0] ? s->client_id : session_auth_name(s->auth));
+	} else {
+		s->denied++;
+		snprintf(msg, sizeof(msg), "%s 0x%02x (%s) not allowed for %s",
+			 verdict == MCP_PERM_DENY_POOL ? "the pool of opcode" : "opcode", f->opcode,
+			 mcp_opcode_name(f->opcode),
+			 s->client_id[0] ? s->client_id : session_auth_name(s->auth));
+	}
+	auth_count_denial(r->auth, s->client_ref, verdict);
+	session_queue_error(r, s, auth_denial_error(verdict), msg);
+	return 0;
+}
+
+/* May a restricted session's request go to `pool` now? Its token is taken if so. On a kernel
+ * path the kernel's copy of the bucket is the one both judge from. */
+static int judge(struct router *r, struct session *s, uint8_t op, int pool)
+{
+	uint64_t now = mcp_now_ns();
+	bool kernel = s->perms_in_kernel && !perm_map_get(r->cfg.pin_root, s->id, &s->perms);
+	int verdict = mcp_perm_judge(&s->perms, op, (uint32_t)pool, now, 0);
+
+	if (verdict == MCP_PERM_ALLOW && s->perms.rate_fps) {
+		mcp_perm_take(&s->perms, now, 1);
+		if (kernel)
+			perm_map_put(r->cfg.pin_root, s->id, &s->perms);
+	}
+	return verdict;
 }
 
 static int client_frame(struct router *r, struct conn *c, const struct mcp_frame *f)
@@ -147,12 +197,20 @@ static int client_frame(struct router *r, struct conn *c, const struct mcp_frame
 		int slot = r->cfg.routes[f->opcode];
 		struct conn *b = slot ? s->backends[slot] : NULL;
 
+		if (s->restricted && !mcp_perm_opcode(&s->perms, f->opcode))
+			return deny(r, s, f, MCP_PERM_DENY_OPCODE);
 		if (!b || b->closed) {
 			char msg[64];
 
 			snprintf(msg, sizeof(msg), "no route for opcode 0x%02x", f->opcode);
 			session_queue_error(r, s, MCP_ERR_NO_ROUTE, msg);
 			return 0;
+		}
+		if (s->restricted) {
+			int verdict = judge(r, s, f->opcode, slot - 1);
+
+			if (verdict != MCP_PERM_ALLOW)
+				return deny(r, s, f, verdict);
 		}
 		forward_frame(r, b, f);
 		return 0;

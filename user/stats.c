@@ -11,6 +11,8 @@
 #include "kstats.h"
 #include "router.h"
 #include "stats.h"
+#include "auth.h"
+#include "mcp/perm.h"
 #include "version.h"
 
 static const struct metric
@@ -29,6 +31,9 @@ static const struct metric
 	m_pool_up = { "pool_backends_up", "gauge", "Backends of the pool neither down nor drained." },
 	m_pool_sessions = { "pool_sessions", "gauge", "Sessions using a backend of the pool." },
 	m_blocked = { "blocklist_entries", "gauge", "Prefixes in the blocklist." },
+	m_kernel_denied = { "kernel_denied_total", "counter",
+			    "Requests a kernel verdict handed to mcpd for their identity's permissions or "
+			    "rate (mcp_perm_stats), by reason." },
 	m_limits = { "limit_hits_total", "counter",
 		     "Times a protective limit fired, by limit (docs/operations.md, Under attack)." };
 
@@ -83,6 +88,15 @@ void router_collect(struct router *r, metric_fn fn, void *ctx)
 	udp_collect(r, fn, ctx);
 	fn(ctx, &m_blocked, NULL, 0, (uint64_t)r->blocks.n);
 	anomaly_collect(r, fn, ctx);
+	auth_collect(r->auth, &r->cfg, fn, ctx);
+	{
+		static const char *const why[MCP_PERM__COUNT] = { "allow", "opcode", "pool", "rate" };
+		struct mcp_counter perm[MCP_PERM__COUNT];
+
+		if (!mcp_kstats_sum(r->cfg.pin_root, MCP_MAP_PERM_STATS, MCP_PERM__COUNT, perm))
+			for (int v = MCP_PERM_DENY_OPCODE; v < MCP_PERM__COUNT; v++)
+				fn(ctx, &m_kernel_denied, L1("reason", why[v]), perm[v].count);
+	}
 	for (int i = 0; i < LIMIT__COUNT; i++)
 		fn(ctx, &m_limits, L1("limit", router_limit_name(i)), r->limit_hits[i]);
 }

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
+#include "auth.h"
 #include "takeover.h"
 
 #define FDS_PER_MSG 250 /* SCM_MAX_FD is 253 */
@@ -208,6 +209,9 @@ static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
 	k->n_anomalies = ANOMALY__COUNT;
 	k->limit_hits = r->limit_hits;
 	k->n_limit_hits = LIMIT__COUNT;
+	auth_counters(r->auth, &k->auth_results, &k->denials);
+	k->n_auth_results = MCP_AUTH__COUNT;
+	k->n_denials = MCP_PERM__COUNT;
 	return k;
 }
 
@@ -223,6 +227,13 @@ static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters 
 		r->anomalies_total[i] = k->anomalies[i];
 	for (size_t i = 0; i < k->n_limit_hits && i < LIMIT__COUNT; i++)
 		r->limit_hits[i] = k->limit_hits[i];
+	uint64_t *results, *denials;
+
+	auth_counters(r->auth, &results, &denials);
+	for (size_t i = 0; i < k->n_auth_results && i < MCP_AUTH__COUNT; i++)
+		results[i] = k->auth_results[i];
+	for (size_t i = 0; i < k->n_denials && i < MCP_PERM__COUNT; i++)
+		denials[i] = k->denials[i];
 }
 
 int takeover_give(struct router *r, int sock)
@@ -279,6 +290,14 @@ int takeover_give(struct router *r, int sock)
 		m->bytes_out = s->bytes_out;
 		m->backends_pending = (uint32_t)s->backends_pending;
 		m->path = s->path;
+		m->auth = s->auth;
+		m->denied = s->denied;
+		m->rate_limited = s->rate_limited;
+		m->perms_in_kernel = s->perms_in_kernel;
+		if (s->restricted) { /* (the kernel's copy, if any, stays in mcp_perms) */
+			m->perms.data = (uint8_t *)&s->perms;
+			m->perms.len = sizeof(s->perms);
+		}
 		if (s->tuples) {
 			/* The inline entries stay in the kernel; the new mcpd needs their keys. */
 			m->inline_tuples.data = (uint8_t *)s->tuples;
@@ -426,6 +445,16 @@ static int restore_session(struct router *r, const Mcp__Ctl__TakeoverSession *m,
 	s->bytes_out = m->bytes_out;
 	s->backends_pending = (int)m->backends_pending;
 	s->path = m->path < SESSION_PATH__COUNT ? (uint8_t)m->path : SESSION_PATH_MCPD;
+	s->auth = m->auth < SESSION_AUTH__COUNT ? (uint8_t)m->auth : SESSION_AUTH_NONE;
+	s->denied = m->denied;
+	s->rate_limited = m->rate_limited;
+	mcp_perm_all(&s->perms);
+	if (m->perms.len == sizeof(s->perms)) {
+		memcpy(&s->perms, m->perms.data, sizeof(s->perms));
+		s->restricted = true;
+		s->perms_in_kernel = m->perms_in_kernel;
+	}
+	s->client_ref = s->state == S_IDLE ? -1 : auth_client_ref(r->auth, s->client_id, s->auth);
 	if (m->inline_tuples.len && !r->inl) {
 		/* Its frames go on in the kernel; without the inline path this mcpd could not
 		 * see them, nor clear the session's entries when it ends. */

@@ -9,29 +9,6 @@
 #include "lib/parse.h"
 #include "maps/xdp.h"
 
-#define NS_PER_TOKEN 1000000000ull
-
-/* Take a token from bucket b (rate per second, burst tokens). 1 when one was there. */
-static __always_inline int take_token(struct mcp_bucket *b, __u64 now, __u32 rate, __u32 burst)
-{
-	__u64 cap = (__u64)(burst ? burst : 1) * NS_PER_TOKEN, elapsed = now - b->last_ns;
-	__u64 tokens = b->tokens_ns;
-
-	if (elapsed > 10 * NS_PER_TOKEN)
-		tokens = cap;
-	else
-		tokens += elapsed * rate;
-	if (tokens > cap)
-		tokens = cap;
-	b->last_ns = now;
-	if (tokens < NS_PER_TOKEN) {
-		b->tokens_ns = tokens;
-		return 0;
-	}
-	b->tokens_ns = tokens - NS_PER_TOKEN;
-	return 1;
-}
-
 /* MCP_XDP__COUNT when the source may go on, else the drop reason. */
 static __always_inline __u32 rate_limit(struct pkt *p)
 {
@@ -45,18 +22,18 @@ static __always_inline __u32 rate_limit(struct pkt *p)
 	now = bpf_ktime_get_ns();
 	b = bpf_map_lookup_elem(&mcp_rate, &p->src);
 	if (b)
-		return take_token(b, now, cfg->rate_pps, cfg->burst) ? MCP_XDP__COUNT
+		return mcp_bucket_take_one(b, now, cfg->rate_pps, cfg->burst) ? MCP_XDP__COUNT
 								      : MCP_XDP_DROP_RATE;
 	/* A new source: admitted to the table only at newsrc_pps, so a flood of spoofed
 	 * sources cannot flush the table of the real ones faster than that. */
 	if (cfg->newsrc_pps) {
 		struct mcp_bucket *ns = bpf_map_lookup_elem(&mcp_newsrc, &zero);
 
-		if (ns && !take_token(ns, now, cfg->newsrc_pps, cfg->newsrc_pps))
+		if (ns && !mcp_bucket_take_one(ns, now, cfg->newsrc_pps, cfg->newsrc_pps))
 			return MCP_XDP_DROP_NEW_SOURCE;
 	}
 	fresh.last_ns = now;
-	fresh.tokens_ns = (__u64)(cfg->burst ? cfg->burst - 1 : 0) * NS_PER_TOKEN;
+	fresh.tokens_ns = (__u64)(cfg->burst ? cfg->burst - 1 : 0) * MCP_NS_PER_TOKEN;
 	bpf_map_update_elem(&mcp_rate, &p->src, &fresh, BPF_ANY);
 	return MCP_XDP__COUNT;
 }

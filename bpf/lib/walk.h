@@ -16,6 +16,7 @@
 #include "mcp/framer.h"
 #include "lib/counters.h"
 #include "lib/route.h"
+#include "maps/perms.h"
 #include "maps/stats.h"
 
 #ifndef MCP_WALK_LOAD
@@ -41,6 +42,10 @@ struct mcp_walk {
 	 * at that frame's start; w->off is then the length of a run of frames for one place.
 	 * MCP_WALK_REST: only the rest of the frame in progress, stopping before any header. */
 	__u32 split;
+	/* Restricted sessions (MCP_SF_PERMS): requests allowed in this chunk, whose tokens are
+	 * taken (mcp_walk_commit) only once they have certainly gone on; the time judged at. */
+	__u32 taken;
+	__u64 now;
 };
 
 enum { MCP_WALK_WHOLE = 0, MCP_WALK_SPLIT = 1, MCP_WALK_REST = 2 };
@@ -79,22 +84,59 @@ static __always_inline int mcp_walk_stop_before(struct mcp_walk *w)
 	return 1;
 }
 
+/* May this request, routed to a pool, go on? (include/mcp/perm.h; no entry: mcpd judges.) */
+static __always_inline __u32 mcp_walk_judge(struct mcp_walk *w, __u8 op, __u32 pool)
+{
+	__u32 session = w->st->key.session;
+	struct mcp_perms *p = bpf_map_lookup_elem(&mcp_perms, &session);
+
+	if (!w->now)
+		w->now = bpf_ktime_get_ns();
+	return p ? mcp_perm_judge(p, op, pool, w->now, w->taken) : MCP_PERM_DENY_OPCODE;
+}
+
+/* The frames judged in this chunk have gone on: their tokens are spent. */
+static __always_inline void mcp_walk_commit(struct mcp_walk *w)
+{
+	__u32 session = w->st->key.session;
+	struct mcp_perms *p;
+
+	if (!w->taken)
+		return;
+	p = bpf_map_lookup_elem(&mcp_perms, &session);
+	if (p)
+		mcp_perm_take(p, w->now, w->taken);
+}
+
 /* A whole, valid header: route it, count it. 1 when the run ends before it (split mode). */
 static __always_inline int mcp_walk_frame(struct mcp_walk *w)
 {
 	struct mcp_sock_state *st = w->st;
 	__u8 op = st->fr.hdr[MCP_OFF_OPCODE];
-	__u32 why = MCP_DP_REDIRECT, dest = mcp_route(st, op, &why);
+	__u32 why = MCP_DP_REDIRECT, dest = mcp_route(st, op, &why), perm = MCP_PERM__COUNT;
 	__u32 dir = st->fr.peer == MCP_PEER_CLIENT ? MCP_DIR_TO_BACKEND : MCP_DIR_TO_CLIENT;
+	__u32 size = mcp_hdr_len(st->fr.version) + mcp_hdr_length(st->fr.hdr);
 
+	/* A routed request of a restricted session: one its identity may send now? */
+	if ((st->flags & MCP_SF_PERMS) && st->fr.peer == MCP_PEER_CLIENT &&
+	    dest > MCP_SLOT_CLIENT && dest <= MCP_MAX_POOLS) {
+		perm = mcp_walk_judge(w, op, dest - 1);
+		if (perm != MCP_PERM_ALLOW) {
+			why = MCP_DP_PASS_DENIED;
+			dest = MCP_DEST_DAEMON;
+		}
+	}
 	if (w->split && w->dest != MCP_DEST_NONE && dest != w->dest)
 		return mcp_walk_stop_before(w);
+	if (perm == MCP_PERM_ALLOW)
+		w->taken++;
+	else if (perm != MCP_PERM__COUNT)
+		mcp_count(&mcp_perm_stats, perm, size);
 	if (why != MCP_DP_REDIRECT)
 		mcp_walk_pass(w, why);
 	mcp_walk_merge(w, dest);
 	st->cur_dest = dest;
-	mcp_count(&mcp_op_stats, dir * 256 + op,
-		  mcp_hdr_len(st->fr.version) + mcp_hdr_length(st->fr.hdr));
+	mcp_count(&mcp_op_stats, dir * 256 + op, size);
 	st->frames++;
 	MCP_WALK_ON_FRAME(st);
 	return 0;

@@ -76,7 +76,7 @@ struct mcp_sock_state {
 	__u32 episode;	   /* number of FAST -> SLOW switches */
 	__u32 ep_skip;	   /* at the switch: bytes of a frame in progress ... */
 	__u32 ep_dest;	   /* ... and where they go */
-	__u32 _pad;
+	__u32 flags;	   /* MCP_SF_* */
 	__u64 frames;	   /* frames received on this socket */
 	__u64 bytes;	   /* bytes received on this socket */
 	__u64 last_ns;	   /* bpf_ktime_get_ns() of the last skb */
@@ -84,6 +84,9 @@ struct mcp_sock_state {
 };
 
 #define MCP_SOCK_MODE(st) ((st)->fr.owner)
+
+/* Flags of a socket's state. */
+#define MCP_SF_PERMS 1u /* its session's identity is restricted: see mcp_perms (mcp/perm.h) */
 
 MCP_STATIC_ASSERT(sizeof(struct mcp_sock_key) == 8, "mcp_sock_key");
 MCP_STATIC_ASSERT(sizeof(struct mcp_sock_state) == 96, "mcp_sock_state");
@@ -145,6 +148,7 @@ enum mcp_inline_reason {
 	MCP_INLINE_FALL_FLIGHT,	   /* fell back: too many requests in flight */
 	MCP_INLINE_FALL_GONE,	   /* fell back: the peer's socket left the map */
 	MCP_INLINE_NOT_OURS,	   /* a socket in the map without a session: passed */
+	MCP_INLINE_FALL_DENIED,	   /* fell back: a request its identity may not send now */
 	MCP_INLINE__COUNT,
 };
 
@@ -174,6 +178,7 @@ enum mcp_dp_reason {
 	MCP_DP_PASS_UNKNOWN,   /* a socket without state */
 	MCP_DP_REDIRECT_FAIL,  /* redirect refused (peer gone): passed instead */
 	MCP_DP_PASS_BACKPRESSURE, /* the peer's send queue is backed up: mcpd holds the line */
+	MCP_DP_PASS_DENIED,    /* a request its identity may not send (now): mcpd answers it */
 	MCP_DP__COUNT,
 };
 

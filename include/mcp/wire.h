@@ -169,6 +169,8 @@ enum mcp_error_code {
 	MCP_ERR_SHUTTING_DOWN = 9,
 	MCP_ERR_IDLE_TIMEOUT = 10,
 	MCP_ERR_PROTOCOL_VIOLATION = 11,
+	MCP_ERR_UNAUTHENTICATED = 12,	 /* no valid token where one is required: closes */
+	MCP_ERR_PERMISSION_DENIED = 13, /* a request its identity may not send: stays open */
 	MCP_ERR__COUNT,
 };
 

@@ -15,6 +15,7 @@
 
 #include <linux/types.h>
 #include "mcp/maps.h"
+#include "mcp/bucket.h"
 
 #define MCP_MAP_XDP_PORTS "mcp_xdp_ports"
 #define MCP_MAP_XDP_CFG	  "mcp_xdp_cfg"
@@ -58,16 +59,10 @@ struct mcp_rate_key {
 	__u8 addr[16];
 };
 
-struct mcp_bucket {
-	__u64 tokens_ns; /* tokens, in units of 1e-9 token */
-	__u64 last_ns;
-};
-
 MCP_STATIC_ASSERT(sizeof(struct mcp_xdp_cfg) == 16, "mcp_xdp_cfg");
 MCP_STATIC_ASSERT(sizeof(struct mcp_lpm_v4) == 8, "mcp_lpm_v4");
 MCP_STATIC_ASSERT(sizeof(struct mcp_lpm_v6) == 20, "mcp_lpm_v6");
 MCP_STATIC_ASSERT(sizeof(struct mcp_rate_key) == 20, "mcp_rate_key");
-MCP_STATIC_ASSERT(sizeof(struct mcp_bucket) == 16, "mcp_bucket");
 
 enum mcp_xdp_reason {
 	MCP_XDP_PASS_OTHER = 0,	  /* not for the router's ports */

@@ -558,13 +558,24 @@ int h_read_frame(int fd, struct h_frame *out)
 
 int h_hello(int fd, const uint32_t *versions, int n, struct mcp_hello_ack *ack)
 {
+	return h_hello_token(fd, versions, n, NULL, 0, ack);
+}
+
+int h_hello_token(int fd, const uint32_t *versions, int n, const uint8_t *token, size_t len,
+		  struct mcp_hello_ack *ack)
+{
 	struct mcp_hello h = { .n_versions = (uint32_t)n };
-	uint8_t buf[256];
+	uint8_t buf[256 + MCP_TOKEN_MAX];
 	struct h_frame *fr = malloc(sizeof(*fr));
 	int rc = -1;
 
 	memcpy(h.versions, versions, (size_t)n * sizeof(*versions));
 	strcpy(h.client_id, "e2e");
+	if (len > sizeof(h.token))
+		goto out;
+	if (len)
+		memcpy(h.token, token, len);
+	h.token_len = (uint32_t)len;
 	if (h_send(fd, buf, (size_t)mcp_build_hello(buf, sizeof(buf), &h)) || h_read_frame(fd, fr))
 		goto out;
 	if (fr->f.opcode == MCP_OP_HELLO_ACK && !mcp_parse_hello_ack(fr->f.payload, fr->f.length, ack))
@@ -667,6 +678,8 @@ struct h_backend {
 	atomic_uint_fast64_t counts[256];
 	atomic_uint_fast64_t sessions;
 	atomic_uint_fast32_t last_udp_session;
+	pthread_mutex_t hello_lock;
+	char last_client_id[MCP_CLIENT_ID_MAX + 1]; /* of the last HELLO */
 };
 
 /* The test backends speak both versions, as mcp-echo does by default. */
@@ -707,6 +720,15 @@ static int backend_frame(void *ctx, const struct mcp_frame *f)
 	size_t n;
 
 	atomic_fetch_add(&b->counts[f->opcode], 1);
+	if (f->opcode == MCP_OP_HELLO) {
+		struct mcp_hello h;
+
+		if (!mcp_parse_hello(f->payload, f->length, &h)) {
+			pthread_mutex_lock(&b->hello_lock);
+			strcpy(b->last_client_id, h.client_id);
+			pthread_mutex_unlock(&b->hello_lock);
+		}
+	}
 	if (mcp_answer_opcode(f->opcode) && c->echo.version) {
 		if (b->mode == HB_DIE_AFTER && ++c->requests > (uint64_t)b->arg) {
 			c->dead = 1;
@@ -840,6 +862,7 @@ struct h_backend *h_backend_start(int mode, int arg)
 
 	b->mode = mode;
 	b->arg = arg;
+	pthread_mutex_init(&b->hello_lock, NULL);
 	b->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	setsockopt(b->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(b->fd, (struct sockaddr *)&a, sizeof(a)) || listen(b->fd, 4096))
@@ -873,6 +896,13 @@ uint64_t h_backend_count(const struct h_backend *b, uint8_t op)
 uint32_t h_backend_last_udp_session(const struct h_backend *b)
 {
 	return (uint32_t)atomic_load(&b->last_udp_session);
+}
+
+void h_backend_last_client_id(struct h_backend *b, char *out, size_t len)
+{
+	pthread_mutex_lock(&b->hello_lock);
+	snprintf(out, len, "%s", b->last_client_id);
+	pthread_mutex_unlock(&b->hello_lock);
 }
 
 uint64_t h_backend_sessions(const struct h_backend *b)

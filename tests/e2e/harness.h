@@ -100,6 +100,9 @@ int h_send_frame(int fd, uint8_t version, uint8_t op, uint32_t stream, const voi
 int h_read_frame(int fd, struct h_frame *out);
 /* HELLO with these versions; returns the HELLO_ACK's version, or -(ERROR code) - 100, or -1. */
 int h_hello(int fd, const uint32_t *versions, int n, struct mcp_hello_ack *ack);
+/* The same with a token in the HELLO (len 0: none). */
+int h_hello_token(int fd, const uint32_t *versions, int n, const uint8_t *token, size_t len,
+		  struct mcp_hello_ack *ack);
 /* Connect and negotiate version v; returns the fd or -1. */
 int h_session(int port, int version);
 /* The next frame must be ERROR with `code`, then the connection must close. 0 if so. */
@@ -118,6 +121,8 @@ struct h_backend *h_backend_start(int mode, int arg);
 int h_backend_port(const struct h_backend *b);
 uint64_t h_backend_count(const struct h_backend *b, uint8_t op);
 uint64_t h_backend_sessions(const struct h_backend *b);
+/* The client_id of the last HELLO the backend got ("" for none). */
+void h_backend_last_client_id(struct h_backend *b, char *out, size_t len);
 /* The v2 `session` field of the last UDP request the backend got. */
 uint32_t h_backend_last_udp_session(const struct h_backend *b);
 void h_backend_stop(struct h_backend *b);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <json-c/json.h>
+#include "ctl_client.h"
 #include "harness.h"
 #include "mcp/maps.h"
 #include "version.h"
@@ -117,6 +118,7 @@ static int setup_mcpd(void **state)
 	port = h_free_port();
 	metrics_port = h_free_port();
 	snprintf(sock, sizeof(sock), "%s/mcpd.sock", h_tmpdir());
+	hc_use(sock);
 	write_config("");
 	argv[3] = (char *)cfg_path;
 	mcpd = h_spawn("mcpd-ctl.log", argv);
@@ -141,67 +143,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Run mcpctl -s SOCK ARGS...; its output lands in out; returns the exit status. */
-static int ctl(char *out, size_t len, ...)
-{
-	char *argv[16] = { "mcpctl", "-s", sock };
-	int argc = 3;
-	va_list ap;
-
-	va_start(ap, len);
-	for (char *a; argc < 15 && (a = va_arg(ap, char *));)
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc] = NULL;
-	return h_run(out, len, argv);
-}
-
-static json_object *ctl_json(const char *cmd)
-{
-	static char out[1 << 20];
-	json_object *o;
-
-	assert_int_equal(ctl(out, sizeof(out), "-j", cmd, NULL), 0);
-	o = json_tokener_parse(out);
-	if (!o)
-		fail_msg("mcpctl -j %s printed no JSON: %s", cmd, out);
-	return o;
-}
-
-static int64_t jint(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
-	return json_object_get_int64(v);
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no '%s' in %s", key, json_object_to_json_string(o));
-	return json_object_get_string(v);
-}
-
-/* The value of counter `name` with label `label` (exact), from mcpctl -j stats. */
-static int64_t counter(const char *name, const char *label)
-{
-	json_object *o = ctl_json("stats"), *cs;
-	int64_t v = -1;
-
-	json_object_object_get_ex(o, "counters", &cs);
-	for (size_t i = 0; i < json_object_array_length(cs); i++) {
-		json_object *c = json_object_array_get_idx(cs, i);
-
-		if (!strcmp(jstr(c, "name"), name) && !strcmp(jstr(c, "label"), label))
-			v = jint(c, "value");
-	}
-	json_object_put(o);
-	return v;
-}
+/* mcpctl against this test's mcpd (ctl_client.c). */
+#define ctl	 hc_run
+#define ctl_json hc_json
+#define jint	 hc_int
+#define jstr	 hc_str
+#define counter	 hc_counter
 
 /* Anomalies of a kind (and from a source, if given) in mcpctl -j stats. */
 static int anomalies(const char *kind, const char *source)

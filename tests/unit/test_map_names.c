@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <bpf/libbpf.h>
 #include "mcp/maps.h"
+#include "mcp/perm.h"
 #include "mcp/xdp.h"
 #include "mcp_sockmap.skel.h"
 #include "mcp_xdp.skel.h"
@@ -23,7 +24,7 @@ static void test_sockmap_names(void **state)
 	static const char *const names[] = { MCP_MAP_SOCKS,	 MCP_MAP_SOCK_STATE, MCP_MAP_SOCK_FWD,
 					     MCP_MAP_SOCK_REDIR, MCP_MAP_SOCK_FULL,  MCP_MAP_ROUTES,
 					     MCP_MAP_OP_STATS,	 MCP_MAP_DP_STATS,   MCP_MAP_EVENTS,
-					     MCP_MAP_EV_BUDGET };
+					     MCP_MAP_EV_BUDGET, MCP_MAP_PERMS, MCP_MAP_PERM_STATS };
 	struct mcp_sockmap *skel = mcp_sockmap__open();
 
 	(void)state;
@@ -52,7 +53,8 @@ static void test_inline_names(void **state)
 	static const char *const names[] = { MCP_MAP_INLINE_SOCKS, MCP_MAP_INLINE_PORTS,
 					     MCP_MAP_INLINE_STATE, MCP_MAP_INLINE_PEERS,
 					     MCP_MAP_INLINE_FLIGHT, MCP_MAP_INLINE_STATS,
-					     MCP_MAP_ROUTES, MCP_MAP_OP_STATS };
+					     MCP_MAP_ROUTES, MCP_MAP_OP_STATS, MCP_MAP_PERMS,
+					     MCP_MAP_PERM_STATS };
 	struct mcp_inline *skel = mcp_inline__open();
 
 	(void)state;

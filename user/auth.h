@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Who is talking (docs/protocol.md, "Identity"; docs/operations.md, "Identities"): the auth
+ * module checks each HELLO's token against the keys (config `auth`, `auth_keys`), decides the
+ * session's identity and what it may do (the token narrowed by its [client NAME] section),
+ * and counts results, denials and per-identity totals for `mcpctl clients` and /metrics.
+ */
+#ifndef MCP_AUTH_H
+#define MCP_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "config.h"
+#include "messages.h"
+#include "stats.h"
+#include "token.h"
+#include "mcp/perm.h"
+
+/* How a session's identity was established (mcpctl sessions, takeover). */
+enum session_auth {
+	SESSION_AUTH_NONE = 0,	 /* auth = off: client_id as the client typed it */
+	SESSION_AUTH_ANONYMOUS,	 /* auth = optional, no token: [client anonymous] or everything */
+	SESSION_AUTH_VERIFIED,	 /* a valid token */
+	SESSION_AUTH__COUNT,
+};
+
+struct auth;
+
+/* The decision on one HELLO. */
+struct auth_verdict {
+	int result; /* enum mcp_auth_result; MCP_AUTH_MISSING is fine unless auth = required */
+	int kind;   /* enum session_auth */
+	char client_id[MCP_CLIENT_ID_MAX + 1]; /* verified; as typed with auth off; else "" */
+	struct mcp_perms perms;
+	bool restricted; /* anything short of every opcode, every pool, no rate */
+	char why[160];	 /* refused: the ERROR message */
+};
+
+struct auth *auth_new(void);
+void auth_free(struct auth *a);
+/* Take a config's auth settings: loads its key file. 0, or -1 with why (the running keys
+ * stay). */
+int auth_configure(struct auth *a, const struct mcp_config *cfg, char *why, size_t len);
+/* Decide a HELLO: 0 with the session's identity, or -1 (refuse: UNAUTHENTICATED, v->why). */
+int auth_hello(struct auth *a, const struct mcp_config *cfg, const struct mcp_hello *h,
+	       uint64_t now_ns, struct auth_verdict *v);
+const char *session_auth_name(int kind);
+/* The error a denial is answered with: PERMISSION_DENIED or RATE_LIMITED. */
+int auth_denial_error(int perm_verdict);
+
+/* Per-identity totals: a session takes a reference at HELLO and reports to it. */
+int auth_client_ref(struct auth *a, const char *client_id, int kind);
+void auth_count_denial(struct auth *a, int ref, int perm_verdict);
+void auth_session_ended(struct auth *a, int ref, uint64_t frames);
+/* Totals by identity, for `mcpctl clients` (live sessions added by the caller). */
+struct auth_client {
+	char id[MCP_CLIENT_ID_MAX + 1];
+	int kind;
+	uint64_t sessions_total, frames, denied, rate_limited;
+};
+int auth_clients(struct auth *a, const struct auth_client **out);
+void auth_collect(struct auth *a, const struct mcp_config *cfg, metric_fn fn, void *ctx);
+/* For a hot upgrade: the counters, MCP_AUTH__COUNT results and MCP_PERM__COUNT denials. */
+void auth_counters(struct auth *a, uint64_t **results, uint64_t **denied);
+
+#endif
