@@ -215,13 +215,13 @@ $(BIN)/tests/test_%: $(OBJ)/tests/bpf/test_%.o $(LIB)
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iuser -I$(GEN) -D_GNU_SOURCE
 
-# The parsers a fuzzer reaches: the protocol and control libraries and the config file
-# parser; no libbpf.
-FUZZ_LIB_SRCS := $(PROTO_SRCS) $(CTL_SRCS) user/config.c
+# The parsers a fuzzer reaches: the protocol and control libraries, the config file parser
+# and the token verifier; no libbpf.
+FUZZ_LIB_SRCS := $(PROTO_SRCS) $(CTL_SRCS) user/config.c user/token.c
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(PB_SRCS) $(PB_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c -linih
+	$(CLANG) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_SRCS) $(PB_SRCS) -o $@ -lprotobuf-c -linih -lsodium
 
 # The framer agreement target runs the kernel's walk too: its runner, the test program's
 # skeleton, libbpf.

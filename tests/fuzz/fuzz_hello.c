@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mcp_hello h, again;
 	struct mcp_hello_ack ack;
-	uint8_t buf[MCP_HDR_V1_LEN + 4096];
+	uint8_t buf[MCP_HDR_V1_LEN + 4096 + MCP_TOKEN_MAX];
 	struct mcp_frame f;
 
 	(void)mcp_parse_hello_ack(data, size, &ack);
@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (mcp_parse_hello(f.payload, f.length, &again) != 0 ||
 	    again.n_versions != h.n_versions || strcmp(again.client_id, h.client_id) != 0 ||
-	    again.max_frame != h.max_frame || again.heartbeat_ms != h.heartbeat_ms)
+	    again.max_frame != h.max_frame || again.heartbeat_ms != h.heartbeat_ms ||
+	    again.token_len != h.token_len || memcmp(again.token, h.token, h.token_len))
 		abort();
 	(void)mcp_pick_version((const uint32_t[]){ 1, 2 }, 2, h.versions, h.n_versions);
 	return 0;

@@ -4,6 +4,8 @@
 
 fuzz_decoder inputs start with three bytes: rules (version, peer), max_frame, chunk size.
 """
+import hashlib
+import hmac
 import os
 import struct
 
@@ -84,6 +86,36 @@ seeds["fuzz_framer"] = {
     "bad_magic_late": b"\x00" + b"\x01\x04\x00\x01" + b"\x01\x04\x04\x02",
     "wrong_version": b"\x01" + b"\x01\x04\x08\x03",
     "raw": b"\x04" + frame(1, 1, b"abc") + b"GET / HTTP/1.1\r\n",
+}
+
+# fuzz_token: tokens as a HELLO carries them, signed with the target's fixed keys (key 1 =
+# 32 bytes of 0x11, key 2 = 16 bytes of 0x22; the target checks them at 2026-12-01).
+FUZZ_KEYS = {1: b"\x11" * 32, 2: b"\x22" * 16}
+FUZZ_NOW = 1796083200
+
+
+def token(client, expires, ops=(), pools=(), rate=0, key_id=1, key=None):
+    body = field_string(1, client) + field_varint(2, expires)
+    for op in ops:
+        body += field_varint(3, op)
+    for p in pools:
+        body += field_string(4, p)
+    if rate:
+        body += field_varint(5, rate)
+    body += field_varint(6, key_id)
+    mac = hmac.new(key if key is not None else FUZZ_KEYS.get(key_id, b"?"), body,
+                   hashlib.sha256).digest()
+    return body + mac
+
+
+seeds["fuzz_token"] = {
+    "valid": token("alice", FUZZ_NOW + 3600),
+    "restricted": token("bob", FUZZ_NOW + 60, ops=(1, 2), pools=("kv", "other"), rate=100,
+                        key_id=2),
+    "expired": token("carol", FUZZ_NOW - 1),
+    "unknown_key": token("dave", FUZZ_NOW + 60, key_id=7, key=b"k" * 32),
+    "bad_signature": token("eve", FUZZ_NOW + 60)[:-1] + b"\x00",
+    "short": b"\x0a\x01x",
 }
 
 for target, files in seeds.items():

@@ -135,6 +135,47 @@ static void test_full_config(void **state)
 	free(cfg);
 }
 
+/* auth, auth_keys and [client NAME]: an identity narrowed by opcodes, pools and rate. */
+static void test_identities(void **state)
+{
+	struct mcp_config *cfg = malloc(sizeof(*cfg));
+	const struct mcp_client_cfg *c;
+
+	(void)state;
+	assert_int_equal(load("[mcpd]\nauth = required\nauth_keys = /etc/mcp/auth.keys\n"
+			      "[pool kv]\nbackend = 127.0.0.1:9001\n[pool logs]\nbackend = 127.0.0.1:9002\n"
+			      "[routes]\ndefault = kv\n[client alice]\nallow = GET, 0x10-0x11\n"
+			      "pools = logs\nrate_fps = 50\n[client anonymous]\nallow = GET\n",
+			      cfg),
+			 0);
+	assert_int_equal(cfg->auth, MCP_AUTH_MODE_REQUIRED);
+	assert_string_equal(cfg->auth_keys, "/etc/mcp/auth.keys");
+	assert_int_equal(cfg->n_clients, 2);
+	c = mcp_config_client(cfg, "alice");
+	assert_non_null(c);
+	assert_int_equal(c->opcodes[0], (1ull << MCP_OP_GET) | (1ull << 0x10) | (1ull << 0x11));
+	assert_int_equal(c->opcodes[1], 0);
+	assert_int_equal(c->pools, 1u << 1);
+	assert_int_equal(c->rate_fps, 50);
+	c = mcp_config_client(cfg, "anonymous");
+	assert_non_null(c);
+	assert_int_equal(c->pools, ~0u); /* not given: every pool */
+	assert_null(mcp_config_client(cfg, "bob"));
+	assert_int_equal(mcp_config_pool_index(cfg, "logs"), 1);
+	/* The default is off, with no key file. */
+	assert_int_equal(load("[mcpd]\n", cfg), 0);
+	assert_int_equal(cfg->auth, MCP_AUTH_MODE_OFF);
+	free(cfg);
+	refused("[mcpd]\nauth = maybe\n", 2, "auth: 'maybe'");
+	refused("[mcpd]\nauth = optional\n", 2, "needs auth_keys");
+	refused("[mcpd]\nauth_keys = keys.txt\n", 2, "absolute path");
+	refused("[client x]\nallow = GET, HELLO\n", 2, "'HELLO' is not a request opcode");
+	refused("[client x]\nrate_fps = lots\n", 2, "rate_fps");
+	refused("[client x]\npools = nowhere\n", 2, "no [pool nowhere]");
+	refused("[client x]\ncolour = blue\n", 2, "unknown key 'colour' in [client x]");
+	refused("[client two words]\nallow = GET\n", 1, "bad client name");
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
@@ -222,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_identities),
 		cmocka_unit_test(test_opcode_names),
 		cmocka_unit_test(test_pools_kept),
 	};

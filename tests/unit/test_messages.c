@@ -46,6 +46,30 @@ static void test_hello_round_trip(void **state)
 	assert_int_equal(f.payload[3], 2);
 	/* Field 2, client_id: tag 0x12. */
 	assert_int_equal(f.payload[4], 0x12);
+	assert_int_equal(out.token_len, 0);
+
+	/* Field 5, the token: bytes as they came, and kept out when over MCP_TOKEN_MAX. */
+	{
+		uint8_t big[MCP_HDR_V1_LEN + 2 * MCP_TOKEN_MAX];
+
+		memset(h.token, 0xAB, 40);
+		h.token_len = 40;
+		n = mcp_build_hello(buf, sizeof(buf), &h);
+		decode_one(buf, n, 1, MCP_PEER_CLIENT, &f);
+		assert_int_equal(mcp_parse_hello(f.payload, f.length, &out), 0);
+		assert_int_equal(out.token_len, 40);
+		assert_memory_equal(out.token, h.token, 40);
+		assert_false(out.token_too_long);
+		/* 0x2A: field 5, length-delimited; 0x89 0x08: 1033 bytes. */
+		memset(big, 0, sizeof(big));
+		big[0] = 0x2A;
+		big[1] = 0x89;
+		big[2] = 0x08;
+		assert_int_equal(mcp_parse_hello(big, 3 + 1033, &out), 0);
+		assert_int_equal(out.token_len, 0);
+		assert_true(out.token_too_long);
+		h.token_len = 0;
+	}
 
 	/* An empty HELLO parses to nothing offered. */
 	assert_int_equal(mcp_parse_hello(NULL, 0, &out), 0);
