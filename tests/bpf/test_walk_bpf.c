@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include "frame.h"
 #include "walk_runner.h"
@@ -211,6 +212,95 @@ static void test_every_cut_agrees(void **state)
 	}
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* GET (pool 1, slot 1) and SET (pool 2) requests, n of them, in one chunk: the result. */
+static void walk_requests(const uint8_t *ops, int n, struct walk_result *k)
+{
+	uint8_t stream[512];
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++) {
+		ssize_t f = mcp_frame_build(stream + len, sizeof(stream) - len, 1, ops[i], 0, 0, "ab", 2);
+
+		assert_true(f > 0);
+		len += (size_t)f;
+	}
+	assert_int_equal(walk_runner_chunk(runner, stream, (uint32_t)len, k), 0);
+}
+
+static void restricted(const struct mcp_perms *p)
+{
+	assert_int_equal(walk_runner_reset(runner, 1, C, MAX_FRAME), 0);
+	assert_int_equal(walk_runner_route(runner, GET, 1), 0);
+	assert_int_equal(walk_runner_route(runner, SET, 2), 0);
+	assert_int_equal(walk_runner_perms(runner, p), 0);
+}
+
+/* A restricted session (include/mcp/perm.h): what it may not send, or not now, goes to mcpd,
+ * and only frames that went on take tokens. */
+static void test_permissions_in_the_walk(void **state)
+{
+	const uint8_t get3[] = { GET, GET, GET }, get_set[] = { GET, SET };
+	struct mcp_perms p, after;
+	struct walk_result k;
+
+	(void)state;
+	/* GET only: a SET goes to mcpd, with its chunk. */
+	memset(&p, 0, sizeof(p));
+	mcp_perm_allow_opcode(&p, GET);
+	p.pools = ~0u;
+	restricted(&p);
+	walk_requests(get_set, 2, &k);
+	assert_int_equal(k.dest, 1);
+	assert_int_equal(k.reason, MCP_DP_PASS_DENIED);
+	assert_int_equal(k.frames, 2);
+	walk_requests(get3, 3, &k);
+	assert_int_equal(k.reason, MCP_DP_REDIRECT);
+	/* Pool 1 (slot 2) only: GET's pool is not. */
+	mcp_perm_all(&p);
+	p.pools = 1u << 1;
+	restricted(&p);
+	walk_requests(get3, 1, &k);
+	assert_int_equal(k.dest, MCP_DEST_DAEMON);
+	assert_int_equal(k.reason, MCP_DP_PASS_DENIED);
+	/* Rate 2/s with 2 tokens: the third of three is over; nothing is taken for a chunk that
+	 * goes to mcpd. */
+	mcp_perm_all(&p);
+	p.rate_fps = 2;
+	mcp_perm_fill(&p, mono_ns());
+	restricted(&p);
+	walk_requests(get3, 3, &k);
+	assert_int_equal(k.reason, MCP_DP_PASS_DENIED);
+	assert_int_equal(k.taken, 2);
+	assert_int_equal(walk_runner_perms_get(runner, &after), 0);
+	assert_true(after.bucket.tokens_ns >= 2 * MCP_NS_PER_TOKEN);
+	/* Two fit: redirected, and their two tokens are spent. */
+	walk_requests(get3, 2, &k);
+	assert_int_equal(k.reason, MCP_DP_REDIRECT);
+	assert_int_equal(k.taken, 2);
+	assert_int_equal(walk_runner_perms_get(runner, &after), 0);
+	assert_true(after.bucket.tokens_ns < MCP_NS_PER_TOKEN);
+	/* Responses are never judged. */
+	p.rate_fps = 0;
+	memset(p.opcodes, 0, sizeof(p.opcodes));
+	assert_int_equal(walk_runner_reset(runner, 1, B, MAX_FRAME), 0);
+	assert_int_equal(walk_runner_perms(runner, &p), 0);
+	{
+		const uint8_t resp[] = { GET | 0x80, SET | 0x80 };
+
+		walk_requests(resp, 2, &k);
+		assert_int_equal(k.dest, MCP_SLOT_CLIENT);
+		assert_int_equal(k.reason, MCP_DP_REDIRECT);
+	}
+}
+
 static int setup(void **state)
 {
 	char why[256];
@@ -236,6 +326,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture_table),
 		cmocka_unit_test(test_every_cut_agrees),
+		cmocka_unit_test(test_permissions_in_the_walk),
 	};
 
 	return cmocka_run_group_tests_name("walk", tests, setup, teardown);

@@ -5,7 +5,8 @@
  * the packet is a 14-byte filler (test runs of XDP want an Ethernet-sized packet) and then the
  * chunk; the socket's state goes in and comes out through `walk_state`, the walk's verdict
  * through .bss. Each header taken is folded into `frames_hash` (opcode and length, in order),
- * so a test can compare the frames the kernel saw with those userspace decoded.
+ * so a test can compare the frames the kernel saw with those userspace decoded. A restricted
+ * session's permissions are judged from mcp_perms, as the verdicts judge them.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -40,6 +41,7 @@ __u32 out_reason;
 __u32 out_check;
 __s32 out_bad_at;
 __u64 out_frames;
+__u32 out_taken;
 
 SEC("xdp")
 int mcp_walk_fixture(struct xdp_md *ctx)
@@ -57,6 +59,10 @@ int mcp_walk_fixture(struct xdp_md *ctx)
 	out_check = w.check;
 	out_bad_at = w.bad_at;
 	out_frames = w.frames;
+	out_taken = w.taken;
+	/* As the verdicts do once a redirect is certain: the allowed requests' tokens. */
+	if (w.reason == MCP_DP_REDIRECT)
+		mcp_walk_commit(&w);
 	return XDP_PASS;
 }
 

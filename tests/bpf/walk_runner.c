@@ -78,6 +78,28 @@ int walk_runner_route(struct walk_runner *r, uint8_t opcode, uint32_t slot)
 		       : 0;
 }
 
+int walk_runner_perms(struct walk_runner *r, const struct mcp_perms *p)
+{
+	struct mcp_sock_state st;
+	uint32_t zero = 0;
+	int fd = bpf_map__fd(r->skel->maps.walk_state);
+
+	if (bpf_map_lookup_elem(fd, &zero, &st))
+		return -errno;
+	st.flags |= MCP_SF_PERMS;
+	if (bpf_map_update_elem(bpf_map__fd(r->skel->maps.mcp_perms), &st.key.session, p, BPF_ANY) ||
+	    bpf_map_update_elem(fd, &zero, &st, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int walk_runner_perms_get(struct walk_runner *r, struct mcp_perms *p)
+{
+	uint32_t session = 0;
+
+	return bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.mcp_perms), &session, p) ? -errno : 0;
+}
+
 int walk_runner_chunk(struct walk_runner *r, const void *chunk, uint32_t len,
 		      struct walk_result *out)
 {
@@ -95,6 +117,7 @@ int walk_runner_chunk(struct walk_runner *r, const void *chunk, uint32_t len,
 	out->dest = r->skel->bss->out_dest;
 	out->reason = r->skel->bss->out_reason;
 	out->check = r->skel->bss->out_check;
+	out->taken = r->skel->bss->out_taken;
 	out->bad_at = r->skel->bss->out_bad_at;
 	out->frames = r->skel->bss->out_frames;
 	out->hash = r->skel->bss->frames_hash;

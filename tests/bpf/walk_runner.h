@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mcp/maps.h"
+#include "mcp/perm.h"
 
 /* The longest chunk one run takes (an XDP test packet is one page, less room for the kernel). */
 #define WALK_CHUNK_MAX 3000
@@ -20,6 +21,7 @@ struct walk_result {
 	uint32_t check;	 /* MCP_DP_PASS_INVALID: enum mcp_check ... */
 	int32_t bad_at;	 /* ... at this byte, counted from the chunk's start */
 	uint64_t frames; /* headers taken in the chunk */
+	uint32_t taken;	 /* requests a restricted session may send, of those */
 	uint64_t hash;	 /* every header taken so far, folded: opcode and length, in order */
 	struct mcp_sock_state st; /* the socket's state after the chunk */
 };
@@ -32,6 +34,9 @@ void walk_runner_close(struct walk_runner *r);
 /* A new stream: the socket's state as mcpd installs it, no routes, the hash at 0. */
 int walk_runner_reset(struct walk_runner *r, uint8_t version, int peer, uint32_t max_frame);
 int walk_runner_route(struct walk_runner *r, uint8_t opcode, uint32_t slot);
+/* The session is restricted to p (include/mcp/perm.h); perms_get reads what the kernel holds. */
+int walk_runner_perms(struct walk_runner *r, const struct mcp_perms *p);
+int walk_runner_perms_get(struct walk_runner *r, struct mcp_perms *p);
 /* Walk one chunk (at most WALK_CHUNK_MAX bytes). 0, or -errno. */
 int walk_runner_chunk(struct walk_runner *r, const void *chunk, uint32_t len,
 		      struct walk_result *out);
