@@ -94,6 +94,19 @@ int auth_configure(struct auth *a, const struct mcp_config *cfg, char *why, size
 	return 0;
 }
 
+bool auth_udp_allowed(const struct mcp_config *cfg, uint8_t op, int pool)
+{
+	const struct mcp_client_cfg *anon;
+
+	if (cfg->auth == MCP_AUTH_MODE_OFF)
+		return true;
+	if (cfg->auth == MCP_AUTH_MODE_REQUIRED)
+		return false;
+	anon = mcp_config_client(cfg, "anonymous");
+	return !anon || ((anon->opcodes[op >> 6] >> (op & 63) & 1) && pool >= 0 && pool < 32 &&
+			 (anon->pools >> pool & 1));
+}
+
 /* Narrow p by a [client] section. */
 static void narrow(struct mcp_perms *p, const struct mcp_client_cfg *c)
 {

@@ -45,6 +45,9 @@ int auth_configure(struct auth *a, const struct mcp_config *cfg, char *why, size
 int auth_hello(struct auth *a, const struct mcp_config *cfg, const struct mcp_hello *h,
 	       uint64_t now_ns, struct auth_verdict *v);
 const char *session_auth_name(int kind);
+/* A UDP request carries no identity: with auth = required none goes on; with optional, what
+ * [client anonymous] allows (its opcodes and pools; rates are the XDP guard's, per source). */
+bool auth_udp_allowed(const struct mcp_config *cfg, uint8_t op, int pool);
 /* The error a denial is answered with: PERMISSION_DENIED or RATE_LIMITED. */
 int auth_denial_error(int perm_verdict);
 

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "router.h"
 #include "udp.h"
+#include "auth.h"
 #include "kstats.h"
 #include <sodium.h>
 
@@ -64,6 +65,7 @@ struct udp {
 	/* What mcpd's own socket judged (the XDP guard's reasons), and what it relayed. */
 	struct mcp_counter stats[MCP_XDP__COUNT];
 	uint64_t no_route, relayed, answers, dropped_answers;
+	uint64_t denied; /* requests without an identity where auth wants one */
 	uint64_t given_count[MCP_XDP__COUNT], given_bytes[MCP_XDP__COUNT]; /* for a hand-over */
 };
 
@@ -340,6 +342,10 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 			r->udp->no_route++;
 			continue;
 		}
+		if (!auth_udp_allowed(&r->cfg, d[MCP_OFF_OPCODE], slot - 1)) {
+			r->udp->denied++; /* no answer: an unauthenticated source gets nothing */
+			continue;
+		}
 		count(r, verdict, len);
 		/* v2: mcpd writes `session` (the relay's id), as on TCP; the answer gets back what
 		 * the client wrote there. */
@@ -483,6 +489,9 @@ static const struct metric
 		  "Datagrams mcpd's UDP socket judged itself, by reason." },
 	m_udp_relayed = { "udp_relayed_total", "counter", "UDP requests relayed to a backend." },
 	m_udp_answers = { "udp_answers_total", "counter", "UDP answers relayed to a client." },
+	m_udp_denied = { "udp_denied_total", "counter",
+			 "UDP requests dropped: auth wants an identity a datagram cannot carry "
+			 "(required), or [client anonymous] does not allow them (optional)." },
 	m_udp_no_route = { "udp_no_route_total", "counter",
 			   "UDP requests dropped: no route or no backend." };
 
@@ -498,6 +507,7 @@ void udp_collect(struct router *r, metric_fn fn, void *ctx)
 	fn(ctx, &m_udp_relayed, NULL, 0, u->relayed);
 	fn(ctx, &m_udp_answers, NULL, 0, u->answers);
 	fn(ctx, &m_udp_no_route, NULL, 0, u->no_route);
+	fn(ctx, &m_udp_denied, NULL, 0, u->denied);
 }
 
 /* ---- hot upgrade ------------------------------------------------------------------------ */

@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <setjmp.h>
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -631,6 +634,33 @@ static void test_upgrade_under_load_keeps_identities(void **state)
 	close(fd);
 }
 
+/* A datagram has no HELLO: with auth = required a UDP request never reaches a backend (PINGs
+ * are still answered); with optional, [client anonymous] says what may. */
+static void test_udp_carries_no_identity(void **state)
+{
+	static uint8_t buf[64], answer[70000];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint64_t gets = h_backend_count(kv, MCP_OP_GET);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	(void)state;
+	n = mcp_frame_build(buf, sizeof(buf), 1, MCP_OP_PING, 0, 0, "hb", 2);
+	assert_int_equal(h_udp_exchange(fd, &to, buf, (size_t)n, answer, sizeof(answer), true), n);
+	n = mcp_frame_build(buf, sizeof(buf), 1, MCP_OP_GET, 0, 0, "k", 1);
+	assert_int_equal(h_udp_exchange(fd, &to, buf, (size_t)n, answer, sizeof(answer), false), -1);
+	assert_int_equal(h_backend_count(kv, MCP_OP_GET), gets);
+	assert_int_equal(hc_counter("udp_denied_total", ""), 1);
+	restart(write_config("optional", NULL, "[client anonymous]\nallow = GET\n"));
+	assert_int_equal(h_udp_exchange(fd, &to, buf, (size_t)n, answer, sizeof(answer), true), n);
+	assert_int_equal(answer[MCP_OFF_OPCODE], MCP_OP_GET | 0x80);
+	n = mcp_frame_build(buf, sizeof(buf), 1, MCP_OP_SET, 0, 0, "k", 1);
+	assert_int_equal(h_udp_exchange(fd, &to, buf, (size_t)n, answer, sizeof(answer), false), -1);
+	assert_int_equal(hc_counter("udp_denied_total", ""), 1);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +676,7 @@ int main(int argc, char **argv)
 		H_TEST(test_sessions_and_clients_show_identities),
 		H_TEST(test_failed_authentications_are_an_anomaly),
 		H_TEST(test_upgrade_under_load_keeps_identities),
+		H_TEST(test_udp_carries_no_identity),
 	};
 	char name[32];
 	int rc = h_datapath_start(argc, argv, "e2e_auth", &datapath, name, sizeof(name));
