@@ -25,16 +25,16 @@ struct auth {
 };
 
 static const struct metric m_auth = { "auth_total", "counter",
-				      "HELLOs by the outcome of their token check" };
+				      "HELLOs by the outcome of their token check (docs/operations.md, Identities)." };
 static const struct metric m_denied = { "denied_total", "counter",
-					"requests answered PERMISSION_DENIED or RATE_LIMITED, by reason" };
+					"Requests answered PERMISSION_DENIED or RATE_LIMITED for their identity, by reason." };
 static const struct metric m_client_denied = {
 	"client_denied_total", "counter",
-	"denials of identities named in the config ([client NAME]), by reason"
+	"Denials of identities named in the config ([client NAME]), by reason."
 };
 static const struct metric m_client_sessions = {
 	"client_sessions_total", "counter",
-	"sessions of identities named in the config ([client NAME])"
+	"Sessions of identities named in the config ([client NAME])."
 };
 
 const char *session_auth_name(int kind)

@@ -27,6 +27,11 @@ static int open_map(const char *pin_root)
 	return map_fd;
 }
 
+int perm_map_open(const char *pin_root)
+{
+	return open_map(pin_root) < 0 ? -errno : 0;
+}
+
 int perm_map_put(const char *pin_root, uint32_t session, const struct mcp_perms *p)
 {
 	int fd = open_map(pin_root);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include "mcp/perm.h"
 
+/* Open it now, before mcpd gives up its privileges: 0, or a negative errno. */
+int perm_map_open(const char *pin_root);
 /* 0, or a negative errno (no map pinned under pin_root, map full). */
 int perm_map_put(const char *pin_root, uint32_t session, const struct mcp_perms *p);
 int perm_map_get(const char *pin_root, uint32_t session, struct mcp_perms *p);

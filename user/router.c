@@ -593,8 +593,13 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	if (r->inl)
 		r->dp.name = "auto";
 	/* Permissions an earlier mcpd left for sessions long gone (a takeover's are alive). */
-	if (!takeover && (r->inl || r->dp.install))
-		perm_map_clear(r->cfg.pin_root);
+	if (r->inl || r->dp.install) {
+		if (perm_map_open(r->cfg.pin_root))
+			pr_warn("%s/%s: %s: restricted identities stay on mcpd's path",
+				r->cfg.pin_root, MCP_MAP_PERMS, strerror(errno));
+		else if (!takeover)
+			perm_map_clear(r->cfg.pin_root);
+	}
 
 	if (!takeover) {
 		for (int i = 0; i < cfg->n_listen; i++)
