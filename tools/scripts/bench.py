@@ -12,8 +12,8 @@ Configurations (all on loopback, one mcp-echo backend):
 
 Every workload runs each configuration once per round, in a rotating order, for ROUNDS
 rounds; the report gives medians and ratios. Then the UDP/XDP figures, and memory per
-session at many idle sessions, and what an in-place upgrade (`mcpctl upgrade`) under load
-costs. Writes docs/benchmarks.md and PNG plots next to it (--quick: build/bench/, never docs/).
+session at many idle sessions, what an in-place upgrade (`mcpctl upgrade`) under load
+costs, and what checking signed identities costs on the kernel paths. Writes docs/benchmarks.md and PNG plots next to it (--quick: build/bench/, never docs/).
 
   tools/scripts/bench.py [--quick] [--rounds N] [--secs S] [--out docs/benchmarks.md]
 """
@@ -76,13 +76,13 @@ class Setup:
         self.procs.append(p)
         return p
 
-    def mcpd(self, name, datapath, backend):
+    def mcpd(self, name, datapath, backend, extra=""):
         port = free_port()
         cfg = os.path.join(self.work, name + ".ini")
         with open(cfg, "w") as f:
             f.write(f"[mcpd]\nlisten = 127.0.0.1:{port}\ndatapath = {datapath}\n"
                     f"control = {self.work}/{name}.sock\npin_root = {self.pin_root}-{name}\n"
-                    f"idle_timeout_ms = 600000\nheartbeat_ms = 60000\n"
+                    f"idle_timeout_ms = 600000\nheartbeat_ms = 60000\n{extra}"
                     f"[pool kv]\nbackend = 127.0.0.1:{backend}\n[routes]\ndefault = kv\n")
         p = self.spawn(name, [os.path.join(BIN, "mcpd"), "-f", "-c", cfg])
         wait_port(port)
@@ -92,6 +92,7 @@ class Setup:
         echo = free_port()
         self.spawn("echo", [os.path.join(BIN, "mcp-echo"), "--listen", f"127.0.0.1:{echo}", "-q"])
         wait_port(echo)
+        self.echo = echo
         self.ports["direct"] = echo
         self.ports["mcpd-auto"], self.auto_proc = self.mcpd("mcpd-auto", "auto", echo)
         self.ports["mcpd-bpf"], self.bpf_proc = self.mcpd("mcpd-bpf", "bpf", echo)
@@ -221,6 +222,41 @@ def upgrade_under_load(setup, rounds, secs):
     return rows
 
 
+IDENTITY_ARGS = ["-c", "16", "-d", "32", "-s", "64", "-v", "1"]
+
+
+def identity_cost(setup, rounds, secs, warmup):
+    """What checking identities costs: the same mcpd data path without auth, with a token that
+    allows everything (nothing to check: no entry in mcp_perms), and with a restricted one
+    (GET only, rate 100 000 000/s: the verdict judges every request and takes its token)."""
+    keys = os.path.join(setup.work, "auth.keys")
+    with open(keys, "w") as f:
+        f.write("1 " + os.urandom(32).hex() + "\n")
+    os.chmod(keys, 0o600)
+    auth = f"auth = required\nauth_keys = {keys}\n"
+
+    def token(*extra):
+        return subprocess.run([os.path.join(BIN, "mcpctl"), "token", "issue", "--client",
+                               "bench", "--ttl", "1d", "--keys", keys] + list(extra),
+                              capture_output=True, text=True, check=True).stdout.strip()
+    everything, checked = token(), token("--allow", "GET", "--rate", "100000000")
+    runs = []  # (name, port, extra mcpbench arguments)
+    for dp in ("bpf", "auto"):
+        plain = setup.ports[f"mcpd-{dp}"]
+        port, _ = setup.mcpd(f"mcpd-{dp}-auth", dp, setup.echo, auth)
+        runs += [(f"mcpd-{dp}", plain, []), (f"mcpd-{dp} + token, all allowed", port,
+                                             ["--token", everything]),
+                 (f"mcpd-{dp} + token, checked", port, ["--token", checked])]
+    results = {name: [] for name, _, _ in runs}
+    for r in range(rounds):
+        for name, port, extra in runs[r % len(runs):] + runs[:r % len(runs)]:
+            res = bench(port, IDENTITY_ARGS + extra, secs, warmup)
+            results[name].append(res)
+            print(f"identity {name:32} round {r + 1} {res['messages_per_sec']:>11.0f} msg/s "
+                  f"errors {res['errors']} lost {res['lost']}", flush=True)
+    return results
+
+
 def run_xdp(rounds, secs):
     out = subprocess.run([os.path.join(ROOT, "tools", "scripts", "bench-xdp.sh"), str(rounds),
                           str(secs)], capture_output=True, text=True, timeout=600)
@@ -338,15 +374,17 @@ def main():
                           flush=True)
         memory = memory_per_session(setup, a.sessions, 4 if a.quick else 8)
         upgrades = upgrade_under_load(setup, a.rounds, max(3.0, 2 * a.secs))
+        identity = identity_cost(setup, a.rounds, a.secs, warmup)
     finally:
         setup.stop()
     xdp_flood = run_xdp(a.rounds, 1 if a.quick else 2)
     xdp_cost = run_xdp_cost(3 if a.quick else 5)
     elapsed = time.time() - started
-    write_report(a, results, memory, upgrades, xdp_flood, xdp_cost, elapsed)
+    write_report(a, results, memory, upgrades, identity, xdp_flood, xdp_cost, elapsed)
     shutil.rmtree(work, ignore_errors=True)
     runs = [r for w in results for c in results[w] for r in results[w][c]]
     runs += [r for _, plain, upgraded, _, _ in upgrades for r in plain + upgraded]
+    runs += [r for rs in identity.values() for r in rs]
     bad = sum(r["lost"] + r["reordered"] + r["corrupt"] + r["errors"] for r in runs)
     bad += sum(tried - done for _, _, _, done, tried in upgrades)
     print(f"wrote {a.out} in {elapsed:.0f} s; lost+reordered+corrupt+errors (and failed "
@@ -354,7 +392,7 @@ def main():
     return 1 if bad else 0
 
 
-def write_report(a, results, memory, upgrades, xdp_flood, xdp_cost, elapsed):
+def write_report(a, results, memory, upgrades, identity, xdp_flood, xdp_cost, elapsed):
     outdir = os.path.dirname(os.path.abspath(a.out))
     pngs = ("bench-throughput.png", "bench-latency.png")
     plotted = plot(results, outdir, pngs)
@@ -454,6 +492,27 @@ def write_report(a, results, memory, upgrades, xdp_flood, xdp_cost, elapsed):
             f"{sum(r['lost'] for r in upgraded)}/{sum(r['reordered'] for r in upgraded)}/"
             f"{sum(r['corrupt'] for r in upgraded)} | {sum(r['errors'] for r in plain + upgraded)} |")
     add("")
+    add("## What checking identities costs\n")
+    add(f"`auth = required` with a token in every HELLO ({' '.join(IDENTITY_ARGS)}), beside the "
+        "same data path without auth, alternating. \"all allowed\": a token that allows every "
+        "opcode, pool and rate, so the session is not restricted and nothing is checked per "
+        "frame. \"checked\": a token for GET only with a rate of 100 000 000 frames/s, so the "
+        "verdict looks up the session's permissions for every request, judges it and takes "
+        "its tokens (never limiting).\n")
+    add("| config | messages/s | p99 µs | CPU µs/msg | vs without auth | errors |")
+    add("| --- | ---: | ---: | ---: | ---: | ---: |")
+    base = {}
+    for name, rs in identity.items():
+        mps = med([r["messages_per_sec"] for r in rs])
+        plain = name.split(" + ")[0]
+        base.setdefault(plain, mps)
+        add(f"| {name} | {mps:.0f} | {med([r['p99_us'] for r in rs]):.1f} | "
+            f"{med([r['cpu_us_per_message'] for r in rs]):.2f} | {ratio(mps, base[plain]):.2f} | "
+            f"{sum(r['errors'] for r in rs)} |")
+    checked = ratio(med([r["messages_per_sec"] for r in identity.get("mcpd-bpf + token, checked", [])]),
+                    base.get("mcpd-bpf", 0))
+    add(f"\nTarget: the bpf path with permissions checked within 5% of it without auth: "
+        f"{checked:.2f} ({'met' if checked >= 0.95 else 'not met'} in this run).\n")
     add("## UDP and the XDP guard\n")
     add("Cost per packet in the kernel (`mcp-xdpcost`: BPF_PROG_TEST_RUN with repeat 1 000 000, "
         "beside an empty XDP program in the same run; the kernel's test-run loop itself costs "
