@@ -49,12 +49,12 @@ PROTO_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/addr.c use
 CTL_SRCS   := user/ctl_request.c
 DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c \
 		   user/tuple.c user/cgroup.c user/session_state.c \
-		   user/baseline.c user/token.c
+		   user/baseline.c user/token.c user/auth.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/session_backends.c \
 	     user/session_frames.c user/session_io.c user/session_timers.c user/dp_user.c user/dp_bpf.c \
 	     user/dp_inline.c user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
 	     user/takeover.c user/upgrade.c user/pin_dir.c user/privileges.c \
-	     user/auth.c user/perm_map.c
+	     user/perm_map.c
 TOOLS    := mcp-echo mcpbench mcpctl
 BENCH_TOOLS := mcp-xdpcost mcp-udpflood
 PROTOS   := $(wildcard proto/*.proto)

@@ -9,9 +9,11 @@
 #include <time.h>
 #include <sodium.h>
 #include "auth.h"
+#include "hash.h"
 #include "log.h"
 
 #define MAX_IDENTITIES 1024 /* rows of `mcpctl clients`; past it, one "(other)" row */
+#define INDEX_SLOTS    2048 /* open addressing over the rows, by identity and kind */
 
 _Static_assert(MCP_TOKEN_POOL_MAX == MCP_POOL_NAME_MAX, "pool names in tokens and config");
 
@@ -22,6 +24,7 @@ struct auth {
 	uint64_t denied[MCP_PERM__COUNT];
 	struct auth_client clients[MAX_IDENTITIES];
 	int n_clients;
+	uint16_t index[INDEX_SLOTS]; /* row, 0 for none (row 0 is "(other)", never indexed) */
 };
 
 static const struct metric m_auth = { "auth_total", "counter",
@@ -105,6 +108,14 @@ bool auth_udp_allowed(const struct mcp_config *cfg, uint8_t op, int pool)
 	anon = mcp_config_client(cfg, "anonymous");
 	return !anon || ((anon->opcodes[op >> 6] >> (op & 63) & 1) && pool >= 0 && pool < 32 &&
 			 (anon->pools >> pool & 1));
+}
+
+void auth_test_keys(struct auth *a, const struct mcp_key *keys, int n)
+{
+	memset(&a->keys, 0, sizeof(a->keys));
+	for (int i = 0; i < n && i < MCP_MAX_KEYS; i++)
+		a->keys.keys[a->keys.n++] = keys[i];
+	a->have_keys = n > 0;
 }
 
 /* Narrow p by a [client] section. */
@@ -197,16 +208,29 @@ int auth_hello(struct auth *a, const struct mcp_config *cfg, const struct mcp_he
 	return 0;
 }
 
+/* The index slot of an identity's row, or of the empty slot where it would go. */
+static uint16_t *slot_of(struct auth *a, const char *id, int kind)
+{
+	uint32_t h = mcp_fnv1a((uint32_t)kind, id, strlen(id));
+
+	for (uint32_t probe = 0;; probe++) {
+		uint16_t *x = &a->index[(h + probe) % INDEX_SLOTS];
+
+		if (!*x || (a->clients[*x].kind == kind && !strcmp(a->clients[*x].id, id)))
+			return x; /* the index is never more than half full: an empty slot comes */
+	}
+}
+
 int auth_client_ref(struct auth *a, const char *client_id, int kind)
 {
 	const char *id = kind == SESSION_AUTH_ANONYMOUS ? "anonymous" : client_id;
+	uint16_t *x = slot_of(a, id, kind);
 	struct auth_client *c;
 
-	for (int i = 1; i < a->n_clients; i++)
-		if (a->clients[i].kind == kind && !strcmp(a->clients[i].id, id)) {
-			a->clients[i].sessions_total++;
-			return i;
-		}
+	if (*x) {
+		a->clients[*x].sessions_total++;
+		return *x;
+	}
 	if (a->n_clients == MAX_IDENTITIES) {
 		a->clients[0].sessions_total++;
 		return 0;
@@ -215,6 +239,7 @@ int auth_client_ref(struct auth *a, const char *client_id, int kind)
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	c->kind = kind;
 	c->sessions_total = 1;
+	*x = (uint16_t)a->n_clients;
 	return a->n_clients++;
 }
 
@@ -247,11 +272,9 @@ int auth_clients(struct auth *a, const struct auth_client **out)
 static const struct auth_client *named_row(struct auth *a, const char *name)
 {
 	int kind = strcmp(name, "anonymous") ? SESSION_AUTH_VERIFIED : SESSION_AUTH_ANONYMOUS;
+	uint16_t *x = slot_of(a, name, kind);
 
-	for (int i = 1; i < a->n_clients; i++)
-		if (a->clients[i].kind == kind && !strcmp(a->clients[i].id, name))
-			return &a->clients[i];
-	return NULL;
+	return *x ? &a->clients[*x] : NULL;
 }
 
 void auth_collect(struct auth *a, const struct mcp_config *cfg, metric_fn fn, void *ctx)

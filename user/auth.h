@@ -41,6 +41,8 @@ void auth_free(struct auth *a);
 /* Take a config's auth settings: loads its key file. 0, or -1 with why (the running keys
  * stay). */
 int auth_configure(struct auth *a, const struct mcp_config *cfg, char *why, size_t len);
+/* Tests: hold these keys, as if loaded from a key file. */
+void auth_test_keys(struct auth *a, const struct mcp_key *keys, int n);
 /* Decide a HELLO: 0 with the session's identity, or -1 (refuse: UNAUTHENTICATED, v->why). */
 int auth_hello(struct auth *a, const struct mcp_config *cfg, const struct mcp_hello *h,
 	       uint64_t now_ns, struct auth_verdict *v);
