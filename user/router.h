@@ -223,6 +223,9 @@ void router_mark_dirty(struct router *r, struct conn *c);
 int router_watch(struct router *r, struct conn *c, uint32_t events);
 
 /* session.c */
+/* A session in IDLE, in the router's list, its client connection not yet given a socket. */
+struct session *session_alloc(struct router *r, uint32_t id, const struct sockaddr_storage *ss,
+			      const char *peer);
 struct session *session_new(struct router *r, int fd, const struct sockaddr_storage *ss,
 			    const char *peer);
 

@@ -177,26 +177,23 @@ void session_free(struct router *r, struct session *s)
 	pr_debug("session %u closed", s->id);
 }
 
-struct session *session_new(struct router *r, int fd, const struct sockaddr_storage *ss,
-			    const char *peer)
+struct session *session_alloc(struct router *r, uint32_t id, const struct sockaddr_storage *ss,
+			      const char *peer)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	s->id = ++r->next_session_id;
-	if (!s->id)
-		s->id = ++r->next_session_id;
+	s->id = id;
 	s->state = S_IDLE;
 	s->client_ref = -1; /* no identity before HELLO */
 	s->client.h.on_event = session_on_event;
-	s->client.h.fd = fd;
+	s->client.h.fd = -1;
 	s->client.out.account = &r->queued_bytes;
 	s->client.s = s;
 	s->client.slot = MCP_SLOT_CLIENT;
 	s->client.peer = MCP_PEER_CLIENT;
-	/* Before HELLO any header version parses; the state machine judges it. */
-	mcp_decoder_init(&s->client.dec, 0, MCP_PEER_CLIENT, r->cfg.max_frame);
+	mcp_perm_all(&s->perms);
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	s->peer_addr = *ss;
 	s->last_active_ms = s->created_ms = mcp_now_ms();
@@ -205,6 +202,23 @@ struct session *session_new(struct router *r, int fd, const struct sockaddr_stor
 		r->sessions->prev = s;
 	r->sessions = s;
 	r->n_sessions++;
+	return s;
+}
+
+struct session *session_new(struct router *r, int fd, const struct sockaddr_storage *ss,
+			    const char *peer)
+{
+	uint32_t id = ++r->next_session_id;
+	struct session *s;
+
+	if (!id)
+		id = ++r->next_session_id;
+	s = session_alloc(r, id, ss, peer);
+	if (!s)
+		return NULL;
+	s->client.h.fd = fd;
+	/* Before HELLO any header version parses; the state machine judges it. */
+	mcp_decoder_init(&s->client.dec, 0, MCP_PEER_CLIENT, r->cfg.max_frame);
 	r->sessions_total++;
 	list_append(&r->unneg, &s->unneg);
 	if (router_watch(r, &s->client, EPOLLIN)) {

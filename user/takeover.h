@@ -3,7 +3,12 @@
 #ifndef MCP_TAKEOVER_H
 #define MCP_TAKEOVER_H
 
+#include <stdint.h>
+
 struct router;
+
+/* A module handing a socket over: the index it will have among the fds the new mcpd gets. */
+typedef uint32_t (*takeover_fd_fn)(void *ctx, int fd);
 
 /* The old mcpd, asked on its control socket: 0 when the new one has everything. */
 int takeover_give(struct router *r, int sock);

@@ -523,7 +523,7 @@ int udp_listener_fd(struct router *r, int i)
 }
 
 int udp_give(struct router *r, Mcp__Ctl__Takeover *t, Mcp__Ctl__TakeoverCounters *k,
-	     udp_fd_fn add_fd, void *ctx)
+	     takeover_fd_fn add_fd, void *ctx)
 {
 	struct udp *x = r->udp;
 

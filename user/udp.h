@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "takeover.h"
 #include <sys/socket.h>
 #include "control.pb-c.h"
 #include "stats.h"
@@ -34,14 +35,13 @@ uint32_t udp_cookie(const struct router *r, const struct sockaddr_storage *ss, u
 
 /* Hot upgrade: what goes to the new mcpd, and what it takes. add_fd puts a descriptor in the
  * hand-over and says at which index. */
-typedef uint32_t (*udp_fd_fn)(void *ctx, int fd);
 int udp_n_listeners(struct router *r);
 int udp_listener_fd(struct router *r, int i);
 int udp_adopt(struct router *r, int fd, uint32_t index);
 /* The relays, the secret and the counters into t (pointing into r's UDP state): 0, or -1 out
  * of memory. udp_given frees what udp_give allocated. */
 int udp_give(struct router *r, Mcp__Ctl__Takeover *t, Mcp__Ctl__TakeoverCounters *k,
-	     udp_fd_fn add_fd, void *ctx);
+	     takeover_fd_fn add_fd, void *ctx);
 void udp_given(Mcp__Ctl__Takeover *t);
 void udp_take(struct router *r, const Mcp__Ctl__Takeover *t, const int *fds);
 

@@ -47,12 +47,18 @@ first() { # first N FILE
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 
+# A key for signed identities (root's, mode 0600, or mcpd refuses it).
+(umask 077; echo "1 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$work/auth.keys")
 cat >"$work/mcpd.ini" <<EOT
 [mcpd]
 listen = 127.0.0.1:$PORT
 datapath = auto
 control = $work/mcpd.sock
 pin_root = $pin
+auth = optional
+auth_keys = $work/auth.keys
+[client reader]
+allow = GET
 [pool kv]
 backend = 127.0.0.1:$B1
 backend = 127.0.0.1:$B2
@@ -109,6 +115,17 @@ pids+=("$mcpd_pid")
 wait $bench && ok=yes || ok=no
 step "mcpbench result (every answer checked for order and content)"
 sed 's/^/    /' "$work/bench.txt"
+
+step "signed identities: a token for 'reader' (mcpctl token issue), GETs allowed, SETs not"
+token=$("$BIN/mcpctl" token issue --client reader --ttl 10m --keys "$work/auth.keys")
+show "$BIN/mcpctl" token inspect "$token" --keys "$work/auth.keys"
+echo '$ mcpbench --token ... --ops GET --frames 2000'
+"$BIN/mcpbench" --target "127.0.0.1:$PORT" --frames 2000 --depth 8 --ops GET --token "$token" |
+	grep -E '^(messages|frames)' | sed 's/^/    /'
+echo '$ mcpbench --token ... --ops SET --frames 10    (PERMISSION_DENIED, judged in the kernel)'
+"$BIN/mcpbench" --target "127.0.0.1:$PORT" --frames 10 --ops SET --token "$token" |
+	grep -E '^errors' | sed 's/^/    /' || true
+show "${CTL[@]}" clients
 
 step "status, pools and counters (mcpctl status / pools / stats)"
 show "${CTL[@]}" status
