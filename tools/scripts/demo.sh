@@ -116,8 +116,8 @@ wait $bench && ok=yes || ok=no
 step "mcpbench result (every answer checked for order and content)"
 sed 's/^/    /' "$work/bench.txt"
 
-step "signed identities: a token for 'reader' (mcpctl token issue), GETs allowed, SETs not"
-token=$("$BIN/mcpctl" token issue --client reader --ttl 10m --keys "$work/auth.keys")
+step "signed identities: a token for 'reader' allowing GET and SET (mcpctl token issue), narrowed by the config's [client reader] to GET"
+token=$("$BIN/mcpctl" token issue --client reader --ttl 10m --allow GET,SET --keys "$work/auth.keys")
 show "$BIN/mcpctl" token inspect "$token" --keys "$work/auth.keys"
 echo '$ mcpbench --token ... --ops GET --frames 2000'
 "$BIN/mcpbench" --target "127.0.0.1:$PORT" --frames 2000 --depth 8 --ops GET --token "$token" |
