@@ -16,6 +16,7 @@ session at many idle sessions, what an in-place upgrade (`mcpctl upgrade`) under
 costs, and what checking signed identities costs on the kernel paths. Writes docs/benchmarks.md and PNG plots next to it (--quick: build/bench/, never docs/).
 
   tools/scripts/bench.py [--quick] [--rounds N] [--secs S] [--out docs/benchmarks.md]
+  tools/scripts/bench.py --only identity [--rounds N] [--secs S]   (that section, printed)
 """
 import argparse
 import ctypes
@@ -257,6 +258,30 @@ def identity_cost(setup, rounds, secs, warmup):
     return results
 
 
+def identity_table(identity):
+    """The identity section's table and its target line, from identity_cost()'s results."""
+    lines = ["| config | runs | messages/s (median) | min | max | p99 µs | CPU µs/msg | "
+             "vs without auth | errors |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    base = {}
+    for name, rs in identity.items():
+        mps = [r["messages_per_sec"] for r in rs]
+        plain = name.split(" + ")[0]
+        base.setdefault(plain, med(mps))
+        lines.append(f"| {name} | {len(rs)} | {med(mps):.0f} | {min(mps):.0f} | {max(mps):.0f} | "
+                     f"{med([r['p99_us'] for r in rs]):.1f} | "
+                     f"{med([r['cpu_us_per_message'] for r in rs]):.2f} | "
+                     f"{med(mps) / base[plain] if base[plain] else 0:.2f} | "
+                     f"{sum(r['errors'] for r in rs)} |")
+    checked = med([r["messages_per_sec"] for r in identity.get("mcpd-bpf + token, checked", [])])
+    ratio = checked / base["mcpd-bpf"] if base.get("mcpd-bpf") else 0
+    lines.append("")
+    lines.append(f"Target: the bpf path with permissions checked within 5% of it without auth: "
+                 f"{ratio:.2f} ({'met' if ratio >= 0.95 else 'not met'} in this run; compare "
+                 "with the spread between min and max of one configuration).")
+    return lines
+
+
 def run_xdp(rounds, secs):
     out = subprocess.run([os.path.join(ROOT, "tools", "scripts", "bench-xdp.sh"), str(rounds),
                           str(secs)], capture_output=True, text=True, timeout=600)
@@ -336,6 +361,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=float, default=3.0)
     ap.add_argument("--sessions", type=int, default=10000)
+    ap.add_argument("--only", choices=["identity"],
+                    help="run one section and print its table (no report is written)")
     ap.add_argument("--out", help="the report (default: docs/benchmarks.md for a full run; "
                     "build/bench/benchmarks.md with --quick, which never touches docs/)")
     a = ap.parse_args()
@@ -359,6 +386,15 @@ def main():
     started = time.time()
     work = tempfile.mkdtemp(prefix="mcp-bench-")
     setup = Setup(work)
+    if a.only == "identity":
+        try:
+            setup.start()
+            identity = identity_cost(setup, a.rounds, a.secs, warmup)
+        finally:
+            setup.stop()
+            shutil.rmtree(work, ignore_errors=True)
+        print("\n".join(identity_table(identity)))
+        return 1 if any(r["errors"] or r["lost"] for rs in identity.values() for r in rs) else 0
     results = {w: {c: [] for c in CONFIGS} for w, _ in WORKLOADS}
     try:
         setup.start()
@@ -499,20 +535,9 @@ def write_report(a, results, memory, upgrades, identity, xdp_flood, xdp_cost, el
         "frame. \"checked\": a token for GET only with a rate of 100 000 000 frames/s, so the "
         "verdict looks up the session's permissions for every request, judges it and takes "
         "its tokens (never limiting).\n")
-    add("| config | messages/s | p99 µs | CPU µs/msg | vs without auth | errors |")
-    add("| --- | ---: | ---: | ---: | ---: | ---: |")
-    base = {}
-    for name, rs in identity.items():
-        mps = med([r["messages_per_sec"] for r in rs])
-        plain = name.split(" + ")[0]
-        base.setdefault(plain, mps)
-        add(f"| {name} | {mps:.0f} | {med([r['p99_us'] for r in rs]):.1f} | "
-            f"{med([r['cpu_us_per_message'] for r in rs]):.2f} | {ratio(mps, base[plain]):.2f} | "
-            f"{sum(r['errors'] for r in rs)} |")
-    checked = ratio(med([r["messages_per_sec"] for r in identity.get("mcpd-bpf + token, checked", [])]),
-                    base.get("mcpd-bpf", 0))
-    add(f"\nTarget: the bpf path with permissions checked within 5% of it without auth: "
-        f"{checked:.2f} ({'met' if checked >= 0.95 else 'not met'} in this run).\n")
+    for line in identity_table(identity):
+        add(line)
+    add("")
     add("## UDP and the XDP guard\n")
     add("Cost per packet in the kernel (`mcp-xdpcost`: BPF_PROG_TEST_RUN with repeat 1 000 000, "
         "beside an empty XDP program in the same run; the kernel's test-run loop itself costs "
