@@ -634,6 +634,53 @@ static void test_upgrade_under_load_keeps_identities(void **state)
 	close(fd);
 }
 
+/* mcpctl token issue | inspect: a token it issues gets in and says what it was asked for; a
+ * forged one is shown as such; a key file open to others is refused. */
+static void test_mcpctl_token(void **state)
+{
+	char out[8192], *issue[] = { "mcpctl", "token", "issue", "--client", "ops-team", "--ttl",
+				     "10m", "--allow", "GET", "--rate", "50", "--keys",
+				     (char *)keys_path(), NULL };
+	struct tok t = { 0 };
+	const uint8_t ops[] = { MCP_OP_GET, MCP_OP_SET };
+	struct answers a;
+	json_object *o;
+	size_t n;
+	int fd;
+
+	(void)state;
+	assert_int_equal(h_run(out, sizeof(out), issue), 0);
+	n = strcspn(out, "\n");
+	out[n] = '\0';
+	assert_int_equal(sodium_hex2bin(t.b, sizeof(t.b), out, n, NULL, &t.n, NULL), 0);
+	fd = must_session(&t);
+	pipeline(fd, ops, 2);
+	read_answers(fd, 2, &a);
+	assert_int_equal(a.ok, 1);
+	assert_int_equal(a.denied, 1);
+	close(fd);
+
+	char hex[2 * MCP_TOKEN_MAX + 1];
+	char *inspect[] = { "mcpctl", "-j", "token", "inspect", hex, "--keys", (char *)keys_path(),
+			    NULL };
+
+	assert_true(n < sizeof(hex));
+	memcpy(hex, out, n + 1);
+	assert_int_equal(h_run(out, sizeof(out), inspect), 0);
+	o = json_tokener_parse(out);
+	assert_non_null(o);
+	assert_string_equal(hc_str(o, "client_id"), "ops-team");
+	assert_string_equal(hc_str(o, "result"), "ok");
+	assert_int_equal(hc_int(o, "rate_fps"), 50);
+	assert_int_equal(hc_int(o, "key_id"), 2); /* the highest id in the file */
+	json_object_put(o);
+	hex[strlen(hex) - 1] = hex[strlen(hex) - 1] == '0' ? '1' : '0'; /* the signature's end */
+	assert_int_equal(h_run(out, sizeof(out), inspect), 1);
+	assert_non_null(strstr(out, "bad_signature"));
+	assert_int_equal(chmod(keys_path(), 0644), 0);
+	assert_int_equal(h_run(out, sizeof(out), issue), 1);
+}
+
 /* A datagram has no HELLO: with auth = required a UDP request never reaches a backend (PINGs
  * are still answered); with optional, [client anonymous] says what may. */
 static void test_udp_carries_no_identity(void **state)
@@ -677,6 +724,7 @@ int main(int argc, char **argv)
 		H_TEST(test_failed_authentications_are_an_anomaly),
 		H_TEST(test_upgrade_under_load_keeps_identities),
 		H_TEST(test_udp_carries_no_identity),
+		H_TEST(test_mcpctl_token),
 	};
 	char name[32];
 	int rc = h_datapath_start(argc, argv, "e2e_auth", &datapath, name, sizeof(name));
