@@ -104,6 +104,22 @@ const char *mcp_auth_mode_name(int mode)
 	       mode == MCP_AUTH_MODE_OPTIONAL ? "optional" : "off";
 }
 
+/* "GET" or "0x10-0x1f": one request opcode, or a range of them. 0, or -1. */
+static int opcode_range(const char *text, int *lo, int *hi)
+{
+	char copy[32], *dash;
+
+	if (!*text || strlen(text) >= sizeof(copy))
+		return -1;
+	strcpy(copy, text);
+	dash = strchr(copy + 1, '-');
+	if (dash)
+		*dash = '\0';
+	*lo = mcp_parse_request_opcode(copy);
+	*hi = dash ? mcp_parse_request_opcode(dash + 1) : *lo;
+	return *lo < 0 || *hi < 0 || *hi < *lo ? -1 : 0;
+}
+
 int mcp_parse_opcode_set(const char *text, uint64_t set[4], char *why, size_t len)
 {
 	char copy[512], *save = NULL;
@@ -115,16 +131,9 @@ int mcp_parse_opcode_set(const char *text, uint64_t set[4], char *why, size_t le
 	}
 	strcpy(copy, text);
 	for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
-		char *dash = strchr(t + 1, '-');
 		int lo, hi;
 
-		if (dash)
-			*dash = '\0';
-		lo = mcp_parse_request_opcode(t);
-		hi = dash ? mcp_parse_request_opcode(dash + 1) : lo;
-		if (lo < 0 || hi < lo) {
-			if (dash)
-				*dash = '-';
+		if (opcode_range(t, &lo, &hi)) {
 			snprintf(why, len, "'%s' is not a request opcode (GET, SET, SYNC, DEL, "
 				 "0x01..0x6f) or a range of them", t);
 			return -1;
@@ -388,7 +397,6 @@ static int on_pool(struct parse *p, const char *pool, const char *name, const ch
 static int on_route(struct parse *p, const char *name, const char *value)
 {
 	struct route_line *r;
-	char lo[32], *dash;
 
 	if (p->n_routes == (int)(sizeof(p->routes) / sizeof(p->routes[0])))
 		return fail(p, p->line, "too many routes");
@@ -399,20 +407,11 @@ static int on_route(struct parse *p, const char *name, const char *value)
 	strcpy(r->pool, value);
 	if (!strcmp(name, "default")) {
 		r->lo = r->hi = -1;
-	} else {
-		if (strlen(name) >= sizeof(lo))
-			return fail(p, p->line, "route: '%s' is not an opcode or range", name);
-		strcpy(lo, name);
-		dash = strchr(lo + 1, '-');
-		if (dash)
-			*dash = '\0';
-		r->lo = mcp_parse_request_opcode(lo);
-		r->hi = dash ? mcp_parse_request_opcode(dash + 1) : r->lo;
-		if (r->lo < 0 || r->hi < 0 || r->hi < r->lo)
-			return fail(p, p->line,
-				    "route: '%s' is not a request opcode (GET, SET, SYNC, DEL, "
-				    "0x01..0x6f) or a range of them",
-				    name);
+	} else if (opcode_range(name, &r->lo, &r->hi)) {
+		return fail(p, p->line,
+			    "route: '%s' is not a request opcode (GET, SET, SYNC, DEL, "
+			    "0x01..0x6f) or a range of them",
+			    name);
 	}
 	p->n_routes++;
 	return 1;
