@@ -10,7 +10,6 @@
 #include <sodium.h>
 #include "auth.h"
 #include "hash.h"
-#include "log.h"
 
 #define MAX_IDENTITIES 1024 /* rows of `mcpctl clients`; past it, one "(other)" row */
 #define INDEX_SLOTS    2048 /* open addressing over the rows, by identity and kind */

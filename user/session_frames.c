@@ -133,18 +133,17 @@ static void answer_ping(struct router *r, struct conn *c, const struct mcp_frame
 /* A request its identity may not send (now): answered, never forwarded; the session goes on. */
 static int deny(struct router *r, struct session *s, const struct mcp_frame *f, int verdict)
 {
+	const char *who = s->client_id[0] ? s->client_id : session_auth_name(s->auth);
 	char msg[MCP_CLIENT_ID_MAX + 96];
 
 	if (verdict == MCP_PERM_RATE) {
 		s->rate_limited++;
-		snprintf(msg, sizeof(msg), "over %u request frames/s for %s", s->perms.rate_fps,
-			 s->client_id[0] ? s->client_id : session_auth_name(s->auth));
+		snprintf(msg, sizeof(msg), "over %u request frames/s for %s", s->perms.rate_fps, who);
 	} else {
 		s->denied++;
 		snprintf(msg, sizeof(msg), "%s 0x%02x (%s) not allowed for %s",
 			 verdict == MCP_PERM_DENY_POOL ? "the pool of opcode" : "opcode", f->opcode,
-			 mcp_opcode_name(f->opcode),
-			 s->client_id[0] ? s->client_id : session_auth_name(s->auth));
+			 mcp_opcode_name(f->opcode), who);
 	}
 	auth_count_denial(r->auth, s->client_ref, verdict);
 	session_queue_error(r, s, auth_denial_error(verdict), msg);
@@ -152,11 +151,13 @@ static int deny(struct router *r, struct session *s, const struct mcp_frame *f, 
 }
 
 /* May a restricted session's request go to `pool` now? Its token is taken if so. On a kernel
- * path the kernel's copy of the bucket is the one both judge from. */
+ * path the kernel's copy of the bucket is the one both judge from; the rest of the rules never
+ * change, so without a rate the copy in memory is enough (no system call per frame). */
 static int judge(struct router *r, struct session *s, uint8_t op, int pool)
 {
 	uint64_t now = mcp_now_ns();
-	bool kernel = s->perms_in_kernel && !perm_map_get(r->cfg.pin_root, s->id, &s->perms);
+	bool kernel = s->perms.rate_fps && s->perms_in_kernel &&
+		      !perm_map_get(r->cfg.pin_root, s->id, &s->perms);
 	int verdict = mcp_perm_judge(&s->perms, op, (uint32_t)pool, now, 0);
 
 	if (verdict == MCP_PERM_ALLOW && s->perms.rate_fps) {

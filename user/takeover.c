@@ -25,7 +25,6 @@
 #include "control.pb-c.h"
 #include "ctl.h"
 #include "fdio.h"
-#include "inline.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
