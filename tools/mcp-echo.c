@@ -3,7 +3,8 @@
  * mcp-echo: the reference MCP backend. Answers HELLO with HELLO_ACK, PING with PONG, CLOSE
  * with CLOSE, and each request with its response opcode (op | 0x80) and the same payload,
  * stream id and session. One epoll loop; each readable socket is read in large chunks and
- * its answers written with one send per loop iteration.
+ * its answers written with one send per loop iteration. A connection whose peer does not take
+ * its answers is not read past ECHO_MAX_QUEUED bytes of them: TCP's backpressure, passed on.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,9 +28,14 @@
 #include "version.h"
 #include "mcp/xdp.h"
 
+/* Answers a connection may have waiting before it is no longer read. */
+#define ECHO_MAX_QUEUED (1u << 20)
+
 struct echo_conn {
 	int fd;
 	uint32_t id;
+	uint32_t events; /* what epoll watches for it */
+	bool full;	 /* its last send fell short: wait until it can be written */
 	struct mcp_decoder dec;
 	struct mcp_echo echo;
 	struct buf out;
@@ -67,6 +73,24 @@ static void drop(struct echo_conn *c)
 		free(c);
 }
 
+/* Read while what waits to be written is under the limit; wait for room once a send fell
+ * short. A connection epoll cannot watch is dropped. */
+static int watch(struct echo_conn *c)
+{
+	struct epoll_event ev = { .data.ptr = c };
+
+	ev.events = (c->out.len < ECHO_MAX_QUEUED ? EPOLLIN : 0) | (c->full ? EPOLLOUT : 0);
+	if (ev.events == c->events)
+		return 0;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev)) {
+		pr_warn("epoll_ctl: %s", strerror(errno));
+		drop(c);
+		return -1;
+	}
+	c->events = ev.events;
+	return 0;
+}
+
 static void queue(struct echo_conn *c, const void *p, ssize_t n)
 {
 	if (n > 0 && buf_append(&c->out, p, (size_t)n) == 0)
@@ -99,7 +123,7 @@ static void on_readable(struct echo_conn *c)
 {
 	static uint8_t buf[256 * 1024];
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 4 && c->out.len < ECHO_MAX_QUEUED; i++) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), 0), off = 0;
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -123,6 +147,8 @@ static void on_readable(struct echo_conn *c)
 		if (n < (ssize_t)sizeof(buf))
 			return;
 	}
+	if (c->out.len >= ECHO_MAX_QUEUED)
+		watch(c); /* read no more until some is written */
 }
 
 /* Returns 0 when everything is written, 1 when the socket is full, -1 when c is gone. */
@@ -134,10 +160,8 @@ static int flush(struct echo_conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
-
-			epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
-			return 1;
+			c->full = true;
+			return watch(c) ? -1 : 1;
 		}
 		if (n < 0) {
 			drop(c);
@@ -149,7 +173,8 @@ static int flush(struct echo_conn *c)
 		drop(c);
 		return -1;
 	}
-	return 0;
+	c->full = false;
+	return watch(c);
 }
 
 static void flush_all(void)
@@ -316,6 +341,7 @@ int main(int argc, char **argv)
 					}
 					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 					ec->fd = fd;
+					ec->events = EPOLLIN;
 					ec->id = ++next_id;
 					ec->echo = (struct mcp_echo){ .versions = versions,
 								      .n_versions = n_versions,
@@ -345,10 +371,7 @@ int main(int argc, char **argv)
 			struct echo_conn *ec = evs[i].data.ptr;
 
 			if (evs[i].events & EPOLLOUT) {
-				struct epoll_event cev = { .events = EPOLLIN, .data.ptr = ec };
-
-				if (flush(ec) == 0)
-					epoll_ctl(epfd, EPOLL_CTL_MOD, ec->fd, &cev);
+				flush(ec);
 				continue;
 			}
 			on_readable(ec);
