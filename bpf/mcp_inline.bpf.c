@@ -22,7 +22,8 @@
  * has been incomplete, for mcpd's partial_timeout_ms.
  *
  * Anything else - a control frame, a frame that breaks a rule, a request with no route, a
- * header cut by the end of a write, a peer gone from the map, too many requests in flight -
+ * header cut by the end of a write, a peer gone from the map, too many requests in flight, a
+ * client that leaves more than inline_max_unread bytes of answers unread (lib/unread.h) -
  * goes down the socket's own TCP connection to mcpd (SK_PASS, never SK_DROP: note 17), and
  * the session is mcpd's from then on, its backends' sockets too (one way only: note 19).
  */
@@ -38,6 +39,7 @@
 
 #include "lib/counters.h"
 #include "lib/rewrite.h"
+#include "lib/unread.h"
 #include "lib/walk.h"
 #include "maps/inline.h"
 
@@ -249,6 +251,10 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 	fl = bpf_map_lookup_elem(&mcp_inline_flight, &peer.session);
 	if (!to || !fl)
 		return fall_back(st, MCP_INLINE_FALL_GONE, size);
+	/* A client that keeps writing but leaves its answers (and PONGs) unread: mcpd's, where
+	 * TCP's backpressure, stall_timeout_ms and max_queued_bytes apply. */
+	if (st->fr.peer == MCP_PEER_CLIENT && (__s64)mcp_unread(msg->sk) > fl->max_unread)
+		return fall_back(st, MCP_INLINE_FALL_UNREAD, size);
 	if (st->fr.peer == MCP_PEER_CLIENT && w.dest != MCP_DEST_SELF &&
 	    fl->frames + (__s64)w.frames > fl->cap)
 		return fall_back(st, MCP_INLINE_FALL_FLIGHT, size);

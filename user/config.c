@@ -65,6 +65,9 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	 * verdict (docs/benchmarks.md): the user path is the default for them. */
 	cfg->remote_datapath = MCP_DATAPATH_USER;
 	cfg->inline_max_flight = 256;
+	/* A pipelined client's answers (256 in flight of 16 KiB each) fit; one that stopped
+	 * reading goes to mcpd well before its socket holds more than a few of its own buffers. */
+	cfg->inline_max_unread = 4u << 20;
 	cfg->max_frame = MCP_MAX_FRAME_DEFAULT;
 	cfg->heartbeat_ms = 5000;
 	cfg->idle_timeout_ms = 15000;
@@ -247,6 +250,8 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		{ "metrics_per_source", 1, 1024, offsetof(struct mcp_config, metrics_per_source) },
 		{ "udp_relays", 1, 65536, offsetof(struct mcp_config, udp_relays) },
 		{ "inline_max_flight", 1, 1000000, offsetof(struct mcp_config, inline_max_flight) },
+		{ "inline_max_unread", 4096, 1u << 30,
+		  offsetof(struct mcp_config, inline_max_unread) },
 		{ "udp_relay_idle_ms", 100, 3600000, offsetof(struct mcp_config, udp_relay_idle_ms) },
 		{ "metrics_timeout_s", 1, 3600, offsetof(struct mcp_config, metrics_timeout_s) },
 		{ "rate_pps", 0, 100000000, offsetof(struct mcp_config, rate_pps) },

@@ -49,6 +49,8 @@ struct mcp_config {
 	int remote_datapath; /* with datapath auto: MCP_DATAPATH_USER or _BPF for remote sessions */
 	char inline_cgroup[PATH_MAX]; /* whose local sockets the inline path takes; "": cgroup v2 root */
 	uint32_t inline_max_flight;   /* requests in flight per inline session; past it, mcpd's */
+	uint32_t inline_max_unread;   /* answers' bytes an inline client may leave unread; past
+					 them, mcpd's */
 	uint32_t max_frame;
 	uint32_t heartbeat_ms;
 	uint32_t idle_timeout_ms;

@@ -49,21 +49,12 @@ static struct bpf_dp *dp_of(struct router *r)
 	return r->dp.priv;
 }
 
-/* The maps a different build left pinned: each map of this program, by its own pin path. */
-static void unpin_all(struct mcp_sockmap *skel)
-{
-	struct bpf_map *m;
-
-	bpf_object__for_each_map(m, skel->obj)
-		if (bpf_map__pin_path(m))
-			unlink(bpf_map__pin_path(m));
-}
-
 static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, char *why,
 					 size_t len)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = root);
 	struct mcp_sockmap *skel;
+	bool retry;
 	int err;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -75,20 +66,11 @@ static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, cha
 		err = mcp_sockmap__load(skel);
 		if (!err)
 			return skel;
-		if (attempt == 0 && !taking_over)
-			unpin_all(skel); /* whoever pinned those, it was not this build */
+		retry = pin_retry_fresh(skel->obj, "sockmap", err, taking_over, attempt, why, len);
 		mcp_sockmap__destroy(skel);
-		snprintf(why, len, "cannot load the sockmap program: %s (%d)", strerror(-err), err);
-		if (taking_over) {
-			/* The running mcpd uses those maps: never remove them under it. */
-			snprintf(why + strlen(why), len - strlen(why),
-				 "; a build that cannot use the running one's maps cannot take over");
+		if (!retry)
 			break;
-		}
-		if (attempt == 0) {
-			/* Maps pinned by an older, different build: start over with new ones. */
-			pr_warn("%s; removed the pinned maps in %s, retrying", why, root);
-		}
+		pr_warn("%s; removed the pinned maps in %s, retrying", why, root);
 	}
 	return NULL;
 }

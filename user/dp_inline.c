@@ -22,6 +22,7 @@
 #define SO_COOKIE 57
 #endif
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "inline.h"
@@ -92,10 +93,32 @@ void inline_apply_config(struct router *r)
 	}
 }
 
+/* Whether this kernel counts what waits unread in an inline socket (sk_psock.msg_tot_len, read
+ * by bpf/lib/unread.h): without it, inline_max_unread cannot be enforced. */
+static bool kernel_counts_unread(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_member *m;
+	bool found = false;
+	int id;
+
+	if (!btf)
+		return false;
+	id = btf__find_by_name_kind(btf, "sk_psock", BTF_KIND_STRUCT);
+	t = id > 0 ? btf__type_by_id(btf, (__u32)id) : NULL;
+	m = t ? btf_members(t) : NULL;
+	for (int i = 0; t && i < btf_vlen(t) && !found; i++)
+		found = !strcmp(btf__name_by_offset(btf, m[i].name_off), "msg_tot_len");
+	btf__free(btf);
+	return found;
+}
+
 int inline_init(struct router *r, char *why, size_t len)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = r->cfg.pin_root);
 	struct inline_path *p = calloc(1, sizeof(*p));
+	bool retry;
 	int err;
 
 	if (!p) {
@@ -119,11 +142,22 @@ int inline_init(struct router *r, char *why, size_t len)
 		snprintf(why, len, "cannot open the cgroup %s: %s", p->cgroup, strerror(errno));
 		goto fail;
 	}
-	p->skel = mcp_inline__open_opts(&opts);
-	err = p->skel ? mcp_inline__load(p->skel) : -errno;
-	if (err) {
-		snprintf(why, len, "cannot load the inline programs: %s", strerror(-err));
-		goto fail;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		p->skel = mcp_inline__open_opts(&opts);
+		err = p->skel ? mcp_inline__load(p->skel) : -errno;
+		if (!err)
+			break;
+		if (!p->skel) {
+			snprintf(why, len, "cannot open the inline programs: %s", strerror(-err));
+			goto fail;
+		}
+		retry = pin_retry_fresh(p->skel->obj, "inline", err, r->taking_over, attempt, why,
+					len);
+		mcp_inline__destroy(p->skel);
+		p->skel = NULL;
+		if (!retry)
+			goto fail;
+		pr_warn("%s; removed the pinned maps in %s, retrying", why, r->cfg.pin_root);
 	}
 	p->socks = bpf_map__fd(p->skel->maps.mcp_inline_socks);
 	p->state = bpf_map__fd(p->skel->maps.mcp_inline_state);
@@ -146,6 +180,10 @@ int inline_init(struct router *r, char *why, size_t len)
 		goto fail;
 	}
 	snprintf(p->description, sizeof(p->description), "cgroup %s", p->cgroup);
+	if (!kernel_counts_unread())
+		pr_warn("this kernel does not count what an inline socket has not read "
+			"(sk_psock.msg_tot_len): inline_max_unread is not enforced; keep clients you "
+			"do not trust out of %s", p->cgroup);
 	/* What an earlier mcpd left: its sessions are gone, so are their entries. Not on a
 	 * takeover: those sessions are alive and coming over. */
 	if (!r->taking_over) {
@@ -207,7 +245,8 @@ bool inline_install(struct router *r, struct session *s)
 {
 	struct inline_path *p = of(r);
 	struct mcp_tuple t[MCP_MAX_POOLS + 1];
-	struct mcp_inline_flight fl = { .cap = r->cfg.inline_max_flight };
+	struct mcp_inline_flight fl = { .cap = r->cfg.inline_max_flight,
+					.max_unread = r->cfg.inline_max_unread };
 	bool found[MCP_MAX_POOLS + 1], all = true;
 	uint64_t cookie;
 

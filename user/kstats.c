@@ -67,6 +67,7 @@ const char *mcp_inline_reason_name(int reason)
 		[MCP_INLINE_FALL_GONE] = "fall_gone",
 		[MCP_INLINE_NOT_OURS] = "not_ours",
 		[MCP_INLINE_FALL_DENIED] = "fall_denied",
+		[MCP_INLINE_FALL_UNREAD] = "fall_unread",
 	};
 
 	return reason >= 0 && reason < MCP_INLINE__COUNT ? names[reason] : "?";

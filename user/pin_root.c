@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "pin_root.h"
 
 int pin_root_prepare(const char *root, char *why, size_t len)
@@ -67,4 +68,43 @@ void pin_map_clear(int fd)
 	while (bpf_map_get_next_key(fd, NULL, key) == 0)
 		if (bpf_map_delete_elem(fd, key))
 			break;
+}
+
+/* Whether the map pinned at m's pin path is one m can reuse (libbpf's own test). */
+static bool pinned_map_fits(const struct bpf_map *m)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(bpf_map__pin_path(m));
+	bool fits;
+
+	if (fd < 0)
+		return true; /* nothing there to be in the way */
+	fits = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == bpf_map__type(m) &&
+	       info.key_size == bpf_map__key_size(m) && info.value_size == bpf_map__value_size(m) &&
+	       info.max_entries == bpf_map__max_entries(m) && info.map_flags == bpf_map__map_flags(m);
+	close(fd);
+	return fits;
+}
+
+bool pin_retry_fresh(struct bpf_object *obj, const char *what, int err, bool taking_over,
+		     int attempt, char *why, size_t len)
+{
+	struct bpf_map *m;
+
+	snprintf(why, len, "cannot load the %s programs: %s (%d)", what, strerror(-err), err);
+	if (taking_over) {
+		/* The running mcpd uses those maps: never remove them under it. */
+		snprintf(why + strlen(why), len - strlen(why),
+			 "; a build that cannot use the running one's maps cannot take over");
+		return false;
+	}
+	if (attempt)
+		return false;
+	/* Another build pinned maps of another shape: those go, and the next load pins new ones.
+	 * Maps this build can use stay (another object of this mcpd may use them already). */
+	bpf_object__for_each_map(m, obj)
+		if (bpf_map__pin_path(m) && !pinned_map_fits(m))
+			unlink(bpf_map__pin_path(m));
+	return true;
 }

@@ -6,6 +6,7 @@
 #ifndef MCP_PIN_ROOT_H
 #define MCP_PIN_ROOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The directory `root` on bpffs with mode 0700 (bpffs mounted on /sys/fs/bpf if it is not).
@@ -15,5 +16,13 @@ int pin_root_prepare(const char *root, char *why, size_t len);
 int pin_root_remove(const char *root);
 /* Delete every entry of a hash map (keys of up to 64 bytes): what an earlier mcpd left. */
 void pin_map_clear(int fd);
+
+struct bpf_object;
+/* After `obj` failed to load (err) over the maps pinned in `root`: whether to load it again
+ * over fresh maps. Only when not taking over (the running mcpd uses them) and only after a
+ * first attempt: then the maps another build pinned are removed, and it says so. why gets the
+ * reason of the failure either way. */
+bool pin_retry_fresh(struct bpf_object *obj, const char *what, int err, bool taking_over,
+		     int attempt, char *why, size_t len);
 
 #endif

@@ -49,7 +49,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MCP_INLINE__COUNT);
+	__uint(max_entries, MCP_INLINE_STATS_SLOTS);
 	__type(key, __u32);
 	__type(value, struct mcp_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -104,8 +104,9 @@ MCP_STATIC_ASSERT(__builtin_offsetof(struct mcp_sock_state, cur_dest) == 36,
  *   mcp_inline_ports  ARRAY        port -> MCP_INLINE_*      the ports whose sockets it takes
  *   mcp_inline_state  HASH         mcp_tuple -> mcp_sock_state  one per socket of a session
  *   mcp_inline_peers  HASH         mcp_sock_key -> mcp_tuple  a session's sockets by slot
- *   mcp_inline_flight HASH         session -> __s64          requests redirected less the
- *                                                              responses redirected back
+ *   mcp_inline_flight HASH         session -> mcp_inline_flight  requests redirected less the
+ *                                                              responses redirected back, and
+ *                                                              the session's caps
  *   mcp_inline_stats  PERCPU_ARRAY enum mcp_inline_reason -> mcp_counter
  *   mcp_inline_mine   LRU_HASH     socket cookie -> 1        mcpd's own connections to
  *                                                             backends (mcpd writes them)
@@ -125,11 +126,15 @@ struct mcp_tuple {
 
 MCP_STATIC_ASSERT(sizeof(struct mcp_tuple) == 56, "mcp_tuple");
 
-/* A session's requests in flight on the inline path, and its cap (config inline_max_flight). */
+/* A session's requests in flight on the inline path, and its caps (config inline_max_flight,
+ * inline_max_unread). */
 struct mcp_inline_flight {
-	__s64 frames; /* requests redirected less responses redirected back */
-	__s64 cap;
+	__s64 frames;	  /* requests redirected less responses redirected back */
+	__s64 cap;	  /* past it, the session goes to mcpd */
+	__s64 max_unread; /* bytes the client may leave unread in its socket; past them, to mcpd */
 };
+
+MCP_STATIC_ASSERT(sizeof(struct mcp_inline_flight) == 24, "mcp_inline_flight");
 
 enum mcp_inline_port {
 	MCP_INLINE_LISTENER = 1, /* mcpd listens here: take the clients' sockets */
@@ -149,8 +154,15 @@ enum mcp_inline_reason {
 	MCP_INLINE_FALL_GONE,	   /* fell back: the peer's socket left the map */
 	MCP_INLINE_NOT_OURS,	   /* a socket in the map without a session: passed */
 	MCP_INLINE_FALL_DENIED,	   /* fell back: a request its identity may not send now */
+	MCP_INLINE_FALL_UNREAD,	   /* fell back: the client leaves too many answers unread */
 	MCP_INLINE__COUNT,
 };
+
+/* The counter maps have room for reasons to come, so a build that adds one can still use
+ * (and take over from) the maps a build before it pinned. */
+#define MCP_INLINE_STATS_SLOTS 32
+#define MCP_DP_STATS_SLOTS     32
+MCP_STATIC_ASSERT(MCP_INLINE__COUNT <= MCP_INLINE_STATS_SLOTS, "mcp_inline_stats room");
 
 /* Direction of a frame, for per-opcode counters. */
 enum mcp_dir {
@@ -181,6 +193,8 @@ enum mcp_dp_reason {
 	MCP_DP_PASS_DENIED,    /* a request its identity may not send (now): mcpd answers it */
 	MCP_DP__COUNT,
 };
+
+MCP_STATIC_ASSERT(MCP_DP__COUNT <= MCP_DP_STATS_SLOTS, "mcp_dp_stats room");
 
 #define MCP_OP_STATS_ENTRIES (MCP_DIR__COUNT * 256)
 

@@ -99,9 +99,9 @@ static int put_state(const struct mcp_tuple *t, uint32_t slot, int peer, uint8_t
 	       bpf_map_update_elem(bpf_map__fd(skel->maps.mcp_inline_peers), &k, t, BPF_ANY);
 }
 
-static int set_cap(int64_t cap)
+static int set_caps(int64_t cap, int64_t max_unread)
 {
-	struct mcp_inline_flight f = { .cap = cap };
+	struct mcp_inline_flight f = { .cap = cap, .max_unread = max_unread };
 	uint32_t s = SESSION;
 
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.mcp_inline_flight), &s, &f, BPF_ANY);
@@ -150,7 +150,7 @@ static int setup_session(uint8_t version)
 		return -1;
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.mcp_routes), &op, &one, BPF_ANY) ||
 	       put_state(&tc, MCP_SLOT_CLIENT, MCP_PEER_CLIENT, version) ||
-	       put_state(&tb, 1, MCP_PEER_BACKEND, version) || set_cap(64);
+	       put_state(&tb, 1, MCP_PEER_BACKEND, version) || set_caps(64, 1 << 20);
 }
 
 static int setup_v1(void **state)
@@ -360,7 +360,7 @@ static void test_flight_cap(void **state)
 	size_t n = sock_frame(f, 1, MCP_OP_GET, 0, "q");
 
 	(void)state;
-	assert_int_equal(set_cap(2), 0);
+	assert_int_equal(set_caps(2, 1 << 20), 0);
 	sock_send_all(C, f, n);
 	sock_send_all(C, f, n);
 	sock_recv_exact(BB, got, n);
@@ -369,6 +369,33 @@ static void test_flight_cap(void **state)
 	sock_recv_exact(A, got, n);
 	assert_memory_equal(got, f, n);
 	assert_int_equal(state_of(&tc).fr.owner, MCP_MODE_FALLEN);
+}
+
+/* Answers the client leaves unread count against it: past max_unread its next write, and the
+ * session, go to mcpd; what it had been given is still there, in order. */
+static void test_unread_cap(void **state)
+{
+	uint8_t q[256], a[256], got[512];
+	size_t nq = sock_frame(q, 1, MCP_OP_GET, 0, "q"), na;
+
+	(void)state;
+	na = sock_frame(a, 1, mcp_response_opcode(MCP_OP_GET), 0, "an answer of some length");
+	assert_int_equal(set_caps(100, (int64_t)na), 0);
+	sock_send_all(C, q, nq);
+	sock_recv_exact(BB, got, nq);
+	sock_send_all(BB, a, na);
+	sock_send_all(C, q, nq); /* na unread: at the cap, not past it */
+	sock_recv_exact(BB, got, nq);
+	sock_send_all(BB, a, na);
+	assert_int_equal(state_of(&tc).fr.owner, MCP_MODE_FAST);
+	sock_send_all(C, q, nq); /* 2 * na unread: past it */
+	sock_recv_exact(A, got, nq);
+	assert_memory_equal(got, q, nq);
+	assert_int_equal(state_of(&tc).fr.owner, MCP_MODE_FALLEN);
+	sock_silent(BB);
+	sock_recv_exact(C, got, 2 * na);
+	assert_memory_equal(got, a, na);
+	assert_memory_equal(got + na, a, na);
 }
 
 /* A frame that breaks a rule goes to mcpd as it was sent (mcpd answers with the ERROR). */
@@ -488,6 +515,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hand_over_waits_for_the_frame_in_progress,
 						setup_v1, teardown_session),
 		cmocka_unit_test_setup_teardown(test_flight_cap, setup_v1, teardown_session),
+		cmocka_unit_test_setup_teardown(test_unread_cap, setup_v1, teardown_session),
 		cmocka_unit_test_setup_teardown(test_bad_frame_goes_to_mcpd, setup_v1,
 						teardown_session),
 		cmocka_unit_test_setup_teardown(test_only_mcpds_own_connections_are_taken, setup_v1,

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <bpf/bpf.h>
 #include "ctl_client.h"
 #include "harness.h"
 #include "mcp/maps.h"
@@ -890,6 +891,79 @@ static void test_takeover_refuses_another_datapath(void **state)
 	assert_true(had_default || access(MCP_PIN_DIR, F_OK) != 0);
 }
 
+/* A pinned map's shape, or -1 where nothing is pinned. */
+static int pinned_info(const char *name, struct bpf_map_info *info)
+{
+	char path[256];
+	__u32 len = sizeof(*info);
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/%s", h_pin_root(), name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	memset(info, 0, sizeof(*info));
+	rc = bpf_obj_get_info_by_fd(fd, info, &len);
+	close(fd);
+	return rc;
+}
+
+/*
+ * A restart over maps an older build pinned in another shape (after a package upgrade, say):
+ * those are replaced, and it says so; the maps this build can use stay as they are; the
+ * kernel path works. (A takeover never removes them: test_upgrade_* and docs/operations.md.)
+ */
+static void test_maps_of_another_build_are_replaced(void **state)
+{
+	char *argv[] = { "mcpd", "-f", "-c", (char *)cfg_path, "--datapath", (char *)datapath, NULL };
+	struct bpf_map_info stats, flight, routes0, routes1;
+	char path[256], log[256];
+	int fd;
+
+	(void)state;
+	h_kill(mcpd, SIGTERM);
+	assert_int_equal(h_wait(mcpd, H_ANSWER_MS), 0);
+	if (!strcmp(datapath, "user")) { /* nothing pinned, nothing touched */
+		assert_int_equal(pinned_info(MCP_MAP_DP_STATS, &stats), -1);
+		return;
+	}
+	assert_int_equal(pinned_info(MCP_MAP_ROUTES, &routes0), 0);
+	/* What an older build left: a counter map with room for 12 reasons, the flight record
+	 * without its unread cap. */
+	snprintf(path, sizeof(path), "%s/%s", h_pin_root(), MCP_MAP_DP_STATS);
+	unlink(path);
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, MCP_MAP_DP_STATS, 4,
+			    sizeof(struct mcp_counter), 12, NULL);
+	assert_true(fd >= 0 && !bpf_obj_pin(fd, path));
+	close(fd);
+	snprintf(path, sizeof(path), "%s/%s", h_pin_root(), MCP_MAP_INLINE_FLIGHT);
+	unlink(path);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, MCP_MAP_INLINE_FLIGHT, 4, 16, 1024, NULL);
+	assert_true(fd >= 0 && !bpf_obj_pin(fd, path));
+	close(fd);
+
+	mcpd = h_spawn("mcpd-older-maps.log", argv);
+	assert_int_equal(h_wait_port(port, H_ANSWER_MS), 0);
+	snprintf(log, sizeof(log), "%s/mcpd-older-maps.log", h_tmpdir());
+	assert_true(h_file_contains(log, "removed the pinned maps in"));
+	assert_int_equal(pinned_info(MCP_MAP_DP_STATS, &stats), 0);
+	assert_int_equal(stats.max_entries, MCP_DP_STATS_SLOTS);
+	assert_int_equal(pinned_info(MCP_MAP_ROUTES, &routes1), 0);
+	assert_int_equal(routes1.id, routes0.id); /* kept: this build can use it */
+	if (!strcmp(datapath, "auto")) {
+		json_object *o = ctl_json("status"), *v;
+
+		assert_int_equal(pinned_info(MCP_MAP_INLINE_FLIGHT, &flight), 0);
+		assert_int_equal(flight.value_size, sizeof(struct mcp_inline_flight));
+		assert_true(json_object_object_get_ex(o, "inline_path", &v));
+		assert_true(json_object_get_string_len(v) > 0); /* the inline path is up */
+		json_object_put(o);
+	}
+	fd = h_session(port, 1);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 100), 0);
+	close(fd);
+}
+
 /* The binary mcpd was started from is gone (removed, not replaced): refused, nothing moves. */
 static void test_upgrade_when_the_binary_is_gone(void **state)
 {
@@ -957,6 +1031,7 @@ int main(int argc, char **argv)
 		H_TEST(test_routes_and_pools),
 		H_TEST(test_stats),
 		H_TEST(test_maps),
+		H_TEST(test_maps_of_another_build_are_replaced),
 		H_TEST(test_block_unblock),
 		H_TEST(test_kill),
 		H_TEST(test_reload),

@@ -27,6 +27,7 @@
 #include <bpf/bpf.h>
 #include "harness.h"
 #include "mcp/maps.h"
+#include "kstats.h"
 
 static const char *datapath;
 static int port;
@@ -43,6 +44,8 @@ static pid_t start_mcpd(const char *name, const char *cfg)
 	snprintf(log, sizeof(log), "%s.log", name);
 	return h_spawn(log, argv);
 }
+
+static void replace_mcpd_pools(const char *name, const char *extra, const char *pools);
 
 /* The backends serve the run; each test has its own mcpd and pin root (setup_mcpd). */
 static int setup(void **state)
@@ -220,6 +223,156 @@ static void test_stalled_backend_is_bounded(void **state)
 	close(other);
 }
 
+/*
+ * A client that keeps sending and never reads. On the user and inline paths what waits for it
+ * stays bounded (on the inline path its answers go straight into its own socket, which has no
+ * limit of its own: past inline_max_unread the session goes to mcpd, where TCP's backpressure
+ * holds the client back), and once it reads, every answer is there, in order, none lost. The
+ * kernel path cannot hold a client back (docs/kernel-notes.md, note 21): there the bound is
+ * time, stall_timeout_ms ends the session. Another session carries on meanwhile, on all three.
+ */
+static void test_client_never_reading_is_bounded(void **state)
+{
+	enum { LEN = 16000, FRAME = MCP_HDR_V1_LEN + LEN };
+	static uint8_t out[FRAME], in[4 * FRAME];
+	struct mcp_frame f = { .version = 1, .opcode = MCP_OP_SET, .length = LEN };
+	const size_t most = (size_t)160 << 20;
+	struct mcp_counter before[MCP_INLINE__COUNT], after[MCP_INLINE__COUNT];
+	size_t pushed = 0, sent_at = 0, have = 0, answers = 0;
+	uint64_t seq = 0, blocked_since = 0, until, last_progress;
+	long tcp0, tcp_max = 0;
+	bool inl = !strcmp(datapath, "auto"), kernel = !strcmp(datapath, "bpf"), ended = false;
+	int fd, other, ep = h_free_port();
+	pid_t echo;
+	char echo_addr[32], pools[256], extra[256];
+	char *echo_argv[] = { "mcp-echo", "--listen", echo_addr, "-q", NULL };
+
+	(void)state;
+	/* Its SETs go to an mcp-echo of their own (a backend that answers each connection as it
+	 * can, as mcp-echo does; the test backends block their one thread on a full socket), the
+	 * other session's GETs to the good backend. */
+	snprintf(echo_addr, sizeof(echo_addr), "127.0.0.1:%d", ep);
+	echo = h_spawn("unread-echo.log", echo_argv);
+	assert_int_equal(h_wait_port(ep, H_ANSWER_MS), 0);
+	snprintf(pools, sizeof(pools),
+		 "[pool good]\nbackend = 127.0.0.1:%d\n[pool echo]\nbackend = %s\n"
+		 "[routes]\nGET = good\nSET = echo\n", h_backend_port(good), echo_addr);
+	/* The flight cap out of the way: only the unread bound holds an inline client back. */
+	snprintf(extra, sizeof(extra), "stall_timeout_ms = %d\nidle_timeout_ms = 600000\n"
+		 "inline_max_unread = 262144\ninline_max_flight = 1000000\n",
+		 kernel ? 2000 : 600000);
+	replace_mcpd_pools("unread.ini", extra, pools);
+	if (inl)
+		assert_int_equal(mcp_kstats_sum(h_pin_root(), MCP_MAP_INLINE_STATS,
+						MCP_INLINE__COUNT, before), 0);
+	fd = h_session(port, 1);
+	other = h_session(port, 1);
+	assert_true(fd >= 0 && other >= 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	tcp0 = tcp_mem_pages();
+	/* Push numbered frames until the router holds the client back for a second (or, without
+	 * a bound, until 160 MiB went out). */
+	until = h_now_ms() + 60000;
+	while (pushed < most && h_now_ms() < until) {
+		ssize_t n;
+
+		if (!sent_at) {
+			f.payload = NULL;
+			mcp_frame_encode_header(out, &f);
+			memset(out + MCP_HDR_V1_LEN, (int)(seq & 0xff), LEN);
+			memcpy(out + MCP_HDR_V1_LEN, &seq, sizeof(seq));
+		}
+		n = send(fd, out + sent_at, FRAME - sent_at, MSG_NOSIGNAL);
+		if (n > 0) {
+			pushed += (size_t)n;
+			sent_at += (size_t)n;
+			if (sent_at == FRAME) {
+				sent_at = 0;
+				seq++;
+			}
+			blocked_since = 0;
+		} else if (n < 0 && errno != EAGAIN) {
+			ended = true; /* the session was ended */
+			break;
+		} else {
+			if (!blocked_since)
+				blocked_since = h_now_ms();
+			else if (h_now_ms() - blocked_since > 1000)
+				break;
+			usleep(1000);
+		}
+		if (tcp_mem_pages() > tcp_max)
+			tcp_max = tcp_mem_pages();
+		if (seq % 512 == 0 && !sent_at)
+			assert_int_equal(h_roundtrip(other, 1, MCP_OP_GET, 8), 0);
+	}
+	print_message("pushed %zu MiB (%llu frames) without reading; TCP memory %ld -> at most %ld "
+		      "pages; mcpd RSS %ld KiB, mcp-echo %ld KiB\n", pushed >> 20,
+		      (unsigned long long)seq, tcp0, tcp_max, rss_kib(mcpd), rss_kib(echo));
+	if (kernel) { /* ended by stall_timeout_ms, with no other session touched */
+		until = h_now_ms() + H_ANSWER_MS;
+		while (h_counter(ctl_path(), "limit_hits_total", "limit=stall_timeout") < 1 &&
+		       h_now_ms() < until)
+			usleep(50000);
+		assert_true(h_counter(ctl_path(), "limit_hits_total", "limit=stall_timeout") >= 1);
+		assert_int_equal(h_roundtrip(other, 1, MCP_OP_GET, 8), 0);
+		close(fd);
+		close(other);
+		return;
+	}
+	assert_false(ended);
+	/* What waits is within a few socket buffers and mcpd's and mcp-echo's own limits, not
+	 * what was pushed. */
+	assert_true(tcp0 >= 0 && tcp_max - tcp0 < (64L << 20) / 4096);
+	assert_true(pushed < most); /* the client was held back */
+	assert_int_equal(h_roundtrip(other, 1, MCP_OP_GET, 8), 0);
+	/* Now read: every answer, in order, whole (the last frame's rest goes out meanwhile). */
+	last_progress = h_now_ms();
+	while (answers < seq + (sent_at ? 1 : 0)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | (sent_at ? POLLOUT : 0) };
+		ssize_t n;
+
+		assert_true(h_now_ms() - last_progress < H_ANSWER_MS);
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if (sent_at && (p.revents & POLLOUT)) {
+			n = send(fd, out + sent_at, FRAME - sent_at, MSG_NOSIGNAL);
+			if (n > 0 && (sent_at += (size_t)n) == FRAME)
+				sent_at = 0, seq++;
+		}
+		n = recv(fd, in + have, sizeof(in) - have, 0);
+		if (n <= 0) {
+			assert_true(n < 0 && errno == EAGAIN);
+			continue;
+		}
+		have += (size_t)n;
+		last_progress = h_now_ms();
+		while (have >= FRAME) {
+			uint64_t got;
+
+			assert_int_equal(in[MCP_OFF_OPCODE], mcp_answer_opcode(MCP_OP_SET));
+			memcpy(&got, in + MCP_HDR_V1_LEN, sizeof(got));
+			assert_int_equal(got, answers);
+			assert_int_equal(in[FRAME - 1], (uint8_t)(answers & 0xff));
+			answers++;
+			memmove(in, in + FRAME, have - FRAME);
+			have -= FRAME;
+		}
+	}
+	assert_int_equal(have, 0);
+	print_message("read back %zu answers, in order\n", answers);
+	if (inl) { /* the inline path handed it to mcpd for leaving its answers unread */
+		assert_int_equal(mcp_kstats_sum(h_pin_root(), MCP_MAP_INLINE_STATS,
+						MCP_INLINE__COUNT, after), 0);
+		assert_true(after[MCP_INLINE_FALL_UNREAD].count > before[MCP_INLINE_FALL_UNREAD].count);
+	}
+	fcntl(fd, F_SETFL, 0);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 8), 0);
+	assert_int_equal(h_roundtrip(other, 1, MCP_OP_GET, 8), 0);
+	close(fd);
+	close(other);
+}
+
 static void test_slow_sender_is_closed(void **state)
 {
 	uint8_t hdr[MCP_HDR_V1_LEN];
@@ -376,21 +529,29 @@ static void test_slow_hellos_are_closed(void **state)
 	assert_true(h_counter(ctl_path(), "limit_hits_total", "limit=handshake_timeout") >= 1);
 }
 
-/* The test's mcpd makes way for one with a single pool, the same control socket and pin
- * root, and `extra` lines of its own in [mcpd]. */
-static void replace_mcpd(const char *name, const char *extra)
+/* The test's mcpd makes way for one with the same control socket and pin root, `extra` lines
+ * of its own in [mcpd], and `pools` (pools and routes). */
+static void replace_mcpd_pools(const char *name, const char *extra, const char *pools)
 {
 	char cfg[1024];
 
 	h_kill(mcpd, SIGTERM);
 	assert_int_equal(h_wait(mcpd, H_ANSWER_MS), 0);
 	port = h_free_port();
-	snprintf(cfg, sizeof(cfg),
-		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\npin_root = %s\n%s"
-		 "[pool good]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = good\n",
-		 port, ctl_path(), h_pin_root(), extra, h_backend_port(good));
+	snprintf(cfg, sizeof(cfg), "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\npin_root = %s\n%s%s",
+		 port, ctl_path(), h_pin_root(), extra, pools);
 	mcpd = start_mcpd(name, cfg);
 	assert_int_equal(h_wait_port(port, H_ANSWER_MS), 0);
+}
+
+/* ... with a single pool, the good backend. */
+static void replace_mcpd(const char *name, const char *extra)
+{
+	char pools[128];
+
+	snprintf(pools, sizeof(pools), "[pool good]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = good\n",
+		 h_backend_port(good));
+	replace_mcpd_pools(name, extra, pools);
 }
 
 static int count_lines(const char *path, const char *needle)
@@ -757,6 +918,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		H_TEST(test_backend_answers_garbage),
 		H_TEST(test_stalled_backend_is_bounded),
+		H_TEST(test_client_never_reading_is_bounded),
 		H_TEST(test_slow_sender_is_closed),
 		H_TEST(test_max_sessions),
 		H_TEST(test_slow_hellos_are_closed),

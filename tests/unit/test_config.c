@@ -61,6 +61,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->max_unnegotiated, 16384);
 	assert_true(cfg->max_queued_bytes == 256ull << 20);
 	assert_int_equal(cfg->udp_relays, 1024);
+	assert_int_equal(cfg->inline_max_unread, 4 << 20);
 	assert_int_equal(cfg->udp_relay_idle_ms, 5000);
 	assert_false(cfg->udp_verify);
 	assert_int_equal(cfg->metrics_per_source, 8);
@@ -90,6 +91,7 @@ static void test_full_config(void **state)
 			      "max_queued_bytes = 1048576\n"
 			      "udp_relays = 7\n"
 			      "udp_verify = yes\n"
+			      "inline_max_unread = 65536\n"
 			      "[pool kv]\n"
 			      "backend = 127.0.0.1:9001\n"
 			      "backend = [::1]:9002\n"
@@ -116,6 +118,7 @@ static void test_full_config(void **state)
 	assert_true(cfg->max_queued_bytes == 1048576);
 	assert_int_equal(cfg->udp_relays, 7);
 	assert_true(cfg->udp_verify);
+	assert_int_equal(cfg->inline_max_unread, 65536);
 	assert_int_equal(cfg->n_pools, 2);
 	assert_string_equal(cfg->pools[0].name, "kv");
 	assert_int_equal(cfg->pools[0].n_backends, 2);
@@ -195,6 +198,7 @@ static void test_refusals(void **state)
 	refused("[mcpd]\nmax_queued_bytes = -5\n", 2, "max_queued_bytes");
 	refused("[mcpd]\nudp_verify = sometimes\n", 2, "udp_verify");
 	refused("[mcpd]\nudp_relays = 0\n", 2, "udp_relays");
+	refused("[mcpd]\ninline_max_unread = 100\n", 2, "inline_max_unread");
 	refused("[mcpd]\npin_root = /sys/fs/bpf/../tmp\n", 2, "pin_root");
 	refused("[mcdp]\n", 1, "unknown section");
 	refused("[mcdp]\nx = 1\n", 1, "unknown section [mcdp]");
