@@ -49,7 +49,7 @@ PROTO_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/addr.c use
 CTL_SRCS   := user/ctl_request.c
 DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c \
 		   user/tuple.c user/cgroup.c user/session_state.c \
-		   user/baseline.c user/token.c user/auth.c
+		   user/baseline.c user/token.c user/auth.c user/pools.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/session_backends.c \
 	     user/session_frames.c user/session_io.c user/session_timers.c user/session_snapshot.c \
 	     user/dp_user.c user/dp_bpf.c \
@@ -271,7 +271,8 @@ install: all
 		$(DESTDIR)$(MANDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(ETCDIR)
 	install -m 0755 $(BIN)/mcpd $(DESTDIR)$(SBINDIR)/mcpd
 	install -m 0755 $(BIN)/mcpctl $(BIN)/mcp-echo $(BIN)/mcpbench $(DESTDIR)$(BINDIR)/
-	install -m 0644 $(BUILD)/bpf/mcp_sockmap.bpf.o $(BUILD)/bpf/mcp_xdp.bpf.o $(DESTDIR)$(DATADIR)/
+	install -m 0644 $(BUILD)/bpf/mcp_sockmap.bpf.o $(BUILD)/bpf/mcp_inline.bpf.o \
+		$(BUILD)/bpf/mcp_xdp.bpf.o $(DESTDIR)$(DATADIR)/
 	install -m 0644 docs/man/mcpd.8 docs/man/mcpctl.8 $(DESTDIR)$(MANDIR)/
 	install -m 0644 tools/packaging/mcpd.ini.example $(DESTDIR)$(ETCDIR)/mcpd.ini.example
 	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/packaging/mcpd.service > $(DESTDIR)$(UNITDIR)/mcpd.service

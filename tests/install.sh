@@ -9,7 +9,8 @@ dest=$(mktemp -d /tmp/mcp-install-XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 make --no-print-directory install DESTDIR="$dest" PREFIX=/usr >/dev/null
 for f in usr/sbin/mcpd usr/bin/mcpctl usr/bin/mcp-echo usr/bin/mcpbench \
-	usr/share/mcprouter/mcp_sockmap.bpf.o usr/share/mcprouter/mcp_xdp.bpf.o \
+	usr/share/mcprouter/mcp_sockmap.bpf.o usr/share/mcprouter/mcp_inline.bpf.o \
+	usr/share/mcprouter/mcp_xdp.bpf.o \
 	usr/share/man/man8/mcpd.8 usr/share/man/man8/mcpctl.8 \
 	usr/lib/systemd/system/mcpd.service etc/mcp/mcpd.ini.example; do
 	[ -s "$dest/$f" ] || { echo "missing: $f"; exit 1; }

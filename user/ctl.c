@@ -24,6 +24,7 @@
 #include "ctl_request.h"
 #include "inline.h"
 #include "log.h"
+#include "pools.h"
 #include "router.h"
 #include "stats.h"
 #include "takeover.h"
@@ -275,12 +276,13 @@ static void do_pools(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
 		m->name = astr(a, r->cfg.pools[p].name);
 		for (int b = 0; b < r->cfg.pools[p].n_backends; b++) {
 			Mcp__Ctl__Backend *x = amalloc(a, sizeof(*x));
-			const struct backend_health *h = &r->health[p][b];
+			uint32_t sessions;
+			const char *health = pools_health(r->pools, p, b, now, &sessions);
 
 			mcp__ctl__backend__init(x);
 			x->address = astr(a, r->cfg.pools[p].backends[b].text);
-			x->health = astr(a, h->drained ? "drained" : h->down_until_ms > now ? "down" : "up");
-			x->sessions = h->sessions;
+			x->health = astr(a, health);
+			x->sessions = sessions;
 			PUSH(a, m->backends, m->n_backends, x);
 		}
 		PUSH(a, rsp->pools, rsp->n_pools, m);
@@ -368,16 +370,15 @@ static void do_block(struct router *r, const struct ctl_req *q, struct arena *a,
 static void do_drain(struct router *r, const struct ctl_req *q, struct arena *a,
 		     Mcp__Ctl__Response *rsp)
 {
-	for (int pool = 0; pool < r->cfg.n_pools; pool++)
-		for (int b = 0; b < r->cfg.pools[pool].n_backends; b++)
-			if (!strcmp(r->cfg.pools[pool].backends[b].text, q->arg)) {
-				r->health[pool][b].drained = true;
-				pr_info("control: backend %s (pool %s) drained: no new sessions",
-					q->arg, r->cfg.pools[pool].name);
-				rsp->message = astr(a, "drained: new sessions go to the pool's other backends");
-				return;
-			}
-	fail(a, rsp, "no backend '%s' in any pool", q->arg);
+	int pool = pools_drain(r->pools, &r->cfg, q->arg);
+
+	if (pool < 0) {
+		fail(a, rsp, "no backend '%s' in any pool", q->arg);
+		return;
+	}
+	pr_info("control: backend %s (pool %s) drained: no new sessions", q->arg,
+		r->cfg.pools[pool].name);
+	rsp->message = astr(a, "drained: new sessions go to the pool's other backends");
 }
 
 static void do_kill(struct router *r, const struct ctl_req *q, struct arena *a,

@@ -22,6 +22,7 @@
 #include "ctl.h"
 #include "messages.h"
 #include "metrics.h"
+#include "pools.h"
 #include "router.h"
 #include "pin_dir.h"
 #include "inline.h"
@@ -79,21 +80,6 @@ int router_watch(struct router *r, struct conn *c, uint32_t events)
 	c->registered = true;
 	c->events = events;
 	return 0;
-}
-
-/* Round robin over the pool's backends that are neither down nor drained; -1 if none. */
-int router_pick_backend(struct router *r, int pool, uint64_t now, bool udp)
-{
-	const struct mcp_pool_cfg *pc = &r->cfg.pools[pool];
-
-	for (int tries = 0; tries < pc->n_backends; tries++) {
-		int i = (int)(r->rr[pool]++ % (uint32_t)pc->n_backends);
-		struct backend_health *h = &r->health[pool][i];
-
-		if ((udp ? h->udp_down_until_ms : h->down_until_ms) <= now && !h->drained)
-			return i;
-	}
-	return -1;
 }
 
 void router_mark_dirty(struct router *r, struct conn *c)
@@ -383,22 +369,6 @@ uint32_t router_pools_in_use(struct router *r)
 	return used | udp_pools_in_use(r);
 }
 
-/* Backend health (down, drained, sessions) goes on for each backend still at its place. */
-static void carry_health(struct router *r, const struct mcp_config *next)
-{
-	static struct backend_health kept[MCP_MAX_POOLS][MCP_MAX_BACKENDS];
-
-	memset(kept, 0, sizeof(kept));
-	for (int p = 0; p < next->n_pools && p < r->cfg.n_pools; p++) {
-		if (strcmp(next->pools[p].name, r->cfg.pools[p].name))
-			continue;
-		for (int b = 0; b < next->pools[p].n_backends && b < r->cfg.pools[p].n_backends; b++)
-			if (!strcmp(next->pools[p].backends[b].text, r->cfg.pools[p].backends[b].text))
-				kept[p][b] = r->health[p][b];
-	}
-	memcpy(r->health, kept, sizeof(kept));
-}
-
 int router_reload(struct router *r, char *msg, size_t len)
 {
 	struct mcp_config *next = malloc(sizeof(*next));
@@ -434,7 +404,7 @@ int router_reload(struct router *r, char *msg, size_t len)
 		next->metrics = r->cfg.metrics;
 		next->metrics_per_source = r->cfg.metrics_per_source;
 		next->metrics_timeout_s = r->cfg.metrics_timeout_s;
-		carry_health(r, next);
+		pools_reconfigure(r->pools, &r->cfg, next);
 		next->n_xdp_ifaces = r->cfg.n_xdp_ifaces;
 		memcpy(next->xdp_ifaces, r->cfg.xdp_ifaces, sizeof(next->xdp_ifaces));
 		next->xdp_mode = r->cfg.xdp_mode;
@@ -533,7 +503,8 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	if (r->epfd < 0 || udp_init(r))
 		return -1;
 	r->auth = auth_new();
-	if (!r->auth)
+	r->pools = pools_new();
+	if (!r->auth || !r->pools)
 		return -1;
 	if (auth_configure(r->auth, &r->cfg, why, sizeof(why))) {
 		pr_err("auth = %s: %s", mcp_auth_mode_name(r->cfg.auth), why);
@@ -680,6 +651,7 @@ void router_free(struct router *r)
 	metrics_free(r);
 	anomaly_free(r);
 	auth_free(r->auth);
+	pools_free(r->pools);
 	r->auth = NULL;
 	perm_map_close();
 	inline_free(r);

@@ -132,13 +132,6 @@ struct session {
 	struct list_node unneg; /* in router.unneg while it has not said HELLO */
 };
 
-struct backend_health {
-	uint64_t down_until_ms;
-	uint64_t udp_down_until_ms; /* a backend may speak TCP and not UDP: judged apart */
-	uint32_t sessions;
-	bool drained;
-};
-
 struct router;
 
 /* The data path's hooks: the user path has none, the BPF path installs sockets. */
@@ -188,8 +181,7 @@ struct router {
 	struct conn *dirty;
 	struct conn *dead_conns;	 /* closed, freed at the end of the loop iteration */
 	struct session *dead_sessions; /* likewise */
-	struct backend_health health[MCP_MAX_POOLS][MCP_MAX_BACKENDS];
-	uint32_t rr[MCP_MAX_POOLS];
+	struct pools *pools; /* backends' health, round robin (pools.c) */
 	struct datapath dp;
 	bool stopping;
 	bool taking_over;  /* started with --takeover: adopt, do not create or clear */
@@ -250,7 +242,6 @@ const char *session_path_name(int path);
 
 int session_set_state(struct router *r, struct session *s, int next);
 
-int router_pick_backend(struct router *r, int pool, uint64_t now, bool udp);
 /* SIGHUP and `mcpctl reload`: 0 with a summary in msg, or -1 with the reason. */
 int router_reload(struct router *r, char *msg, size_t len);
 /* Pool positions that sessions or UDP relays use (bit i: pool i). */

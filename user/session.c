@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 #include "log.h"
+#include "pools.h"
 #include "router.h"
 #include "auth.h"
 #include "perm_map.h"
@@ -62,8 +63,8 @@ void session_drop_backend(struct router *r, struct session *s, int slot)
 	if (!b)
 		return;
 	close_conn(r, b);
-	if (b->ready && r->health[slot - 1][b->backend].sessions)
-		r->health[slot - 1][b->backend].sessions--;
+	if (b->ready)
+		pools_session_closed(r->pools, slot - 1, b->backend);
 	b->s = NULL;
 	s->backends[slot] = NULL;
 	b->next_dead = r->dead_conns;

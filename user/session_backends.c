@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "messages.h"
+#include "pools.h"
 #include "router.h"
 #include "auth.h"
 #include "perm_map.h"
@@ -24,7 +25,7 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 	int pool = slot - 1, one = 1;
 
 	for (;;) {
-		int i = router_pick_backend(r, pool, now, false), fd;
+		int i = pools_pick(r->pools, &r->cfg, pool, now, false), fd;
 		const struct mcp_addr *a;
 		struct conn *b;
 
@@ -51,7 +52,7 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 			}
 			pr_warn("backend %s (pool %s): %s; down for %u ms", a->text,
 				r->cfg.pools[pool].name, strerror(errno), r->cfg.backend_down_ms);
-			r->health[pool][i].down_until_ms = now + r->cfg.backend_down_ms;
+			pools_set_down(r->pools, pool, i, now + r->cfg.backend_down_ms, false);
 			close(fd);
 			continue;
 		}
@@ -93,8 +94,8 @@ void backend_failed(struct router *r, struct conn *b, const char *why)
 		 * did not take this session's HELLO is not: the session's parameters (which a
 		 * client chooses) may be the cause, and no client may take a backend from others. */
 		if (b->connecting) {
-			r->health[pool][b->backend].down_until_ms =
-				mcp_now_ms() + r->cfg.backend_down_ms;
+			pools_set_down(r->pools, pool, b->backend,
+				       mcp_now_ms() + r->cfg.backend_down_ms, false);
 			pr_warn("backend %s (pool %s): %s; down for %u ms", a->text,
 				r->cfg.pools[pool].name, why, r->cfg.backend_down_ms);
 		} else {

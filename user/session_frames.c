@@ -9,6 +9,7 @@
 #include "log.h"
 #include "messages.h"
 #include "perm_map.h"
+#include "pools.h"
 #include "router.h"
 #include "session_int.h"
 
@@ -256,7 +257,7 @@ static int backend_frame(struct router *r, struct conn *b, const struct mcp_fram
 		}
 		b->ready = true;
 		b->dec.fr.version = s->version;
-		r->health[b->slot - 1][b->backend].sessions++;
+		pools_session_opened(r->pools, b->slot - 1, b->backend);
 		if (--s->backends_pending == 0 && s->state == S_CONNECTING)
 			session_connected(r, s);
 		return 0;

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "inline.h"
 #include "log.h"
+#include "pools.h"
 #include "router.h"
 #include "session_snapshot.h"
 
@@ -224,8 +225,8 @@ int session_restore(struct router *r, const Mcp__Ctl__TakeoverSession *m, const 
 				return -1;
 			c->s = s;
 			s->backends[cm->slot] = c;
-			if (cm->ready && cm->slot - 1 < MCP_MAX_POOLS && cm->backend < MCP_MAX_BACKENDS)
-				r->health[cm->slot - 1][cm->backend].sessions++;
+			if (cm->ready)
+				pools_session_opened(r->pools, (int)cm->slot - 1, (int)cm->backend);
 		}
 		if (restore_conn(r, c, cm, fds[cm->fd_index],
 				 cm->slot == MCP_SLOT_CLIENT ? MCP_PEER_CLIENT : MCP_PEER_BACKEND))

@@ -9,6 +9,7 @@
 #include "frame.h"
 #include "inline.h"
 #include "kstats.h"
+#include "pools.h"
 #include "router.h"
 #include "stats.h"
 #include "auth.h"
@@ -28,8 +29,6 @@ static const struct metric
 	m_illegal = { "illegal_transitions_total", "counter",
 		      "Session state transitions refused by the state machine." },
 	m_uptime = { "uptime_seconds", "gauge", "Seconds since mcpd started." },
-	m_pool_up = { "pool_backends_up", "gauge", "Backends of the pool neither down nor drained." },
-	m_pool_sessions = { "pool_sessions", "gauge", "Sessions using a backend of the pool." },
 	m_blocked = { "blocklist_entries", "gauge", "Prefixes in the blocklist." },
 	m_kernel_denied = { "kernel_denied_total", "counter",
 			    "Requests a kernel verdict handed to mcpd for their identity's permissions or "
@@ -62,24 +61,7 @@ void router_collect(struct router *r, metric_fn fn, void *ctx)
 	fn(ctx, &m_illegal, NULL, 0, r->illegal_transitions);
 	fn(ctx, &m_uptime, NULL, 0, (mcp_now_ms() - r->started_ms) / 1000);
 
-	uint64_t now = mcp_now_ms();
-	for (int p = 0; p < r->cfg.n_pools; p++) {
-		uint64_t up = 0;
-
-		for (int b = 0; b < r->cfg.pools[p].n_backends; b++) {
-			const struct backend_health *h = &r->health[p][b];
-
-			up += h->down_until_ms <= now && !h->drained;
-		}
-		fn(ctx, &m_pool_up, L1("pool", r->cfg.pools[p].name), up);
-	}
-	for (int p = 0; p < r->cfg.n_pools; p++) {
-		uint64_t sessions = 0;
-
-		for (int b = 0; b < r->cfg.pools[p].n_backends; b++)
-			sessions += r->health[p][b].sessions;
-		fn(ctx, &m_pool_sessions, L1("pool", r->cfg.pools[p].name), sessions);
-	}
+	pools_collect(r->pools, &r->cfg, mcp_now_ms(), fn, ctx);
 
 	memset(&k, 0, sizeof(k));
 	mcp_kstats_read(r->cfg.pin_root, &k);

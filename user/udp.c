@@ -21,6 +21,7 @@
 #include "fdio.h"
 #include "hash.h"
 #include "log.h"
+#include "pools.h"
 #include "router.h"
 #include "udp.h"
 #include "auth.h"
@@ -208,7 +209,7 @@ static struct upstream *upstream_for(struct router *r, int listener,
 	for (u = r->udp->buckets[b]; u; u = u->next)
 		if (u->pool == pool && u->client_len == len && !memcmp(&u->client, client, len))
 			return u;
-	backend = router_pick_backend(r, pool, mcp_now_ms(), true);
+	backend = pools_pick(r->pools, &r->cfg, pool, mcp_now_ms(), true);
 	if (backend < 0)
 		return NULL;
 	a = &r->cfg.pools[pool].backends[backend];
@@ -381,8 +382,8 @@ static void upstream_on_readable(struct router *r, struct handler *h, uint32_t e
 	n = recvmmsg(u->h.fd, in, BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0 && errno == ECONNREFUSED) {
 		/* ICMP port unreachable: this backend is not there. */
-		r->health[u->pool][u->backend].udp_down_until_ms =
-			mcp_now_ms() + r->cfg.backend_down_ms;
+		pools_set_down(r->pools, u->pool, u->backend, mcp_now_ms() + r->cfg.backend_down_ms,
+			       true);
 		pr_warn("udp: backend %s refused; down for %u ms",
 			r->cfg.pools[u->pool].backends[u->backend].text, r->cfg.backend_down_ms);
 		upstream_drop(r, u); /* the client's next datagram picks another backend */
