@@ -99,11 +99,6 @@ static int queued_bytes(int fd, uint64_t *out)
 	return 0;
 }
 
-static struct conn *session_conn(struct session *s, int slot)
-{
-	return slot == MCP_SLOT_CLIENT ? &s->client : s->backends[slot];
-}
-
 /* Every entry of one socket goes with it (cookies and session ids are not reused at once,
  * but a map that kept them would fill: 131 072 sockets, then no session is installed). */
 static void bpf_forget(struct router *r, struct conn *c)
@@ -150,7 +145,7 @@ static int bpf_install(struct router *r, struct session *s)
 		if (!c || c->closed)
 			continue;
 		/* The client's granted limit; mcpd's own towards backends. */
-		mcp_framer_init(&st.fr, s->version, c->peer, c->dec.fr.max_frame);
+		mcp_framer_init(&st.fr, s->version, c->peer, conn_max_frame(c));
 		MCP_SOCK_MODE(&st) = MCP_MODE_FAST;
 		if (getsockopt(c->h.fd, SOL_SOCKET, SO_COOKIE, &c->cookie, &len) ||
 		    queued_bytes(c->h.fd, &c->queue_base) ||
@@ -212,7 +207,7 @@ static void bpf_on_read(struct router *r, struct conn *c, size_t n)
 	if (st.episode == c->episode)
 		return;
 	/* A new slow episode: the verdict says where in a frame its first byte lies. */
-	if (c->raw_left || !mcp_decoder_idle(&c->dec))
+	if (!conn_between_frames(c))
 		pr_warn("session %u slot %d: slow episode %u begins with %u raw bytes pending",
 			c->s->id, c->slot, st.episode, c->raw_left);
 	c->episode = st.episode;
@@ -226,18 +221,15 @@ static void bpf_publish(struct router *r, struct conn *c)
 	struct session *s = c->s;
 	uint64_t done;
 
-	if (!s || s->client.out.len)
+	if (!s || !session_flushed(s))
 		return;
-	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
-		if (s->backends[slot] && s->backends[slot]->out.len)
-			return;
 	/* Every conn of the session is flushed: publish each one's progress. */
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
 		struct conn *x = session_conn(s, slot);
 
 		if (!x || !x->installed)
 			continue;
-		done = x->read_total - mcp_decoder_pending_len(&x->dec);
+		done = x->read_total - conn_partial_len(x);
 		if (done != x->fwd_published &&
 		    bpf_map_update_elem(d->fwd, &x->cookie, &done, BPF_EXIST) == 0)
 			x->fwd_published = done;

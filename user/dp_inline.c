@@ -216,11 +216,6 @@ void inline_free(struct router *r)
 	r->inl = NULL;
 }
 
-static struct conn *slot_conn(struct session *s, int slot)
-{
-	return slot == MCP_SLOT_CLIENT ? &s->client : s->backends[slot];
-}
-
 void inline_own_connection(struct router *r, int fd)
 {
 	struct inline_path *p = of(r);
@@ -254,7 +249,7 @@ bool inline_install(struct router *r, struct session *s)
 		return false;
 	/* Every socket at the other end of the session's connections must be in the map. */
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
-		struct conn *c = slot_conn(s, slot);
+		struct conn *c = session_conn(s, slot);
 
 		found[slot] = c && !c->closed && !mcp_tuple_of_peer(c->h.fd, &t[slot]) &&
 			      !bpf_map_lookup_elem(p->socks, &t[slot], &cookie);
@@ -275,13 +270,13 @@ bool inline_install(struct router *r, struct session *s)
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
 		struct mcp_sock_key k = { .session = s->id, .slot = (uint32_t)slot };
 
-		if (slot_conn(s, slot) && bpf_map_update_elem(p->peers, &k, &t[slot], BPF_ANY))
+		if (session_conn(s, slot) && bpf_map_update_elem(p->peers, &k, &t[slot], BPF_ANY))
 			goto undo;
 	}
 	/* The backends' states first: a response can only follow a request, which can only
 	 * come once the client's state is there. */
 	for (int slot = MCP_MAX_POOLS; slot >= 0; slot--) {
-		struct conn *c = slot_conn(s, slot);
+		struct conn *c = session_conn(s, slot);
 		struct mcp_sock_state st = { .key = { .session = s->id, .slot = (uint32_t)slot },
 					     .cur_dest = MCP_DEST_NONE,
 					     .flags = s->restricted ? MCP_SF_PERMS : 0 };
@@ -289,7 +284,7 @@ bool inline_install(struct router *r, struct session *s)
 		if (!c)
 			continue;
 		/* The client's granted limit; mcpd's own towards backends. */
-		mcp_framer_init(&st.fr, s->version, c->peer, c->dec.fr.max_frame);
+		mcp_framer_init(&st.fr, s->version, c->peer, conn_max_frame(c));
 		MCP_SOCK_MODE(&st) = MCP_MODE_FAST;
 		if (bpf_map_update_elem(p->state, &t[slot], &st, BPF_ANY))
 			goto undo;
@@ -313,7 +308,7 @@ void inline_uninstall(struct router *r, struct session *s)
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
 		struct mcp_sock_key k = { .session = s->id, .slot = (uint32_t)slot };
 
-		if (!slot_conn(s, slot))
+		if (!session_conn(s, slot))
 			continue;
 		bpf_map_delete_elem(p->state, &s->tuples[slot]);
 		bpf_map_delete_elem(p->peers, &k);
@@ -337,7 +332,7 @@ uint64_t inline_last_active_ms(struct router *r, struct session *s)
 	if (!of(r) || s->path != SESSION_PATH_INLINE)
 		return 0;
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++)
-		if (slot_conn(s, slot) && !state_of(r, s, slot, &st) && st.last_ns > last)
+		if (session_conn(s, slot) && !state_of(r, s, slot, &st) && st.last_ns > last)
 			last = st.last_ns;
 	return last / 1000000; /* bpf_ktime_get_ns() is CLOCK_MONOTONIC, as mcp_now_ms() */
 }
@@ -359,7 +354,7 @@ void inline_counters(struct router *r, struct session *s, uint64_t *frames_in,
 	if (!of(r) || !s->tuples)
 		return;
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
-		if (!slot_conn(s, slot) || state_of(r, s, slot, &st))
+		if (!session_conn(s, slot) || state_of(r, s, slot, &st))
 			continue;
 		if (slot == MCP_SLOT_CLIENT) {
 			*frames_in += st.frames;

@@ -231,6 +231,19 @@ int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uin
 /* The handler of every session socket (client and backends). */
 void session_on_event(struct router *r, struct handler *h, uint32_t events);
 void session_tick(struct router *r, struct session *s, uint64_t now);
+
+/* What the data paths may know of a session and its sockets (session_io.c): they never read
+ * the decoder's or the buffers' layout themselves. */
+/* A session's socket by slot (MCP_SLOT_CLIENT, or pool + 1); NULL where it has none. */
+struct conn *session_conn(struct session *s, int slot);
+/* Whether mcpd has written out everything it held for each of s's sockets. */
+bool session_flushed(const struct session *s);
+/* The longest payload c's peer may send (the session's, for a kernel walk over c). */
+uint32_t conn_max_frame(const struct conn *c);
+/* Bytes read from c that mcpd holds as the start of a frame not yet whole. */
+size_t conn_partial_len(const struct conn *c);
+/* Whether c's stream is between frames: no frame begun, no raw bytes still to forward. */
+bool conn_between_frames(const struct conn *c);
 /* Every tick: all sessions' buffers within max_queued_bytes (the largest holders end), and
  * memory given back to the system after a peak. */
 void sessions_within_budget(struct router *r, uint64_t now);

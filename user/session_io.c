@@ -9,6 +9,36 @@
 #include "router.h"
 #include "session_int.h"
 
+struct conn *session_conn(struct session *s, int slot)
+{
+	return slot == MCP_SLOT_CLIENT ? &s->client : s->backends[slot];
+}
+
+bool session_flushed(const struct session *s)
+{
+	if (s->client.out.len)
+		return false;
+	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
+		if (s->backends[slot] && s->backends[slot]->out.len)
+			return false;
+	return true;
+}
+
+uint32_t conn_max_frame(const struct conn *c)
+{
+	return c->dec.fr.max_frame;
+}
+
+size_t conn_partial_len(const struct conn *c)
+{
+	return mcp_decoder_pending_len(&c->dec);
+}
+
+bool conn_between_frames(const struct conn *c)
+{
+	return !c->raw_left && mcp_decoder_idle(&c->dec);
+}
+
 /* Would reading more from c pile up output its session cannot get rid of? */
 bool session_backpressured(struct session *s)
 {

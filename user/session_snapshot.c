@@ -91,7 +91,7 @@ int session_snapshot(struct session *s, Mcp__Ctl__TakeoverSession *m, takeover_f
 	if (!m->conns)
 		return -1;
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
-		struct conn *c = slot ? s->backends[slot] : &s->client;
+		struct conn *c = session_conn(s, slot);
 		Mcp__Ctl__TakeoverConn *cm;
 
 		if (!c || (slot && c->h.fd < 0))

@@ -115,7 +115,7 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 			struct conn *stuck = NULL;
 
 			for (int slot = 0; slot <= MCP_MAX_POOLS && !stuck; slot++) {
-				struct conn *c = slot ? s->backends[slot] : &s->client;
+				struct conn *c = session_conn(s, slot);
 
 				if (c && c->full && !c->stalled_since_ms)
 					c->stalled_since_ms = now;
