@@ -21,6 +21,10 @@ struct sk_psock___mcp {
 	__u32 msg_tot_len;
 } __attribute__((preserve_access_index));
 
+/* A typed view of a kernel pointer the verifier only knows as a number; the verifier turns
+ * it into nothing, and loads through it into plain loads that cannot fault. */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
+
 /* The low bits of sk_user_data are the kernel's flags (SK_USER_DATA_NOCOPY, _BPF, _PSOCK). */
 #define MCP_SK_USER_DATA_FLAGS 7ul
 
@@ -32,24 +36,24 @@ static __always_inline int mcp_unread_known(void)
 }
 
 /* Bytes redirected into this socket and not read yet by its process; 0 where the kernel
- * does not say (mcpd tells the operator at start: inline_max_unread is not enforced there). */
+ * does not say (mcpd tells the operator at start: inline_max_unread is not enforced there).
+ * No helper call but the cast to a TCP socket: this runs on every write of every client. */
 static __always_inline __u32 mcp_unread(struct bpf_sock *sk)
 {
 	struct sock___mcp *s;
 	struct sk_psock___mcp *psock;
 	unsigned long data;
-	__u32 n = 0;
 
 	if (!sk || !mcp_unread_known())
 		return 0;
 	s = (struct sock___mcp *)bpf_skc_to_tcp_sock(sk);
 	if (!s)
 		return 0;
-	data = (unsigned long)BPF_CORE_READ(s, sk_user_data) & ~MCP_SK_USER_DATA_FLAGS;
-	psock = (struct sk_psock___mcp *)data;
-	if (!psock || bpf_core_read(&n, sizeof(n), &psock->msg_tot_len))
+	data = (unsigned long)s->sk_user_data & ~MCP_SK_USER_DATA_FLAGS;
+	if (!data)
 		return 0;
-	return n;
+	psock = bpf_rdonly_cast((void *)data, bpf_core_type_id_kernel(struct sk_psock___mcp));
+	return psock->msg_tot_len;
 }
 
 #endif
