@@ -68,6 +68,9 @@ void mcp_config_defaults(struct mcp_config *cfg)
 	/* A pipelined client's answers (256 in flight of 16 KiB each) fit; one that stopped
 	 * reading goes to mcpd well before its socket holds more than a few of its own buffers. */
 	cfg->inline_max_unread = 4u << 20;
+	/* The kernel path's queues for one session whose peer does not read (note 21): a few
+	 * socket buffers' worth, then the session ends. */
+	cfg->kernel_max_held = 32u << 20;
 	cfg->max_frame = MCP_MAX_FRAME_DEFAULT;
 	cfg->heartbeat_ms = 5000;
 	cfg->idle_timeout_ms = 15000;
@@ -252,6 +255,7 @@ static int on_mcpd(struct parse *p, const char *name, const char *value)
 		{ "inline_max_flight", 1, 1000000, offsetof(struct mcp_config, inline_max_flight) },
 		{ "inline_max_unread", 4096, 1u << 30,
 		  offsetof(struct mcp_config, inline_max_unread) },
+		{ "kernel_max_held", 1u << 20, 1u << 31, offsetof(struct mcp_config, kernel_max_held) },
 		{ "udp_relay_idle_ms", 100, 3600000, offsetof(struct mcp_config, udp_relay_idle_ms) },
 		{ "metrics_timeout_s", 1, 3600, offsetof(struct mcp_config, metrics_timeout_s) },
 		{ "rate_pps", 0, 100000000, offsetof(struct mcp_config, rate_pps) },

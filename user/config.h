@@ -51,6 +51,8 @@ struct mcp_config {
 	uint32_t inline_max_flight;   /* requests in flight per inline session; past it, mcpd's */
 	uint32_t inline_max_unread;   /* answers' bytes an inline client may leave unread; past
 					 them, mcpd's */
+	uint32_t kernel_max_held;     /* bytes the kernel path may hold for one session; past
+					 them, it ends */
 	uint32_t max_frame;
 	uint32_t heartbeat_ms;
 	uint32_t idle_timeout_ms;

@@ -19,6 +19,7 @@
 #include <linux/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -304,13 +305,14 @@ static void watch_backlog(struct bpf_dp *d, struct session *s, struct conn *c)
 
 	if (!c->installed || bpf_map_lookup_elem(d->redir, &key, &redir))
 		return;
-	if (redir == c->redir_seen && !c->full)
-		return; /* nothing new went that way */
+	if (redir == c->redir_seen && !c->full && !c->backlog)
+		return; /* nothing new went that way, and nothing waits */
 	c->redir_seen = redir;
 	if (queued_bytes(c->h.fd, &queued))
 		return;
 	queued -= c->queue_base;
 	backlog = redir + c->daemon_written > queued ? redir + c->daemon_written - queued : 0;
+	c->backlog = backlog;
 	if (!c->full && backlog > BACKLOG_HIGH) {
 		if (!bpf_map_update_elem(d->full, &key, &one, BPF_ANY))
 			c->full = true;
@@ -330,6 +332,36 @@ static void bpf_tick(struct router *r, struct session *s)
 	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
 		if (s->backends[slot])
 			watch_backlog(d, s, s->backends[slot]);
+}
+
+/*
+ * What the kernel holds for the session (docs/kernel-notes.md, note 21: nothing holds the
+ * sender back behind a verdict): each socket's egress backlog as the last tick saw it, and
+ * what the verdict passed to mcpd that mcpd has not read, for the sockets mcpd has stopped
+ * reading (it reads the others at once).
+ */
+static uint64_t bpf_kernel_held(struct router *r, struct session *s, struct conn **slowest)
+{
+	struct bpf_dp *d = dp_of(r);
+	uint64_t held = 0, most = 0;
+
+	*slowest = NULL;
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *c = session_conn(s, slot);
+		struct mcp_sock_state st;
+
+		if (!c || !c->installed)
+			continue;
+		held += c->backlog;
+		if (c->backlog > most) {
+			most = c->backlog;
+			*slowest = c;
+		}
+		if (!(c->events & EPOLLIN) && !bpf_map_lookup_elem(d->state, &c->cookie, &st) &&
+		    st.passed > c->read_total)
+			held += st.passed - c->read_total;
+	}
+	return held;
 }
 
 static void bpf_destroy(struct router *r)
@@ -403,6 +435,7 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	r->dp.last_active_ms = bpf_last_active_ms;
 	r->dp.partial_since_ms = bpf_partial_since_ms;
 	r->dp.tick = bpf_tick;
+	r->dp.kernel_held = bpf_kernel_held;
 	r->dp.destroy = bpf_destroy;
 	if (!r->taking_over)
 		dp_bpf_set_routes(r);

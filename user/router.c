@@ -47,6 +47,7 @@ const char *router_limit_name(int limit)
 		[LIMIT_UDP_UNVERIFIED] = "udp_unverified",
 		[LIMIT_MAP_FULL] = "bpf_map_full",
 		[LIMIT_CTL_IDLE] = "control_idle",
+		[LIMIT_KERNEL_HELD] = "kernel_max_held",
 	};
 
 	return limit >= 0 && limit < LIMIT__COUNT ? names[limit] : "?";

@@ -40,6 +40,7 @@ enum router_limit {
 	LIMIT_UDP_UNVERIFIED,	/* a UDP request dropped: its source proved nothing (udp_verify) */
 	LIMIT_MAP_FULL,		/* a session not put in the fast path: a BPF map was full */
 	LIMIT_CTL_IDLE,		/* a control connection closed: idle or too slow */
+	LIMIT_KERNEL_HELD,	/* a session ended: the kernel held more than kernel_max_held */
 	LIMIT__COUNT,
 };
 
@@ -90,6 +91,7 @@ struct conn {
 	uint32_t raw_left;	 /* bytes of a frame begun in the kernel, to forward as they are */
 	uint32_t raw_dest;
 	uint64_t redir_seen;	 /* mcp_sock_redir at the last backlog check */
+	uint64_t backlog;	 /* at that check: redirected into it, not on its send queue */
 	bool full;		 /* marked in mcp_sock_full */
 };
 
@@ -151,6 +153,10 @@ struct datapath {
 	uint64_t (*last_active_ms)(struct router *r, struct session *s);
 	/* Every tick: watch the kernel's queues (backpressure on the fast path). */
 	void (*tick)(struct router *r, struct session *s);
+	/* What the kernel holds for s: bytes passed to mcpd and not read yet, and bytes
+	 * redirected into its sockets and not on their send queues. *slowest: the socket whose
+	 * peer takes the least (most held for it), or NULL. */
+	uint64_t (*kernel_held)(struct router *r, struct session *s, struct conn **slowest);
 	/* Since when the kernel has held part of a frame from c (0: none). */
 	uint64_t (*partial_since_ms)(struct router *r, struct conn *c);
 	void (*destroy)(struct router *r);

@@ -125,6 +125,24 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 				    now > c->stalled_since_ms + r->cfg.stall_timeout_ms)
 					stuck = c;
 			}
+			if (!stuck && r->dp.kernel_held &&
+			    r->dp.kernel_held(r, s, &stuck) > r->cfg.kernel_max_held) {
+				/* The kernel path does not hold a sender back: bytes pile up in the
+				 * kernel's queues for a peer that does not read (kernel-notes, note
+				 * 21). Not stall_timeout_ms later: now. */
+				struct conn *slow = stuck ? stuck : &s->client;
+
+				r->limit_hits[LIMIT_KERNEL_HELD]++;
+				session_end(r, s,
+					    slow->peer == MCP_PEER_BACKEND ? MCP_ERR_BACKEND_UNAVAILABLE
+									   : MCP_ERR_RATE_LIMITED,
+					    slow->peer == MCP_PEER_BACKEND
+						    ? "the backend does not read: the kernel holds more "
+						      "than kernel_max_held for it"
+						    : "the client does not read: the kernel holds more "
+						      "than kernel_max_held for it");
+				break;
+			}
 			if (stuck) {
 				/* A client that reads nothing is over the router's limits: RATE_LIMITED
 				 * (docs/protocol.md), should it ever read again. */

@@ -228,8 +228,10 @@ static void test_stalled_backend_is_bounded(void **state)
  * stays bounded (on the inline path its answers go straight into its own socket, which has no
  * limit of its own: past inline_max_unread the session goes to mcpd, where TCP's backpressure
  * holds the client back), and once it reads, every answer is there, in order, none lost. The
- * kernel path cannot hold a client back (docs/kernel-notes.md, note 21): there the bound is
- * time, stall_timeout_ms ends the session. Another session carries on meanwhile, on all three.
+ * kernel path cannot hold a client back (docs/kernel-notes.md, note 21): there the session is
+ * ended (ERROR RATE_LIMITED) once mcpd sees, at a tick, that the kernel holds more than
+ * kernel_max_held for it, or (where the kernel's egress queue stopped sending, which hides
+ * what it holds) after stall_timeout_ms. Another session carries on meanwhile, on all three.
  */
 static void test_client_never_reading_is_bounded(void **state)
 {
@@ -259,8 +261,8 @@ static void test_client_never_reading_is_bounded(void **state)
 		 "[routes]\nGET = good\nSET = echo\n", h_backend_port(good), echo_addr);
 	/* The flight cap out of the way: only the unread bound holds an inline client back. */
 	snprintf(extra, sizeof(extra), "stall_timeout_ms = %d\nidle_timeout_ms = 600000\n"
-		 "inline_max_unread = 262144\ninline_max_flight = 1000000\n",
-		 kernel ? 2000 : 600000);
+		 "inline_max_unread = 262144\ninline_max_flight = 1000000\n"
+		 "kernel_max_held = 8388608\n", kernel ? 2000 : 600000);
 	replace_mcpd_pools("unread.ini", extra, pools);
 	if (inl)
 		assert_int_equal(mcp_kstats_sum(h_pin_root(), MCP_MAP_INLINE_STATS,
@@ -309,12 +311,17 @@ static void test_client_never_reading_is_bounded(void **state)
 	print_message("pushed %zu MiB (%llu frames) without reading; TCP memory %ld -> at most %ld "
 		      "pages; mcpd RSS %ld KiB, mcp-echo %ld KiB\n", pushed >> 20,
 		      (unsigned long long)seq, tcp0, tcp_max, rss_kib(mcpd), rss_kib(echo));
-	if (kernel) { /* ended by stall_timeout_ms, with no other session touched */
+	if (kernel) { /* ended, with no other session touched */
+		long long held = 0, stalled = 0;
+
 		until = h_now_ms() + H_ANSWER_MS;
-		while (h_counter(ctl_path(), "limit_hits_total", "limit=stall_timeout") < 1 &&
-		       h_now_ms() < until)
+		while (held + stalled < 1 && h_now_ms() < until) {
 			usleep(50000);
-		assert_true(h_counter(ctl_path(), "limit_hits_total", "limit=stall_timeout") >= 1);
+			held = h_counter(ctl_path(), "limit_hits_total", "limit=kernel_max_held");
+			stalled = h_counter(ctl_path(), "limit_hits_total", "limit=stall_timeout");
+		}
+		print_message("ended by kernel_max_held %lld, by stall_timeout %lld\n", held, stalled);
+		assert_int_equal(held + stalled, 1);
 		assert_int_equal(h_roundtrip(other, 1, MCP_OP_GET, 8), 0);
 		close(fd);
 		close(other);

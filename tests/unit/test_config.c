@@ -62,6 +62,7 @@ static void test_defaults(void **state)
 	assert_true(cfg->max_queued_bytes == 256ull << 20);
 	assert_int_equal(cfg->udp_relays, 1024);
 	assert_int_equal(cfg->inline_max_unread, 4 << 20);
+	assert_int_equal(cfg->kernel_max_held, 32 << 20);
 	assert_int_equal(cfg->udp_relay_idle_ms, 5000);
 	assert_false(cfg->udp_verify);
 	assert_int_equal(cfg->metrics_per_source, 8);
@@ -199,6 +200,7 @@ static void test_refusals(void **state)
 	refused("[mcpd]\nudp_verify = sometimes\n", 2, "udp_verify");
 	refused("[mcpd]\nudp_relays = 0\n", 2, "udp_relays");
 	refused("[mcpd]\ninline_max_unread = 100\n", 2, "inline_max_unread");
+	refused("[mcpd]\nkernel_max_held = 4096\n", 2, "kernel_max_held");
 	refused("[mcpd]\npin_root = /sys/fs/bpf/../tmp\n", 2, "pin_root");
 	refused("[mcdp]\n", 1, "unknown section");
 	refused("[mcdp]\nx = 1\n", 1, "unknown section [mcdp]");
