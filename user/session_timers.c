@@ -3,6 +3,7 @@
  * Every tick: each session's timeouts (handshake, connect, stall, partial frame, idle, close,
  * linger), and all sessions' buffers within max_queued_bytes.
  */
+#include <stdio.h>
 #include <malloc.h>
 #include <sys/epoll.h>
 #include "log.h"
@@ -83,6 +84,20 @@ void sessions_within_budget(struct router *r, uint64_t now)
 	}
 }
 
+/* A peer that does not take what is sent to it: the session ends. A client that reads nothing
+ * is over the router's limits, RATE_LIMITED (docs/protocol.md), should it ever read again; a
+ * backend that does not is unavailable. */
+static void end_for_not_reading(struct router *r, struct session *s, const struct conn *slow,
+				int limit, const char *what)
+{
+	bool backend = slow->peer == MCP_PEER_BACKEND;
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "the %s %s", backend ? "backend" : "client", what);
+	r->limit_hits[limit]++;
+	session_end(r, s, backend ? MCP_ERR_BACKEND_UNAVAILABLE : MCP_ERR_RATE_LIMITED, msg);
+}
+
 void session_tick(struct router *r, struct session *s, uint64_t now)
 {
 	uint64_t last, inline_last;
@@ -125,34 +140,19 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 				    now > c->stalled_since_ms + r->cfg.stall_timeout_ms)
 					stuck = c;
 			}
-			if (!stuck && r->dp.kernel_held &&
-			    r->dp.kernel_held(r, s, &stuck) > r->cfg.kernel_max_held) {
-				/* The kernel path does not hold a sender back: bytes pile up in the
-				 * kernel's queues for a peer that does not read (kernel-notes, note
-				 * 21). Not stall_timeout_ms later: now. */
-				struct conn *slow = stuck ? stuck : &s->client;
-
-				r->limit_hits[LIMIT_KERNEL_HELD]++;
-				session_end(r, s,
-					    slow->peer == MCP_PEER_BACKEND ? MCP_ERR_BACKEND_UNAVAILABLE
-									   : MCP_ERR_RATE_LIMITED,
-					    slow->peer == MCP_PEER_BACKEND
-						    ? "the backend does not read: the kernel holds more "
-						      "than kernel_max_held for it"
-						    : "the client does not read: the kernel holds more "
-						      "than kernel_max_held for it");
+			if (stuck) {
+				end_for_not_reading(r, s, stuck, LIMIT_STALL,
+						    "stopped reading (stall_timeout_ms)");
 				break;
 			}
-			if (stuck) {
-				/* A client that reads nothing is over the router's limits: RATE_LIMITED
-				 * (docs/protocol.md), should it ever read again. */
-				r->limit_hits[LIMIT_STALL]++;
-				session_end(r, s,
-					    stuck->peer == MCP_PEER_BACKEND ? MCP_ERR_BACKEND_UNAVAILABLE
-									    : MCP_ERR_RATE_LIMITED,
-					    stuck->peer == MCP_PEER_BACKEND
-						    ? "the backend stopped reading (stall_timeout_ms)"
-						    : "the client stopped reading (stall_timeout_ms)");
+			/* The kernel path does not hold a sender back: bytes pile up in the kernel's
+			 * queues for a peer that does not read (kernel-notes, note 21). Not
+			 * stall_timeout_ms later: now. */
+			if (r->dp.kernel_held &&
+			    r->dp.kernel_held(r, s, &stuck) > r->cfg.kernel_max_held) {
+				end_for_not_reading(r, s, stuck ? stuck : &s->client, LIMIT_KERNEL_HELD,
+						    "does not read: the kernel holds more than "
+						    "kernel_max_held for it");
 				break;
 			}
 		}
