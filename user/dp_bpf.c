@@ -116,6 +116,7 @@ static void bpf_forget(struct router *r, struct conn *c)
 	bpf_map_delete_elem(d->full, &key);
 	c->installed = false;
 	c->full = false;
+	c->backlog = 0;
 }
 
 static void bpf_uninstall(struct router *r, struct session *s)
@@ -305,8 +306,8 @@ static void watch_backlog(struct bpf_dp *d, struct session *s, struct conn *c)
 
 	if (!c->installed || bpf_map_lookup_elem(d->redir, &key, &redir))
 		return;
-	if (redir == c->redir_seen && !c->full && !c->backlog)
-		return; /* nothing new went that way, and nothing waits */
+	if (redir == c->redir_seen && !c->full && c->backlog < BACKLOG_LOW)
+		return; /* nothing new went that way, and little waits (two syscalls saved) */
 	c->redir_seen = redir;
 	if (queued_bytes(c->h.fd, &queued))
 		return;
