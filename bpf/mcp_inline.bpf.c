@@ -278,6 +278,7 @@ int mcp_inline_verdict(struct sk_msg_md *msg)
 	st->bytes += run; /* (the program runs again for the rest of the message) */
 	mcp_count(&mcp_inline_stats, w.dest == MCP_DEST_SELF ? MCP_INLINE_PONG : MCP_INLINE_REDIRECT,
 		  run);
+	mcp_count_n(&mcp_inline_stats, MCP_INLINE_STAT_FRAMES, w.frames, run);
 	return SK_PASS;
 }
 

@@ -107,6 +107,7 @@ int mcp_verdict(struct __sk_buff *skb)
 	if (redir)
 		__sync_fetch_and_add(redir, w.len);
 	mcp_count(&mcp_dp_stats, w.dest == MCP_DEST_SELF ? MCP_DP_PONG : MCP_DP_REDIRECT, w.len);
+	mcp_count_n(&mcp_dp_stats, MCP_DP_STAT_FRAMES, w.frames, w.len);
 	return SK_PASS;
 }
 

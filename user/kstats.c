@@ -75,6 +75,12 @@ const char *mcp_inline_reason_name(int reason)
 
 int mcp_kstats_sum(const char *root, const char *name, uint32_t n, struct mcp_counter *out)
 {
+	return mcp_kstats_sum_at(root, name, 0, n, out);
+}
+
+int mcp_kstats_sum_at(const char *root, const char *name, uint32_t first, uint32_t n,
+		      struct mcp_counter *out)
+{
 	char path[256];
 	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
 	struct mcp_counter *vals;
@@ -91,8 +97,10 @@ int mcp_kstats_sum(const char *root, const char *name, uint32_t n, struct mcp_co
 		return -ENOMEM;
 	}
 	for (uint32_t k = 0; k < n; k++) {
+		uint32_t key = first + k;
+
 		memset(&out[k], 0, sizeof(out[k]));
-		if (bpf_map_lookup_elem(fd, &k, vals)) {
+		if (bpf_map_lookup_elem(fd, &key, vals)) {
 			err = -errno;
 			break;
 		}
@@ -116,6 +124,13 @@ int mcp_kstats_read(const char *root, struct mcp_kstats *out)
 	xerr = mcp_kstats_sum(root, MCP_MAP_XDP_STATS, MCP_XDP__COUNT, out->xdp);
 	out->have_xdp = !xerr;
 	out->have_inline = !mcp_kstats_sum(root, MCP_MAP_INLINE_STATS, MCP_INLINE__COUNT, out->inl);
+	memset(&out->dp_frames, 0, sizeof(out->dp_frames));
+	memset(&out->inl_frames, 0, sizeof(out->inl_frames));
+	if (out->have_sockmap)
+		mcp_kstats_sum_at(root, MCP_MAP_DP_STATS, MCP_DP_STAT_FRAMES, 1, &out->dp_frames);
+	if (out->have_inline)
+		mcp_kstats_sum_at(root, MCP_MAP_INLINE_STATS, MCP_INLINE_STAT_FRAMES, 1,
+				  &out->inl_frames);
 	return out->have_sockmap || out->have_xdp || out->have_inline ? 0 : err;
 }
 

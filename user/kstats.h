@@ -14,6 +14,7 @@ struct mcp_kstats {
 	struct mcp_counter op[MCP_DIR__COUNT][256];	  /* by direction and opcode */
 	struct mcp_counter xdp[MCP_XDP__COUNT];		  /* by enum mcp_xdp_reason */
 	struct mcp_counter inl[MCP_INLINE__COUNT];	  /* by enum mcp_inline_reason */
+	struct mcp_counter dp_frames, inl_frames;	  /* frames each verdict carried */
 	int have_sockmap, have_xdp, have_inline;	  /* which maps were there */
 };
 
@@ -26,6 +27,9 @@ void mcp_kstats_collect(const struct mcp_kstats *k, bool sockmap, bool xdp, metr
 /* Sum entries [0, n) of the per-CPU array of mcp_counter pinned as root/name into out[].
  * 0, or -errno. */
 int mcp_kstats_sum(const char *root, const char *name, uint32_t n, struct mcp_counter *out);
+/* The same for entries [first, first + n). */
+int mcp_kstats_sum_at(const char *root, const char *name, uint32_t first, uint32_t n,
+		      struct mcp_counter *out);
 const char *mcp_dp_reason_name(int reason);
 const char *mcp_inline_reason_name(int reason);
 const char *mcp_xdp_reason_name(int reason);

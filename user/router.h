@@ -206,6 +206,7 @@ struct router {
 	uint64_t errors_sent[MCP_ERR__COUNT];
 	uint64_t sessions_total, sessions_refused;
 	uint64_t illegal_transitions;
+	uint64_t frames_mcpd; /* frames of connected sessions mcpd handled itself */
 	uint64_t limit_hits[LIMIT__COUNT];
 };
 

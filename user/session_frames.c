@@ -308,6 +308,8 @@ static int on_frame(void *ctx, const struct mcp_frame *f)
 
 	if (!c->s || c->s->state == S_ERROR || c->s->state == S_CLOSED)
 		return 1;
+	if (c->s->state == S_CONNECTED)
+		fd->r->frames_mcpd++; /* a frame mcpd carries itself (path_frames_total) */
 	if (c->peer == MCP_PEER_CLIENT)
 		return client_frame(fd->r, c, f);
 	return backend_frame(fd->r, c, f);

@@ -29,6 +29,9 @@ static const struct metric
 	m_illegal = { "illegal_transitions_total", "counter",
 		      "Session state transitions refused by the state machine." },
 	m_uptime = { "uptime_seconds", "gauge", "Seconds since mcpd started." },
+	m_path_frames = { "path_frames_total", "counter",
+			  "Frames carried, by path: inline (the sk_msg verdict), kernel (the sk_skb "
+			  "verdict), mcpd (mcpd itself, including what a verdict handed it)." },
 	m_blocked = { "blocklist_entries", "gauge", "Prefixes in the blocklist." },
 	m_kernel_denied = { "kernel_denied_total", "counter",
 			    "Requests a kernel verdict handed to mcpd for their identity's permissions or "
@@ -66,6 +69,11 @@ void router_collect(struct router *r, metric_fn fn, void *ctx)
 	memset(&k, 0, sizeof(k));
 	mcp_kstats_read(r->cfg.pin_root, &k);
 	mcp_kstats_collect(&k, r->dp.priv != NULL, r->xdp != NULL, fn, ctx);
+	if (r->inl)
+		fn(ctx, &m_path_frames, L1("path", "inline"), k.inl_frames.count);
+	if (r->dp.priv)
+		fn(ctx, &m_path_frames, L1("path", "kernel"), k.dp_frames.count);
+	fn(ctx, &m_path_frames, L1("path", "mcpd"), r->frames_mcpd);
 	inline_collect(r, fn, ctx);
 	udp_collect(r, fn, ctx);
 	fn(ctx, &m_blocked, NULL, 0, (uint64_t)r->blocks.n);

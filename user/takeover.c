@@ -167,6 +167,7 @@ static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
 	k->n_errors_sent = MCP_ERR__COUNT;
 	k->sessions_refused = r->sessions_refused;
 	k->illegal_transitions = r->illegal_transitions;
+	k->frames_mcpd = r->frames_mcpd;
 	k->anomalies = r->anomalies_total;
 	k->n_anomalies = ANOMALY__COUNT;
 	k->limit_hits = r->limit_hits;
@@ -185,6 +186,7 @@ static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters 
 		r->errors_sent[i] = k->errors_sent[i];
 	r->sessions_refused = k->sessions_refused;
 	r->illegal_transitions = k->illegal_transitions;
+	r->frames_mcpd = k->frames_mcpd;
 	for (size_t i = 0; i < k->n_anomalies && i < ANOMALY__COUNT; i++)
 		r->anomalies_total[i] = k->anomalies[i];
 	for (size_t i = 0; i < k->n_limit_hits && i < LIMIT__COUNT; i++)

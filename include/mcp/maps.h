@@ -162,7 +162,11 @@ enum mcp_inline_reason {
  * (and take over from) the maps a build before it pinned. */
 #define MCP_INLINE_STATS_SLOTS 32
 #define MCP_DP_STATS_SLOTS     32
-MCP_STATIC_ASSERT(MCP_INLINE__COUNT <= MCP_INLINE_STATS_SLOTS, "mcp_inline_stats room");
+/* Their last slot is no reason: it counts the frames (count) and bytes each verdict carried
+ * itself, for frames by path. */
+#define MCP_INLINE_STAT_FRAMES (MCP_INLINE_STATS_SLOTS - 1)
+#define MCP_DP_STAT_FRAMES     (MCP_DP_STATS_SLOTS - 1)
+MCP_STATIC_ASSERT(MCP_INLINE__COUNT <= MCP_INLINE_STAT_FRAMES, "mcp_inline_stats room");
 
 /* Direction of a frame, for per-opcode counters. */
 enum mcp_dir {
@@ -194,7 +198,7 @@ enum mcp_dp_reason {
 	MCP_DP__COUNT,
 };
 
-MCP_STATIC_ASSERT(MCP_DP__COUNT <= MCP_DP_STATS_SLOTS, "mcp_dp_stats room");
+MCP_STATIC_ASSERT(MCP_DP__COUNT <= MCP_DP_STAT_FRAMES, "mcp_dp_stats room");
 
 #define MCP_OP_STATS_ENTRIES (MCP_DIR__COUNT * 256)
 

@@ -272,6 +272,30 @@ static void test_stats(void **state)
 	assert_true(counter("pool_backends_up", "pool=kv") == 2);
 }
 
+/* Frames by the path that carried them: ten GETs and their answers on this data path's own
+ * (inline under auto: client and backend are local; the kernel's under bpf; mcpd's under
+ * user), and a NO_ROUTE request on mcpd's on every path (a verdict hands it over). */
+static void test_frames_by_path(void **state)
+{
+	const char *path = !strcmp(datapath, "auto") ? "path=inline" :
+			   !strcmp(datapath, "bpf") ? "path=kernel" : "path=mcpd";
+	long long before = counter("path_frames_total", path), mcpd0;
+	struct h_frame *fr = malloc(sizeof(*fr));
+	int fd = h_session(port, 1);
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 100), 0);
+	assert_true(counter("path_frames_total", path) >= before + 20);
+	mcpd0 = counter("path_frames_total", "path=mcpd");
+	assert_int_equal(h_send_frame(fd, 1, 0x30, 0, "x", 1), 0); /* no route for 0x30 */
+	assert_int_equal(h_read_frame(fd, fr), 0);
+	assert_int_equal(fr->f.opcode, MCP_OP_ERROR);
+	assert_true(counter("path_frames_total", "path=mcpd") >= mcpd0 + 1);
+	close(fd);
+	free(fr);
+}
+
 /* mcpctl maps reads the kernel's counters from the pin root (-p), daemon or not. */
 static void test_maps(void **state)
 {
@@ -1030,6 +1054,7 @@ int main(int argc, char **argv)
 		H_TEST(test_sessions),
 		H_TEST(test_routes_and_pools),
 		H_TEST(test_stats),
+		H_TEST(test_frames_by_path),
 		H_TEST(test_maps),
 		H_TEST(test_maps_of_another_build_are_replaced),
 		H_TEST(test_block_unblock),
