@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -60,18 +61,24 @@ static struct {
 	int n_ops;
 	uint8_t token[MCP_TOKEN_MAX]; /* --token: the signed identity each HELLO carries */
 	size_t token_len;
+	int threads; /* each drives every threads-th connection in its own loop */
 } opt = { .connections = 1, .depth = 1, .size_lo = 64, .size_hi = 64, .version = 1,
-	  .duration = 5, .ops = { MCP_OP_GET }, .n_ops = 1 };
+	  .duration = 5, .ops = { MCP_OP_GET }, .n_ops = 1, .threads = 1 };
 
-static struct {
+/* What a thread counts (each its own; added up at the end for the report). */
+struct bstats {
 	uint64_t sent, received, reordered, corrupt, errors, closed_early;
 	uint64_t measured, bytes; /* answers and their bytes after the warm-up */
 	uint64_t hist[HIST_LEN];
 	uint64_t max_ns; /* the slowest answer, exactly (the histogram rounds) */
 	char last_error[512];
-} st;
+};
 
-static int measuring = 1; /* off during the warm-up */
+static __thread struct bstats st;
+static __thread int measuring = 1; /* off during the warm-up */
+
+/* The run's clock, the same for every thread. */
+static uint64_t warm_end, end_ns;
 
 static uint64_t now_ns(void)
 {
@@ -576,6 +583,7 @@ static void usage(FILE *f)
 		"      --warmup S         seconds of load before measuring starts\n"
 		"      --idle             say HELLO, then hold the sessions without load\n"
 		"      --token HEX        the signed identity every HELLO carries (mcpctl token issue)\n"
+		"      --threads T        T threads, each driving every T-th connection (default 1)\n"
 		"  -j, --json             one JSON object instead of text\n"
 		"SIGINT or SIGTERM ends the run early as if its time were up: the answers in flight\n"
 		"are awaited and the results printed.\n");
@@ -587,6 +595,127 @@ static void on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+/* One thread's loop over its connections (every threads-th, from `first`), until the run
+ * is over and their answers are in (or 3 s have passed). */
+struct worker {
+	struct bconn *conns;
+	int first, epfd;
+	uint64_t start_ns;
+	double cpu0; /* the machine's CPU time when measuring began (thread 0 notes it) */
+	struct bstats stats;
+	pthread_t thread;
+};
+
+static void *run_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct bconn *conns = w->conns;
+	static __thread uint8_t buf[256 * 1024];
+	uint64_t drain_end = 0, end = end_ns;
+	int step = opt.threads;
+
+	measuring = opt.warmup <= 0;
+	for (;;) {
+		struct epoll_event evs[256];
+		uint64_t now = now_ns(), t0 = opt.warmup > 0 && now >= warm_end ? warm_end : w->start_ns;
+		int sending, n, running;
+
+		if (stop_requested && end > now)
+			end = now; /* SIGINT or SIGTERM: the run ends here, as if its time were up */
+		sending = now < end && !opt.idle;
+
+		if (!measuring && now >= warm_end) {
+			measuring = 1;
+			if (w->first == 0)
+				w->cpu0 = machine_cpu_s();
+		}
+		if (opt.idle && now >= end)
+			break;
+
+		/* Answers still in flight may come back for 3 s (--idle has none: it holds its
+		 * sessions for the whole duration; it once let them go after these 3 s). */
+		if (!sending && !drain_end && !opt.idle)
+			drain_end = now + 3000000000ull;
+		running = 0;
+		for (int i = w->first; i < opt.connections; i += step) {
+			struct bconn *c = &conns[i];
+
+			if (c->state == C_DONE)
+				continue;
+			if (!opt.idle && c->state == C_RUNNING && c->next_recv == c->next_send &&
+			    c->pongs_received == c->pings_sent &&
+			    (!sending || (opt.frames && c->next_send >= opt.frames)))
+				continue; /* finished */
+			running++;
+		}
+		if (!running || (drain_end && now > drain_end))
+			break;
+		if (opt.rate > 0 && sending)
+			for (int i = w->first; i < opt.connections; i += step) {
+				pace(&conns[i], t0, now);
+				if (conns[i].out.len && flush(&conns[i]) > 0) {
+					struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
+								  .data.ptr = &conns[i] };
+					epoll_ctl(w->epfd, EPOLL_CTL_MOD, conns[i].fd, &ev);
+				}
+			}
+		n = epoll_wait(w->epfd, evs, 256,
+			       opt.busy_poll ? 0 : opt.rate > 0 || opt.udp ? 1 : 100);
+		for (int i = 0; i < n; i++) {
+			struct bconn *c = evs[i].data.ptr;
+
+			if (c->state == C_DONE)
+				continue;
+			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+				ssize_t r = recv(c->fd, buf, sizeof(buf), 0), off = 0;
+
+				if (r == 0 || (r < 0 && errno != EAGAIN)) {
+					fail_conn(c, r == 0 ? "closed by the peer" : strerror(errno));
+					continue;
+				}
+				while (r > 0 && off < r && c->state != C_DONE) {
+					ssize_t used = mcp_decoder_feed(&c->dec, buf + off, (size_t)(r - off),
+									on_frame, c);
+					if (used < 0) {
+						fail_conn(c, mcp_check_name(c->dec.error));
+						break;
+					}
+					off += used;
+				}
+			}
+			if (c->state == C_DONE)
+				continue;
+			top_up(c, !opt.idle && now_ns() < end);
+			if (flush(c) >= 0) {
+				struct epoll_event ev = { .events = EPOLLIN | (c->out.len ? EPOLLOUT : 0),
+							  .data.ptr = c };
+				epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			}
+		}
+	}
+	w->stats = st;
+	return NULL;
+}
+
+/* The threads' counts as one. */
+static void add_stats(struct bstats *to, const struct bstats *from)
+{
+	to->sent += from->sent;
+	to->received += from->received;
+	to->reordered += from->reordered;
+	to->corrupt += from->corrupt;
+	to->errors += from->errors;
+	to->closed_early += from->closed_early;
+	to->measured += from->measured;
+	to->bytes += from->bytes;
+	for (int i = 0; i < HIST_LEN; i++)
+		to->hist[i] += from->hist[i];
+	if (from->max_ns > to->max_ns)
+		to->max_ns = from->max_ns;
+	if (!to->last_error[0])
+		memcpy(to->last_error, from->last_error, sizeof(to->last_error));
 }
 
 int main(int argc, char **argv)
@@ -609,14 +738,17 @@ int main(int argc, char **argv)
 		{ "warmup", required_argument, NULL, 'W' },
 		{ "idle", no_argument, NULL, 'I' },
 		{ "token", required_argument, NULL, 'T' },
+		{ "threads", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "Version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	const char *target = NULL;
 	struct bconn *conns;
-	uint64_t t0, end, drain_end = 0;
-	int epfd, ch, running;
+	struct worker *workers;
+	uint64_t t0;
+	double cpu0;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "t:c:d:s:D:n:v:jhV", opts, NULL)) != -1) {
 		switch (ch) {
@@ -673,6 +805,9 @@ int main(int argc, char **argv)
 		case 'I':
 			opt.idle = 1;
 			break;
+		case 'H':
+			opt.threads = atoi(optarg);
+			break;
 		case 'T': {
 			size_t n = strlen(optarg);
 
@@ -706,7 +841,8 @@ int main(int argc, char **argv)
 	}
 	if (!target || mcp_parse_addr(target, &opt.target) || opt.connections < 1 || opt.depth < 1 ||
 	    opt.size_lo < 0 || opt.size_hi > MCP_MAX_FRAME_LIMIT || opt.size_lo > opt.size_hi ||
-	    (opt.version != 1 && opt.version != 2) || opt.duration <= 0) {
+	    (opt.version != 1 && opt.version != 2) || opt.duration <= 0 || opt.threads < 1 ||
+	    opt.threads > 64) {
 		fprintf(stderr, "mcpbench: bad arguments\n");
 		usage(stderr);
 		return 2;
@@ -719,11 +855,26 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (opt.threads > opt.connections)
+		opt.threads = opt.connections;
 	conns = calloc((size_t)opt.connections, sizeof(*conns));
+	workers = calloc((size_t)opt.threads, sizeof(*workers));
+	if (!conns || !workers) {
+		fprintf(stderr, "mcpbench: out of memory\n");
+		return 1;
+	}
+	for (int k = 0; k < opt.threads; k++) {
+		workers[k].conns = conns;
+		workers[k].first = k;
+		workers[k].epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (workers[k].epfd < 0) {
+			fprintf(stderr, "mcpbench: epoll_create1: %s\n", strerror(errno));
+			return 1;
+		}
+	}
 	for (int i = 0; i < opt.connections; i++) {
 		conns[i].id = (uint32_t)i + 1;
-		if (start(&conns[i], epfd)) {
+		if (start(&conns[i], workers[i % opt.threads].epfd)) {
 			fprintf(stderr, "mcpbench: cannot connect to %s: %s\n", target, strerror(errno));
 			return 1;
 		}
@@ -732,91 +883,29 @@ int main(int argc, char **argv)
 		top_up(&conns[i], 1);
 		flush(&conns[i]);
 	}
-	t0 = now_ns();
-	uint64_t warm_end = t0 + (uint64_t)(opt.warmup * 1e9);
-	double cpu0 = machine_cpu_s();
-	measuring = opt.warmup <= 0;
+	uint64_t start = now_ns();
+
+	warm_end = start + (uint64_t)(opt.warmup * 1e9);
 	/* With --frames the run ends when they are all answered; over UDP, where a datagram
 	 * can be lost for good, the duration still caps it. */
-	end = opt.frames && !opt.udp ? UINT64_MAX : warm_end + (uint64_t)(opt.duration * 1e9);
-	for (;;) {
-		struct epoll_event evs[256];
-		uint64_t now = now_ns();
-		int sending, n;
-
-		if (stop_requested && end > now)
-			end = now; /* SIGINT or SIGTERM: the run ends here, as if its time were up */
-		sending = now < end && !opt.idle;
-
-		if (!measuring && now >= warm_end) {
-			measuring = 1;
-			t0 = now;
-			cpu0 = machine_cpu_s();
-		}
-		if (opt.idle && now >= end)
-			break;
-
-		/* Answers still in flight may come back for 3 s (--idle has none: it holds its
-		 * sessions for the whole duration; it once let them go after these 3 s). */
-		if (!sending && !drain_end && !opt.idle)
-			drain_end = now + 3000000000ull;
-		running = 0;
-		for (int i = 0; i < opt.connections; i++) {
-			struct bconn *c = &conns[i];
-
-			if (c->state == C_DONE)
-				continue;
-			if (!opt.idle && c->state == C_RUNNING && c->next_recv == c->next_send &&
-			    c->pongs_received == c->pings_sent &&
-			    (!sending || (opt.frames && c->next_send >= opt.frames)))
-				continue; /* finished */
-			running++;
-		}
-		if (!running || (drain_end && now > drain_end))
-			break;
-		if (opt.rate > 0 && sending)
-			for (int i = 0; i < opt.connections; i++) {
-				pace(&conns[i], t0, now);
-				if (conns[i].out.len && flush(&conns[i]) > 0) {
-					struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
-								  .data.ptr = &conns[i] };
-					epoll_ctl(epfd, EPOLL_CTL_MOD, conns[i].fd, &ev);
-				}
-			}
-		n = epoll_wait(epfd, evs, 256, opt.busy_poll ? 0 : opt.rate > 0 || opt.udp ? 1 : 100);
-		for (int i = 0; i < n; i++) {
-			struct bconn *c = evs[i].data.ptr;
-			static uint8_t buf[256 * 1024];
-
-			if (c->state == C_DONE)
-				continue;
-			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-				ssize_t r = recv(c->fd, buf, sizeof(buf), 0), off = 0;
-
-				if (r == 0 || (r < 0 && errno != EAGAIN)) {
-					fail_conn(c, r == 0 ? "closed by the peer" : strerror(errno));
-					continue;
-				}
-				while (r > 0 && off < r && c->state != C_DONE) {
-					ssize_t used = mcp_decoder_feed(&c->dec, buf + off, (size_t)(r - off),
-									on_frame, c);
-					if (used < 0) {
-						fail_conn(c, mcp_check_name(c->dec.error));
-						break;
-					}
-					off += used;
-				}
-			}
-			if (c->state == C_DONE)
-				continue;
-			top_up(c, !opt.idle && now_ns() < end);
-			if (flush(c) >= 0) {
-				struct epoll_event ev = { .events = EPOLLIN | (c->out.len ? EPOLLOUT : 0),
-							  .data.ptr = c };
-				epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
-			}
+	end_ns = opt.frames && !opt.udp ? UINT64_MAX : warm_end + (uint64_t)(opt.duration * 1e9);
+	for (int k = 0; k < opt.threads; k++) {
+		workers[k].start_ns = start;
+		workers[k].cpu0 = machine_cpu_s();
+		if (k && pthread_create(&workers[k].thread, NULL, run_worker, &workers[k])) {
+			fprintf(stderr, "mcpbench: cannot start a thread: %s\n", strerror(errno));
+			return 1;
 		}
 	}
+	run_worker(&workers[0]);
+	memset(&st, 0, sizeof(st));
+	for (int k = 0; k < opt.threads; k++) {
+		if (k)
+			pthread_join(workers[k].thread, NULL);
+		add_stats(&st, &workers[k].stats);
+	}
+	t0 = opt.warmup > 0 ? warm_end : start;
+	cpu0 = workers[0].cpu0;
 	double secs = (double)(now_ns() - t0) / 1e9;
 	cpu_used = machine_cpu_s() - cpu0;
 	if (opt.frames == 0 && !opt.idle)

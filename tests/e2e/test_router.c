@@ -570,6 +570,8 @@ static void test_integrity_random_sizes(void **state)
 	/* 100 000 pipelined frames of 0..max_frame bytes per session, 3 sessions, each version. */
 	bench("3", "16", "0-16384", "100000", "1", NULL, NULL);
 	bench("3", "16", "0-16384", "100000", "2", NULL, NULL);
+	/* Two client threads, each with its own sessions (mcpbench --threads). */
+	bench("4", "16", "0-4000", "20000", "2", "--threads", "2");
 }
 
 static void test_one_byte_per_write(void **state)
