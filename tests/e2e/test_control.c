@@ -988,6 +988,43 @@ static void test_maps_of_another_build_are_replaced(void **state)
 	close(fd);
 }
 
+/* A takeover never removes the running mcpd's maps: a new build that cannot use them (here,
+ * a counter map another build pinned in another shape) is refused, and the running one
+ * carries on with its sessions. */
+static void test_takeover_over_maps_of_another_shape(void **state)
+{
+	char *argv[] = { "mcpd", "-f", "-c", (char *)cfg_path, "--datapath", (char *)datapath,
+			 "--takeover", NULL };
+	struct bpf_map_info stats;
+	char path[256], log[256];
+	int fd = h_session(port, 1), m;
+	json_object *o;
+
+	(void)state;
+	if (!strcmp(datapath, "user")) { /* nothing pinned to be in the way */
+		assert_int_equal(pinned_info(MCP_MAP_DP_STATS, &stats), -1);
+		close(fd);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", h_pin_root(), MCP_MAP_DP_STATS);
+	assert_int_equal(unlink(path), 0); /* the running mcpd keeps its own by descriptor */
+	m = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, MCP_MAP_DP_STATS, 4,
+			   sizeof(struct mcp_counter), 12, NULL);
+	assert_true(m >= 0 && !bpf_obj_pin(m, path));
+	close(m);
+	assert_int_equal(h_wait(h_spawn("takeover-shape.log", argv), 10000), 1);
+	snprintf(log, sizeof(log), "%s/takeover-shape.log", h_tmpdir());
+	assert_true(h_file_contains(log, "a build that cannot use the running one's maps cannot "
+					 "take over"));
+	assert_int_equal(pinned_info(MCP_MAP_DP_STATS, &stats), 0);
+	assert_int_equal(stats.max_entries, 12); /* left where it was */
+	o = ctl_json("status");
+	assert_int_equal(jint(o, "pid"), mcpd);
+	json_object_put(o);
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 100), 0);
+	close(fd);
+}
+
 /* The binary mcpd was started from is gone (removed, not replaced): refused, nothing moves. */
 static void test_upgrade_when_the_binary_is_gone(void **state)
 {
@@ -1072,6 +1109,7 @@ int main(int argc, char **argv)
 		H_TEST(test_opcode_and_pass_spikes),
 		H_TEST(test_drain),
 		H_TEST(test_takeover_refuses_another_datapath),
+		H_TEST(test_takeover_over_maps_of_another_shape),
 		H_TEST(test_upgrade_that_fails_changes_nothing),
 		H_TEST(test_upgrade_keeps_sessions_and_blocklist),
 		H_TEST(test_upgrade_when_the_binary_is_gone),

@@ -385,6 +385,56 @@ static void test_client_never_reading_is_bounded(void **state)
 	close(other);
 }
 
+/* mcp-echo itself, with a client that sends and never reads: it stops reading that client
+ * once 1 MiB of answers wait (TCP then holds the client back), instead of holding every answer
+ * in its memory; another connection to it is answered meanwhile. */
+static void test_echo_passes_backpressure_on(void **state)
+{
+	static uint8_t frame[MCP_HDR_V1_LEN + 16000];
+	struct mcp_frame f = { .version = 1, .opcode = MCP_OP_SET, .length = 16000 };
+	int ep = h_free_port(), fd, other;
+	char addr[32];
+	char *argv[] = { "mcp-echo", "--listen", addr, "-q", NULL };
+	size_t pushed = 0, at = 0;
+	uint64_t blocked_since = 0, until = h_now_ms() + 60000;
+	long rss0;
+	pid_t echo;
+
+	(void)state;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ep);
+	echo = h_spawn("echo-backpressure.log", argv);
+	assert_int_equal(h_wait_port(ep, H_ANSWER_MS), 0);
+	fd = h_session(ep, 1);
+	other = h_session(ep, 1);
+	assert_true(fd >= 0 && other >= 0);
+	rss0 = rss_kib(echo);
+	mcp_frame_encode_header(frame, &f);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (pushed < (size_t)256 << 20 && h_now_ms() < until) {
+		ssize_t n = send(fd, frame + at, sizeof(frame) - at, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			pushed += (size_t)n;
+			at = (at + (size_t)n) % sizeof(frame);
+			blocked_since = 0;
+			continue;
+		}
+		assert_true(n < 0 && errno == EAGAIN);
+		if (!blocked_since)
+			blocked_since = h_now_ms();
+		else if (h_now_ms() - blocked_since > 1000)
+			break; /* held back */
+		usleep(1000);
+	}
+	print_message("pushed %zu MiB at mcp-echo without reading; its RSS %ld -> %ld KiB\n",
+		      pushed >> 20, rss0, rss_kib(echo));
+	assert_true(pushed < (size_t)64 << 20);
+	assert_true(rss_kib(echo) - rss0 < 16 * 1024);
+	assert_int_equal(h_roundtrip(other, 1, MCP_OP_GET, 8), 0);
+	close(fd);
+	close(other);
+}
+
 static void test_slow_sender_is_closed(void **state)
 {
 	uint8_t hdr[MCP_HDR_V1_LEN];
@@ -931,6 +981,7 @@ int main(int argc, char **argv)
 		H_TEST(test_backend_answers_garbage),
 		H_TEST(test_stalled_backend_is_bounded),
 		H_TEST(test_client_never_reading_is_bounded),
+		H_TEST(test_echo_passes_backpressure_on),
 		H_TEST(test_slow_sender_is_closed),
 		H_TEST(test_max_sessions),
 		H_TEST(test_slow_hellos_are_closed),
