@@ -17,6 +17,17 @@
 
 struct router;
 
+enum anomaly_kind {
+	ANOMALY_BAD_FRAMES = 0,	 /* a burst of bad frames from one source */
+	ANOMALY_SESSION_FLOOD,	 /* a flood of new sessions from one source */
+	ANOMALY_OPCODE_SPIKE,	 /* an opcode's rate far over its baseline */
+	ANOMALY_PASS_SPIKE,	 /* the pass-to-daemon rate far over its baseline */
+	ANOMALY_AUTH_FAILURES,	 /* a source that keeps failing authentication */
+	ANOMALY__COUNT,
+};
+
+const char *anomaly_kind_name(int kind);
+
 #define ANOMALY_RECENT 64
 
 struct anomaly_event {

@@ -2,7 +2,7 @@
 /*
  * Inside the session module: what its files (session.c: life and end; session_backends.c;
  * session_frames.c; session_io.c; session_timers.c) call of each other. Not for other modules,
- * which use router.h.
+ * which use session.h.
  */
 #ifndef MCP_SESSION_INT_H
 #define MCP_SESSION_INT_H

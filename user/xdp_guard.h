@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The XDP guard (dp_xdp.c): mcp_xdp attached through libxdp to the configured interfaces,
+ * its blocklist and rate limits kept in step with mcpd's, its counters read for stats.
+ */
+#ifndef MCP_XDP_GUARD_H
+#define MCP_XDP_GUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct router;
+
+int xdp_guard_init(struct router *r, char *why, size_t why_len);
+/* Before a takeover: could the guard attach where the config says? 0, or -1 with why. */
+int xdp_guard_check(struct router *r, char *why, size_t why_len);
+void xdp_guard_apply_config(struct router *r);
+void xdp_guard_tick(struct router *r, uint64_t now);
+void xdp_guard_free(struct router *r);
+/* "eth0 native, eth1 skb" */
+void xdp_guard_describe(struct router *r, char *out, size_t len);
+
+#endif
