@@ -49,7 +49,8 @@ PROTO_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/addr.c use
 CTL_SRCS   := user/ctl_request.c
 DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c \
 		   user/tuple.c user/cgroup.c user/session_state.c \
-		   user/baseline.c user/token.c user/auth.c user/pools.c
+		   user/baseline.c user/token.c user/auth.c user/pools.c user/session_table.c \
+		   user/counters.c
 MCPD_SRCS := user/mcpd.c user/router.c user/session.c user/session_backends.c \
 	     user/session_frames.c user/session_io.c user/session_timers.c user/session_snapshot.c \
 	     user/dp_user.c user/dp_bpf.c \

@@ -64,8 +64,7 @@ static void mark(struct echo_conn *c)
 
 static void drop(struct echo_conn *c)
 {
-	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	close(c->fd); /* leaves the epoll set with it */
 	c->fd = -1;
 	mcp_decoder_free(&c->dec);
 	buf_free(&c->out);
@@ -307,17 +306,26 @@ int main(int argc, char **argv)
 	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev)) {
+		fprintf(stderr, "mcp-echo: epoll: %s\n", strerror(errno));
+		return 1;
+	}
 	ev.data.ptr = &ufd;
-	epoll_ctl(epfd, EPOLL_CTL_ADD, ufd, &ev);
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ufd, &ev)) {
+		fprintf(stderr, "mcp-echo: epoll: %s\n", strerror(errno));
+		return 1;
+	}
 	if (delay_ms > 0) {
 		struct itimerspec its = { .it_interval = { delay_ms / 1000, (delay_ms % 1000) * 1000000L },
 					  .it_value = { delay_ms / 1000, (delay_ms % 1000) * 1000000L } };
 
 		timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		timerfd_settime(timer_fd, 0, &its, NULL);
 		ev.data.ptr = &timer_fd;
-		epoll_ctl(epfd, EPOLL_CTL_ADD, timer_fd, &ev);
+		if (timer_fd < 0 || timerfd_settime(timer_fd, 0, &its, NULL) ||
+		    epoll_ctl(epfd, EPOLL_CTL_ADD, timer_fd, &ev)) {
+			fprintf(stderr, "mcp-echo: --delay-ms timer: %s\n", strerror(errno));
+			return 1;
+		}
 	}
 	udp_echo.n_versions = n_versions;
 	pr_info("listening on %s, tcp and udp (versions %s%s)", listen_at, n_versions == 2 ? "1,2" :

@@ -125,6 +125,13 @@ static uint8_t frame_op(uint64_t seq)
 	return opt.ops[seq % (uint64_t)opt.n_ops];
 }
 
+/* A connection's output buffer could not grow: nothing a run can carry on without. */
+static void out_of_memory(void)
+{
+	fprintf(stderr, "mcpbench: out of memory\n");
+	exit(1);
+}
+
 /* A PING carries the connection id and its own sequence number; its PONG must echo them. */
 static void queue_ping(struct bconn *c)
 {
@@ -132,7 +139,7 @@ static void queue_ping(struct bconn *c)
 	ssize_t n;
 
 	if (!t)
-		abort();
+		out_of_memory();
 	mcp_put_be32(payload, c->id);
 	put64(payload + 4, c->pings_sent++);
 	n = mcp_build_ping(t, MCP_HDR_MAX_LEN + sizeof(payload), (uint8_t)opt.version, 0, payload,
@@ -248,7 +255,7 @@ static void queue_request(struct bconn *c)
 	uint64_t now = now_ns();
 
 	if (!t)
-		abort();
+		out_of_memory();
 	mcp_frame_encode_header(t, &f);
 	p = t + hlen;
 	fill(p, 0, (size_t)size, c->id, seq);
@@ -437,6 +444,8 @@ static int start(struct bconn *c, int epfd)
 
 	c->sent_ns = calloc((size_t)opt.depth, sizeof(uint64_t));
 	c->answered = calloc((size_t)opt.depth, 1);
+	if (!c->sent_ns || !c->answered)
+		out_of_memory();
 	for (int i = 0; i < 256; i++)
 		c->last_by_op[i] = -1;
 	if (opt.udp) {
@@ -658,7 +667,8 @@ static void *run_worker(void *arg)
 				if (conns[i].out.len && flush(&conns[i]) > 0) {
 					struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
 								  .data.ptr = &conns[i] };
-					epoll_ctl(w->epfd, EPOLL_CTL_MOD, conns[i].fd, &ev);
+					if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, conns[i].fd, &ev))
+						fail_conn(&conns[i], strerror(errno));
 				}
 			}
 		n = epoll_wait(w->epfd, evs, 256,
@@ -691,7 +701,8 @@ static void *run_worker(void *arg)
 			if (flush(c) >= 0) {
 				struct epoll_event ev = { .events = EPOLLIN | (c->out.len ? EPOLLOUT : 0),
 							  .data.ptr = c };
-				epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+				if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev))
+					fail_conn(c, strerror(errno));
 			}
 		}
 	}

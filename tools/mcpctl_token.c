@@ -58,7 +58,8 @@ static int issue(int argc, char **argv)
 	long key_id = -1;
 	uint64_t ttl = 0;
 	uint8_t tok[MCP_TOKEN_MAX];
-	char hex[2 * MCP_TOKEN_MAX + 1], why[512];
+	char hex[2 * MCP_TOKEN_MAX + 1];
+	struct err e;
 	ssize_t n;
 	int c;
 
@@ -80,8 +81,8 @@ static int issue(int argc, char **argv)
 		case 'a': {
 			uint64_t set[4];
 
-			if (mcp_parse_opcode_set(optarg, set, why, sizeof(why))) {
-				fprintf(stderr, "mcpctl: token: --allow: %s\n", why);
+			if (mcp_parse_opcode_set(optarg, set, &e)) {
+				fprintf(stderr, "mcpctl: token: --allow: %s\n", e.msg);
 				return 2;
 			}
 			for (int op = 0; op < 256; op++)
@@ -142,8 +143,8 @@ static int issue(int argc, char **argv)
 				"'anonymous' names sessions without a token)\n", client, MCP_CLIENT_ID_MAX);
 		return 2;
 	}
-	if (mcp_keyring_load(keys_path, true, &kr, why, sizeof(why))) {
-		fprintf(stderr, "mcpctl: token: %s\n", why);
+	if (mcp_keyring_load(keys_path, true, &kr, &e)) {
+		fprintf(stderr, "mcpctl: token: %s\n", e.msg);
 		return 1;
 	}
 	for (int i = 0; i < kr.n; i++)
@@ -222,7 +223,8 @@ static int inspect(int argc, char **argv, int json)
 	uint8_t tok[MCP_TOKEN_MAX];
 	struct mcp_keyring kr;
 	struct mcp_token t;
-	char why[512], checked[600];
+	char checked[600];
+	struct err e;
 	size_t len;
 	int result;
 
@@ -249,8 +251,8 @@ static int inspect(int argc, char **argv, int json)
 		return 1;
 	}
 	/* The key file is root's: without it, show what the token says, unverified. */
-	if (mcp_keyring_load(keys_path, true, &kr, why, sizeof(why))) {
-		snprintf(checked, sizeof(checked), "not checked (%s)", why);
+	if (mcp_keyring_load(keys_path, true, &kr, &e)) {
+		snprintf(checked, sizeof(checked), "not checked (%s)", e.msg);
 		show(&t, MCP_AUTH_OK, checked, json);
 		return 1;
 	}

@@ -167,7 +167,7 @@ static void report(struct router *r, int kind, const char *source, const char *f
 	va_list ap;
 
 	memset(e, 0, sizeof(*e));
-	e->at_ms = mcp_now_ms() - r->started_ms;
+	e->at_ms = mcp_now_ms() - r->counters->started_ms;
 	e->kind = kind;
 	snprintf(e->source, sizeof(e->source), "%s", source);
 	va_start(ap, fmt);
@@ -176,7 +176,7 @@ static void report(struct router *r, int kind, const char *source, const char *f
 	a->next = (a->next + 1) % ANOMALY_RECENT;
 	if (a->n_recent < ANOMALY_RECENT)
 		a->n_recent++;
-	r->anomalies_total[kind]++;
+	r->counters->anomalies[kind]++;
 	pr_warn("anomaly: %s%s%s: %s", anomaly_kind_name(kind), source[0] ? " from " : "", source,
 		e->detail);
 	if (r->cfg.auto_block && source[0]) {
@@ -185,7 +185,7 @@ static void report(struct router *r, int kind, const char *source, const char *f
 
 		snprintf(why, sizeof(why), "anomaly: %s", anomaly_kind_name(kind));
 		if (!mcp_prefix_parse(source, &p) &&
-		    !blocklist_add(&r->blocks, &p, (uint64_t)r->cfg.auto_block_ttl_s * 1000, why,
+		    !blocklist_add(r->blocks, &p, (uint64_t)r->cfg.auto_block_ttl_s * 1000, why,
 				   mcp_now_ms()))
 			pr_warn("auto_block: %s blocked for %u s", source, r->cfg.auto_block_ttl_s);
 	}
@@ -365,7 +365,7 @@ void anomaly_collect(struct router *r, metric_fn fn, void *ctx)
 	for (int i = 0; i < ANOMALY__COUNT; i++) {
 		struct label l = { "kind", anomaly_kind_name(i) };
 
-		fn(ctx, &m_anomalies, &l, 1, r->anomalies_total[i]);
+		fn(ctx, &m_anomalies, &l, 1, r->counters->anomalies[i]);
 	}
 	fn(ctx, &m_anomaly_ready, NULL, 0, anomaly_ready(r));
 }

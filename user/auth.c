@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include "auth.h"
 #include "hash.h"
+#include "err.h"
 
 #define MAX_IDENTITIES 1024 /* rows of `mcpctl clients`; past it, one "(other)" row */
 #define INDEX_SLOTS    2048 /* open addressing over the rows, by identity and kind */
@@ -79,7 +80,7 @@ void auth_free(struct auth *a)
 	free(a);
 }
 
-int auth_configure(struct auth *a, const struct mcp_config *cfg, char *why, size_t len)
+int auth_configure(struct auth *a, const struct mcp_config *cfg, struct err *e)
 {
 	struct mcp_keyring kr;
 
@@ -88,7 +89,7 @@ int auth_configure(struct auth *a, const struct mcp_config *cfg, char *why, size
 		a->have_keys = false;
 		return 0;
 	}
-	if (mcp_keyring_load(cfg->auth_keys, true, &kr, why, len))
+	if (mcp_keyring_load(cfg->auth_keys, true, &kr, e))
 		return -1;
 	a->keys = kr;
 	a->have_keys = true;

@@ -38,9 +38,9 @@ struct auth_verdict {
 
 struct auth *auth_new(void);
 void auth_free(struct auth *a);
-/* Take a config's auth settings: loads its key file. 0, or -1 with why (the running keys
+/* Take a config's auth settings: loads its key file. 0, or -errno with e (the running keys
  * stay). */
-int auth_configure(struct auth *a, const struct mcp_config *cfg, char *why, size_t len);
+int auth_configure(struct auth *a, const struct mcp_config *cfg, struct err *e);
 /* Tests: hold these keys, as if loaded from a key file. */
 void auth_test_keys(struct auth *a, const struct mcp_key *keys, int n);
 /* Decide a HELLO: 0 with the session's identity, or -1 (refuse: UNAUTHENTICATED, v->why). */

@@ -69,10 +69,26 @@ static void unmirror(const struct blocklist *b, const struct mcp_prefix *p)
 		bpf_map_delete_elem(fd, key);
 }
 
-void blocklist_init(struct blocklist *b)
+struct blocklist *blocklist_new(void)
 {
-	memset(b, 0, sizeof(*b));
-	b->v4_fd = b->v6_fd = -1;
+	struct blocklist *b = calloc(1, sizeof(*b));
+
+	if (b)
+		b->v4_fd = b->v6_fd = -1;
+	return b;
+}
+
+void blocklist_free(struct blocklist *b)
+{
+	free(b);
+}
+
+void blocklist_collect(const struct blocklist *b, metric_fn fn, void *ctx)
+{
+	static const struct metric m_blocked = { "blocklist_entries", "gauge",
+						 "Prefixes in the blocklist." };
+
+	fn(ctx, &m_blocked, NULL, 0, (uint64_t)b->n);
 }
 
 struct block_entry *blocklist_find(struct blocklist *b, const struct mcp_prefix *p)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "addr.h"
+#include "stats.h"
 
 #define MCP_BLOCK_MAX	  4096
 #define MCP_BLOCK_REASON  32
@@ -29,7 +30,9 @@ struct blocklist {
 	int v4_fd, v6_fd; /* the guard's maps, -1 when it is not attached */
 };
 
-void blocklist_init(struct blocklist *b);
+/* Empty, without the guard's maps; NULL when out of memory. */
+struct blocklist *blocklist_new(void);
+void blocklist_free(struct blocklist *b);
 /* Add or refresh; ttl_ms 0 = no expiry. 0, or -errno (-ENOSPC when full). */
 int blocklist_add(struct blocklist *b, const struct mcp_prefix *p, uint64_t ttl_ms,
 		  const char *reason, uint64_t now_ms);
@@ -44,5 +47,7 @@ void blocklist_expire(struct blocklist *b, uint64_t now_ms);
 uint64_t blocklist_kernel_hits(const struct blocklist *b, const struct block_entry *e);
 /* The guard came (or went): mirror every entry into its maps. */
 void blocklist_attach_maps(struct blocklist *b, int v4_fd, int v6_fd, uint64_t now_ms);
+/* How many prefixes it holds. */
+void blocklist_collect(const struct blocklist *b, metric_fn fn, void *ctx);
 
 #endif

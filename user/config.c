@@ -15,6 +15,7 @@
 #include <ini.h>
 #include "config.h"
 #include "mcp/bucket.h"
+#include "err.h"
 
 struct route_line {
 	int lo, hi; /* opcode range; lo = -1 for "default" */
@@ -126,24 +127,20 @@ static int opcode_range(const char *text, int *lo, int *hi)
 	return *lo < 0 || *hi < 0 || *hi < *lo ? -1 : 0;
 }
 
-int mcp_parse_opcode_set(const char *text, uint64_t set[4], char *why, size_t len)
+int mcp_parse_opcode_set(const char *text, uint64_t set[4], struct err *e)
 {
 	char copy[512], *save = NULL;
 
 	memset(set, 0, 4 * sizeof(set[0]));
-	if (strlen(text) >= sizeof(copy)) {
-		snprintf(why, len, "list too long");
-		return -1;
-	}
+	if (strlen(text) >= sizeof(copy))
+		return err_set(e, EINVAL, "list too long");
 	strcpy(copy, text);
 	for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
 		int lo, hi;
 
-		if (opcode_range(t, &lo, &hi)) {
-			snprintf(why, len, "'%s' is not a request opcode (GET, SET, SYNC, DEL, "
-				 "0x01..0x6f) or a range of them", t);
-			return -1;
-		}
+		if (opcode_range(t, &lo, &hi))
+			return err_set(e, EINVAL, "'%s' is not a request opcode (GET, SET, SYNC, DEL, "
+				       "0x01..0x6f) or a range of them", t);
 		for (int op = lo; op <= hi; op++)
 			set[op >> 6] |= 1ull << (op & 63);
 	}
@@ -480,11 +477,11 @@ static struct mcp_client_cfg *client_section(struct parse *p, const char *sectio
 static int on_client(struct parse *p, struct mcp_client_cfg *c, const char *name,
 		     const char *value)
 {
-	char why[200];
+	struct err e;
 
 	if (!strcmp(name, "allow")) {
-		if (mcp_parse_opcode_set(value, c->opcodes, why, sizeof(why)))
-			return fail(p, p->line, "allow: %s", why);
+		if (mcp_parse_opcode_set(value, c->opcodes, &e))
+			return fail(p, p->line, "allow: %s", e.msg);
 		return 1;
 	}
 	if (!strcmp(name, "rate_fps")) {
@@ -680,19 +677,18 @@ uint32_t mcp_config_pools_used(const struct mcp_config *cfg)
 }
 
 int mcp_config_pools_kept(const char *const *names, int n, const struct mcp_config *next,
-			  uint32_t in_use, char *why, size_t len)
+			  uint32_t in_use, struct err *e)
 {
 	for (int i = 0; i < n && i < 32; i++) {
 		if (!(in_use & (1u << i)))
 			continue;
 		if (i < next->n_pools && !strcmp(names[i], next->pools[i].name))
 			continue;
-		snprintf(why, len,
-			 "pool '%s' is [pool] section %d and open sessions use it by that position; "
-			 "the new config %s it (add new pools after the old ones; to reorder or remove "
-			 "pools in use, restart)",
-			 names[i], i + 1, i < next->n_pools ? "moves" : "removes");
-		return -1;
+		return err_set(e, EBUSY,
+			       "pool '%s' is [pool] section %d and open sessions use it by that "
+			       "position; the new config %s it (add new pools after the old ones; to "
+			       "reorder or remove pools in use, restart)",
+			       names[i], i + 1, i < next->n_pools ? "moves" : "removes");
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "ctl_request.h"
 #include "frame.h"
+#include "err.h"
 
 #define MCP_MAX_LISTEN	   8
 #define MCP_MAX_BACKENDS   32
@@ -103,8 +104,8 @@ const char *mcp_datapath_name(int dp);
 int mcp_parse_datapath(const char *text);
 const char *mcp_xdp_mode_name(int mode);
 const char *mcp_auth_mode_name(int mode);
-/* "GET, SET, 0x10-0x1f": request opcodes into set (bit op), or -1 with the bad item in why. */
-int mcp_parse_opcode_set(const char *text, uint64_t set[4], char *why, size_t len);
+/* "GET, SET, 0x10-0x1f": request opcodes into set (bit op), or -EINVAL with the bad item in e. */
+int mcp_parse_opcode_set(const char *text, uint64_t set[4], struct err *e);
 /* The [client NAME] section for an identity, or NULL. */
 const struct mcp_client_cfg *mcp_config_client(const struct mcp_config *cfg, const char *name);
 /* The position of a pool by name, or -1. */
@@ -114,9 +115,9 @@ uint32_t mcp_config_pools_used(const struct mcp_config *cfg);
 /*
  * Can `next` take over from a config whose pools were `names` (n of them), while sessions use
  * the positions in in_use (bit i: pool i)? Sessions hold their backends by pool position, so a
- * pool in use must keep its position; others may move, go, or come. 0, or -1 with why.
+ * pool in use must keep its position; others may move, go, or come. 0, or -errno with e.
  */
 int mcp_config_pools_kept(const char *const *names, int n, const struct mcp_config *next,
-			  uint32_t in_use, char *why, size_t len);
+			  uint32_t in_use, struct err *e);
 
 #endif

@@ -30,6 +30,7 @@
 #include "takeover.h"
 #include "upgrade.h"
 #include "version.h"
+#include "err.h"
 
 #define MAX_REQUEST (64 * 1024)
 #define CLIENT_MS   5000 /* a control connection has this long for its request and answer */
@@ -134,21 +135,21 @@ static void do_status(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp
 	s->version = astr(a, MCP_VERSION_STRING);
 	s->datapath = astr(a, r->dp.name);
 	s->xdp = astr(a, xdp);
-	s->uptime_s = (mcp_now_ms() - r->started_ms) / 1000;
-	s->sessions = r->n_sessions;
-	s->sessions_total = r->sessions_total;
-	s->sessions_refused = r->sessions_refused;
+	s->uptime_s = (mcp_now_ms() - r->counters->started_ms) / 1000;
+	s->sessions = r->sessions->n;
+	s->sessions_total = r->sessions->opened;
+	s->sessions_refused = r->counters->sessions_refused;
 	s->config = astr(a, r->cfg.path[0] ? r->cfg.path : "(defaults)");
 	s->pid = (uint32_t)getpid();
 	s->upgrade = astr(a, upgrade_state());
 	s->inline_path = astr(a, r->inl ? inline_describe(r) : "");
-	for (struct session *x = r->sessions; x; x = x->next) {
+	for (struct session *x = r->sessions->head; x; x = x->next) {
 		s->sessions_inline += x->path == SESSION_PATH_INLINE;
 		s->sessions_kernel += x->path == SESSION_PATH_KERNEL;
 		s->sessions_mcpd += x->path == SESSION_PATH_MCPD;
 	}
 	if (r->dp.priv) {
-		for (struct session *x = r->sessions; x; x = x->next) {
+		for (struct session *x = r->sessions->head; x; x = x->next) {
 			s->fastpath_sockets += x->client.installed;
 			for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
 				s->fastpath_sockets += x->backends[slot] && x->backends[slot]->installed;
@@ -159,12 +160,12 @@ static void do_status(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp
 	for (int i = 0; i < LIMIT__COUNT; i++) {
 		Mcp__Ctl__LimitHits *l;
 
-		if (!r->limit_hits[i])
+		if (!r->counters->limit_hits[i])
 			continue;
 		l = amalloc(a, sizeof(*l));
 		mcp__ctl__limit_hits__init(l);
-		l->name = astr(a, router_limit_name(i));
-		l->hits = r->limit_hits[i];
+		l->name = astr(a, limit_name(i));
+		l->hits = r->counters->limit_hits[i];
 		s->limits[s->n_limits++] = l;
 	}
 	rsp->status = s;
@@ -174,7 +175,7 @@ static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *r
 {
 	uint64_t now = mcp_now_ms();
 
-	for (struct session *s = r->sessions; s; s = s->next) {
+	for (struct session *s = r->sessions->head; s; s = s->next) {
 		Mcp__Ctl__Session *m = amalloc(a, sizeof(*m));
 		struct session_counters k;
 		uint64_t last = s->last_active_ms;
@@ -233,7 +234,7 @@ static void do_clients(struct router *r, struct arena *a, Mcp__Ctl__Response *rs
 		m->rate_limited = rows[i].rate_limited;
 		by_row[i] = m;
 	}
-	for (struct session *s = r->sessions; s; s = s->next) {
+	for (struct session *s = r->sessions->head; s; s = s->next) {
 		struct session_counters k;
 
 		if (s->state == S_IDLE || s->client_ref < 0 || s->client_ref >= n)
@@ -336,8 +337,8 @@ static void do_blocklist(struct router *r, struct arena *a, Mcp__Ctl__Response *
 {
 	uint64_t now = mcp_now_ms();
 
-	for (int i = 0; i < r->blocks.n; i++) {
-		const struct block_entry *e = &r->blocks.e[i];
+	for (int i = 0; i < r->blocks->n; i++) {
+		const struct block_entry *e = &r->blocks->e[i];
 		Mcp__Ctl__BlockEntry *m = amalloc(a, sizeof(*m));
 		char p[64];
 
@@ -345,7 +346,7 @@ static void do_blocklist(struct router *r, struct arena *a, Mcp__Ctl__Response *
 		mcp_prefix_format(&e->p, p, sizeof(p));
 		m->prefix = astr(a, p);
 		m->ttl_left_s = e->expires_ms ? (e->expires_ms > now ? (e->expires_ms - now + 999) / 1000 : 0) : 0;
-		m->hits = e->hits + blocklist_kernel_hits(&r->blocks, e);
+		m->hits = e->hits + blocklist_kernel_hits(r->blocks, e);
 		m->reason = astr(a, e->reason);
 		PUSH(a, rsp->blocks, rsp->n_blocks, m);
 	}
@@ -355,9 +356,9 @@ static void do_block(struct router *r, const struct ctl_req *q, struct arena *a,
 		     Mcp__Ctl__Response *rsp)
 {
 	bool block = q->command == MCP__CTL__COMMAND__COMMAND_BLOCK;
-	int err = block ? blocklist_add(&r->blocks, &q->prefix, (uint64_t)q->ttl_s * 1000, "operator",
+	int err = block ? blocklist_add(r->blocks, &q->prefix, (uint64_t)q->ttl_s * 1000, "operator",
 					mcp_now_ms())
-			: blocklist_remove(&r->blocks, &q->prefix);
+			: blocklist_remove(r->blocks, &q->prefix);
 
 	if (err)
 		fail(a, rsp, "%s %s: %s", block ? "block" : "unblock", q->arg,
@@ -384,7 +385,7 @@ static void do_drain(struct router *r, const struct ctl_req *q, struct arena *a,
 static void do_kill(struct router *r, const struct ctl_req *q, struct arena *a,
 		    Mcp__Ctl__Response *rsp)
 {
-	for (struct session *s = r->sessions; s; s = s->next)
+	for (struct session *s = r->sessions->head; s; s = s->next)
 		if (s->id == q->session && !s->dead) {
 			pr_info("control: session %u killed", s->id);
 			session_end(r, s, MCP_ERR_UNKNOWN, "ended by the operator");
@@ -396,16 +397,17 @@ static void do_kill(struct router *r, const struct ctl_req *q, struct arena *a,
 static void do_upgrade(struct router *r, const struct ctl_req *q, struct arena *a,
 		       Mcp__Ctl__Response *rsp)
 {
-	char why[PATH_MAX + 64];
-	pid_t pid = upgrade_start(why, sizeof(why));
+	char text[16];
+	struct err e;
+	pid_t pid = upgrade_start(&e);
 
 	(void)r;
 	(void)q;
 	if (pid < 0) {
-		fail(a, rsp, "%s", why);
+		fail(a, rsp, "%s", e.msg);
 	} else {
-		snprintf(why, sizeof(why), "%d", (int)pid);
-		rsp->message = astr(a, why);
+		snprintf(text, sizeof(text), "%d", (int)pid);
+		rsp->message = astr(a, text);
 	}
 }
 
@@ -462,7 +464,7 @@ static void handle(struct router *r, const struct ctl_req *q, struct arena *a,
 
 static void client_free(struct ctl *c, struct router *r, struct ctl_client *x)
 {
-	epoll_ctl(r->epfd, EPOLL_CTL_DEL, x->h.fd, NULL);
+	loop_unwatch(r->epfd, x->h.fd);
 	close(x->h.fd);
 	if (x->prev)
 		x->prev->next = x->next;
@@ -486,7 +488,7 @@ void ctl_tick(struct router *r, uint64_t now)
 	for (x = c ? c->clients : NULL; x; x = next) {
 		next = x->next;
 		if (now > x->since_ms + CLIENT_MS) {
-			r->limit_hits[LIMIT_CTL_IDLE]++;
+			r->counters->limit_hits[LIMIT_CTL_IDLE]++;
 			client_free(c, r, x);
 		}
 	}
@@ -552,10 +554,10 @@ static bool answer(struct router *r, struct ctl_client *x)
 	const uint8_t *d = x->in.data + x->in.head;
 	uint32_t n = mcp_be32_at(d);
 	struct ctl_req q;
-	char err[256];
+	struct err e;
 
-	if (ctl_parse_request(d + 4, n, &q, err, sizeof(err))) {
-		answer_with(r, x, respond_failure, err);
+	if (ctl_parse_request(d + 4, n, &q, &e)) {
+		answer_with(r, x, respond_failure, e.msg);
 	} else if (q.command == MCP__CTL__COMMAND__COMMAND_TAKEOVER) {
 		/* A new mcpd: everything goes to it, and this one is done. If that fails, the
 		 * connection closes (the new one gives up) and this one carries on. */
@@ -658,7 +660,7 @@ static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events)
 
 			while (oldest->next)
 				oldest = oldest->next;
-			r->limit_hits[LIMIT_CTL_IDLE]++;
+			r->counters->limit_hits[LIMIT_CTL_IDLE]++;
 			client_free(c, r, oldest);
 		}
 	}
@@ -667,23 +669,20 @@ static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events)
 /*
  * The control socket's directory must be one that only root or mcpd's user can write: in a
  * directory others may write (/tmp, say), anyone could take the socket's name first and keep
- * mcpd from starting, or put their own socket where mcpctl looks. 0, or -1 with why.
+ * mcpd from starting, or put their own socket where mcpctl looks. 0, or -errno with e.
  */
-static int private_dir(const char *dir, char *why, size_t len)
+static int private_dir(const char *dir, struct err *e)
 {
 	struct stat st;
 
-	if (stat(dir, &st)) {
-		snprintf(why, len, "cannot use the directory %s: %s", dir, strerror(errno));
-		return -1;
-	}
+	if (stat(dir, &st))
+		return err_set(e, errno, "cannot use the directory %s: %s", dir, strerror(errno));
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		snprintf(why, len,
-			 "%s is writable by others than root and mcpd: anyone there could take the "
-			 "control socket's name first; use a directory of mcpd's own (default "
-			 "/run/mcp)",
-			 dir);
-		return -1;
+		return err_set(e, EPERM,
+			       "%s is writable by others than root and mcpd: anyone there could take "
+			       "the control socket's name first; use a directory of mcpd's own "
+			       "(default /run/mcp)",
+			       dir);
 	}
 	return 0;
 }
@@ -728,7 +727,8 @@ int ctl_init(struct router *r)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = r->cfg.control;
-	char dir[sizeof(sa.sun_path)], why[256], *slash;
+	char dir[sizeof(sa.sun_path)], *slash;
+	struct err e;
 	int fd;
 
 	if (!path[0])
@@ -748,8 +748,8 @@ int ctl_init(struct router *r)
 		pr_err("cannot create %s for the control socket: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (private_dir(dir, why, sizeof(why))) {
-		pr_err("control socket %s refused: %s", path, why);
+	if (private_dir(dir, &e)) {
+		pr_err("control socket %s refused: %s", path, e.msg);
 		return -1;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -778,7 +778,7 @@ void ctl_free(struct router *r)
 		return;
 	while (c->clients)
 		client_free(c, r, c->clients);
-	epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->listen.fd, NULL);
+	loop_unwatch(r->epfd, c->listen.fd);
 	close(c->listen.fd);
 	unlink(c->path);
 	free(c);

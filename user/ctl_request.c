@@ -7,23 +7,21 @@
 #include <string.h>
 #include "control.pb-c.h"
 #include "ctl_request.h"
+#include "err.h"
 
-int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, char *err,
-		      size_t errlen)
+int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, struct err *e)
 {
 	Mcp__Ctl__Request *q = mcp__ctl__request__unpack(NULL, len, buf);
-	int rc = -1;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!q) {
-		snprintf(err, errlen, "malformed request (not a mcp.ctl.Request)");
-		return -1;
-	}
+	if (!q)
+		return err_set(e, EBADMSG, "malformed request (not a mcp.ctl.Request)");
 	out->command = q->command;
 	out->ttl_s = q->ttl_s;
 	out->session = q->session;
 	if (q->arg && strlen(q->arg) >= sizeof(out->arg)) {
-		snprintf(err, errlen, "argument longer than %d bytes", CTL_ARG_MAX - 1);
+		rc = err_set(e, E2BIG, "argument longer than %d bytes", CTL_ARG_MAX - 1);
 		goto out;
 	}
 	snprintf(out->arg, sizeof(out->arg), "%s", q->arg ? q->arg : "");
@@ -31,25 +29,25 @@ int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, char 
 	case MCP__CTL__COMMAND__COMMAND_BLOCK:
 	case MCP__CTL__COMMAND__COMMAND_UNBLOCK:
 		if (mcp_prefix_parse(out->arg, &out->prefix)) {
-			snprintf(err, errlen,
-				 "'%.64s' is not an address or prefix (10.0.0.0/8, 2001:db8::/32)",
-				 out->arg);
+			rc = err_set(e, EINVAL,
+				     "'%.64s' is not an address or prefix (10.0.0.0/8, 2001:db8::/32)",
+				     out->arg);
 			goto out;
 		}
 		if (out->ttl_s > 86400u * 365) {
-			snprintf(err, errlen, "ttl of %u s: more than a year", out->ttl_s);
+			rc = err_set(e, ERANGE, "ttl of %u s: more than a year", out->ttl_s);
 			goto out;
 		}
 		break;
 	case MCP__CTL__COMMAND__COMMAND_DRAIN:
 		if (!out->arg[0]) {
-			snprintf(err, errlen, "drain needs a backend (HOST:PORT)");
+			rc = err_set(e, EINVAL, "drain needs a backend (HOST:PORT)");
 			goto out;
 		}
 		break;
 	case MCP__CTL__COMMAND__COMMAND_KILL:
 		if (!out->session) {
-			snprintf(err, errlen, "kill needs a session id");
+			rc = err_set(e, EINVAL, "kill needs a session id");
 			goto out;
 		}
 		break;
@@ -65,7 +63,7 @@ int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, char 
 	case MCP__CTL__COMMAND__COMMAND_UPGRADE:
 		break;
 	default:
-		snprintf(err, errlen, "unknown command %d", q->command);
+		rc = err_set(e, EOPNOTSUPP, "unknown command %d", q->command);
 		goto out;
 	}
 	rc = 0;

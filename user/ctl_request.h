@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "addr.h"
+#include "err.h"
 
 #define MCP_DEFAULT_CONTROL "/run/mcp/mcpd.sock"
 
@@ -20,8 +21,7 @@ struct ctl_req {
 };
 
 /* Decode the protobuf bytes of a request and check its arguments for its command.
- * 0, or -1 with a reason in err. */
-int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, char *err,
-		      size_t errlen);
+ * 0, or -errno with the reason in e. */
+int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, struct err *e);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "err.h"
 
 struct router;
 struct session;
@@ -42,11 +43,11 @@ struct datapath {
 
 /* dp_user.c / dp_bpf.c */
 void dp_user_init(struct datapath *dp);
-int dp_bpf_init(struct router *r, char *why, size_t why_len);
+int dp_bpf_init(struct router *r, struct err *e);
 void dp_bpf_set_routes(struct router *r);
 /* After a takeover: wait for the old mcpd to let go of the pin directory, then put this
- * build's verdict and this config's routes in place. 0, or -1 with the reason in why. */
-int dp_bpf_took_over(struct router *r, char *why, size_t len);
+ * build's verdict and this config's routes in place. 0, or -errno with the reason in e. */
+int dp_bpf_took_over(struct router *r, struct err *e);
 
 /* The kernel's counters of one installed socket (dp_bpf.c); 0 when not installed. */
 int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uint64_t *bytes);

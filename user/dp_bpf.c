@@ -30,6 +30,7 @@
 #include "pin_root.h"
 #include "router.h"
 #include "mcp_sockmap.skel.h"
+#include "err.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -50,8 +51,7 @@ static struct bpf_dp *dp_of(struct router *r)
 	return r->dp.priv;
 }
 
-static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, char *why,
-					 size_t len)
+static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, struct err *e)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = root);
 	struct mcp_sockmap *skel;
@@ -61,17 +61,17 @@ static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, cha
 	for (int attempt = 0; attempt < 2; attempt++) {
 		skel = mcp_sockmap__open_opts(&opts);
 		if (!skel) {
-			snprintf(why, len, "cannot open the sockmap program: %s", strerror(errno));
+			err_set(e, errno, "cannot open the sockmap program: %s", strerror(errno));
 			return NULL;
 		}
 		err = mcp_sockmap__load(skel);
 		if (!err)
 			return skel;
-		retry = pin_retry_fresh(skel->obj, "sockmap", err, taking_over, attempt, why, len);
+		retry = pin_retry_fresh(skel->obj, "sockmap", err, taking_over, attempt, e);
 		mcp_sockmap__destroy(skel);
 		if (!retry)
 			break;
-		pr_warn("%s; removed the pinned maps in %s, retrying", why, root);
+		pr_warn("%s; removed the pinned maps in %s, retrying", e->msg, root);
 	}
 	return NULL;
 }
@@ -173,11 +173,11 @@ static int bpf_install(struct router *r, struct session *s)
 	return 0;
 fail:
 	if (errno == E2BIG || errno == ENOSPC || errno == ENOMEM) {
-		r->limit_hits[LIMIT_MAP_FULL]++;
+		r->counters->limit_hits[LIMIT_MAP_FULL]++;
 		if (mcp_log_due(&d->full_logged_ms, mcp_now_ms(), 1000))
 			pr_warn("the fast path's maps are full (%s): new sessions stay on the user "
 				"path (%llu so far)", strerror(errno),
-				(unsigned long long)r->limit_hits[LIMIT_MAP_FULL]);
+				(unsigned long long)r->counters->limit_hits[LIMIT_MAP_FULL]);
 	} else {
 		pr_warn("session %u: cannot install sockets in the fast path: %s", s->id,
 			strerror(errno));
@@ -238,27 +238,25 @@ static void bpf_publish(struct router *r, struct conn *c)
 	}
 }
 
-static int attach_verdict(struct bpf_dp *d, char *why, size_t len)
+static int attach_verdict(struct bpf_dp *d, struct err *e)
 {
 	if (bpf_prog_attach(bpf_program__fd(d->skel->progs.mcp_verdict), d->socks,
-			    BPF_SK_SKB_VERDICT, 0)) {
-		snprintf(why, len, "cannot attach the verdict to mcp_socks: %s", strerror(errno));
-		return -1;
-	}
+			    BPF_SK_SKB_VERDICT, 0))
+		return err_set(e, errno, "cannot attach the verdict to mcp_socks: %s", strerror(errno));
 	return 0;
 }
 
-int dp_bpf_took_over(struct router *r, char *why, size_t len)
+int dp_bpf_took_over(struct router *r, struct err *e)
 {
 	struct bpf_dp *d = dp_of(r);
 
 	if (!d)
 		return 0;
-	if (pin_dir_lock(r, true, why, len))
-		pr_warn("%s", why);
+	if (pin_dir_lock(r, true, e))
+		pr_warn("%s", e->msg);
 	/* The old verdict ran on until now; this build's replaces it, with this config's routes. */
 	dp_bpf_set_routes(r);
-	return attach_verdict(d, why, len);
+	return attach_verdict(d, e);
 }
 
 int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uint64_t *bytes)
@@ -379,26 +377,26 @@ static void bpf_destroy(struct router *r)
 	r->dp.priv = NULL;
 }
 
-int dp_bpf_init(struct router *r, char *why, size_t why_len)
+int dp_bpf_init(struct router *r, struct err *e)
 {
 	struct bpf_dp *d;
 	int err;
 
 	/* On a takeover the old mcpd holds the directory until it has handed over: take it
 	 * then (dp_bpf_took_over). */
-	if (r->taking_over ? pin_root_prepare(r->cfg.pin_root, why, why_len) : pin_dir_lock(r, false, why, why_len))
-		return -1;
+	err = r->taking_over ? pin_root_prepare(r->cfg.pin_root, e) : pin_dir_lock(r, false, e);
+	if (err)
+		return err;
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		snprintf(why, why_len, "out of memory");
 		pin_dir_unlock(r);
-		return -1;
+		return err_set(e, ENOMEM, "out of memory");
 	}
-	d->skel = open_and_load(r->cfg.pin_root, r->taking_over, why, why_len);
+	d->skel = open_and_load(r->cfg.pin_root, r->taking_over, e);
 	if (!d->skel) {
 		free(d);
 		pin_dir_unlock(r);
-		return -1;
+		return -e->code;
 	}
 	d->socks = bpf_map__fd(d->skel->maps.mcp_socks);
 	d->state = bpf_map__fd(d->skel->maps.mcp_sock_state);
@@ -408,12 +406,12 @@ int dp_bpf_init(struct router *r, char *why, size_t why_len)
 	d->full = bpf_map__fd(d->skel->maps.mcp_sock_full);
 	/* On a takeover nothing changes in the kernel until the old mcpd has handed over: if
 	 * the hand-over breaks off, it carries on exactly as it was. */
-	err = r->taking_over ? 0 : attach_verdict(d, why, why_len);
+	err = r->taking_over ? 0 : attach_verdict(d, e);
 	if (err) {
 		mcp_sockmap__destroy(d->skel);
 		free(d);
 		pin_dir_unlock(r);
-		return -1;
+		return err;
 	}
 	/* Whatever an earlier mcpd left: its sockets are gone, so is their state. Not on a
 	 * takeover: those sockets are alive and coming over. */

@@ -33,6 +33,7 @@
 #include "mcp_inline.skel.h"
 #include "router.h"
 #include "tuple.h"
+#include "err.h"
 
 struct inline_path {
 	struct mcp_inline *skel;
@@ -114,32 +115,31 @@ static bool kernel_counts_unread(void)
 	return found;
 }
 
-int inline_init(struct router *r, char *why, size_t len)
+int inline_init(struct router *r, struct err *e)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = r->cfg.pin_root);
 	struct inline_path *p = calloc(1, sizeof(*p));
 	bool retry;
 	int err;
 
-	if (!p) {
-		snprintf(why, len, "out of memory");
-		return -1;
-	}
+	if (!p)
+		return err_set(e, ENOMEM, "out of memory");
 	p->cgroup_fd = -1;
 	/* One mcpd per pin root (pin_dir.h). */
-	if (!r->taking_over && pin_dir_lock(r, false, why, len)) {
+	err = r->taking_over ? 0 : pin_dir_lock(r, false, e);
+	if (err) {
 		free(p);
-		return -1;
+		return err;
 	}
 	if (r->cfg.inline_cgroup[0])
 		snprintf(p->cgroup, sizeof(p->cgroup), "%s", r->cfg.inline_cgroup);
 	else if (mcp_cgroup2_root(p->cgroup, sizeof(p->cgroup))) {
-		snprintf(why, len, "no cgroup v2 mount in /proc/mounts");
+		err_set(e, EINVAL, "no cgroup v2 mount in /proc/mounts");
 		goto fail;
 	}
 	p->cgroup_fd = open(p->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->cgroup_fd < 0) {
-		snprintf(why, len, "cannot open the cgroup %s: %s", p->cgroup, strerror(errno));
+		err_set(e, errno, "cannot open the cgroup %s: %s", p->cgroup, strerror(errno));
 		goto fail;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -148,16 +148,15 @@ int inline_init(struct router *r, char *why, size_t len)
 		if (!err)
 			break;
 		if (!p->skel) {
-			snprintf(why, len, "cannot open the inline programs: %s", strerror(-err));
+			err_set(e, -err, "cannot open the inline programs: %s", strerror(-err));
 			goto fail;
 		}
-		retry = pin_retry_fresh(p->skel->obj, "inline", err, r->taking_over, attempt, why,
-					len);
+		retry = pin_retry_fresh(p->skel->obj, "inline", err, r->taking_over, attempt, e);
 		mcp_inline__destroy(p->skel);
 		p->skel = NULL;
 		if (!retry)
 			goto fail;
-		pr_warn("%s; removed the pinned maps in %s, retrying", why, r->cfg.pin_root);
+		pr_warn("%s; removed the pinned maps in %s, retrying", e->msg, r->cfg.pin_root);
 	}
 	p->socks = bpf_map__fd(p->skel->maps.mcp_inline_socks);
 	p->state = bpf_map__fd(p->skel->maps.mcp_inline_state);
@@ -168,7 +167,7 @@ int inline_init(struct router *r, char *why, size_t len)
 	p->mine = bpf_map__fd(p->skel->maps.mcp_inline_mine);
 	if (bpf_prog_attach(bpf_program__fd(p->skel->progs.mcp_inline_verdict), p->socks,
 			    BPF_SK_MSG_VERDICT, 0)) {
-		snprintf(why, len, "cannot attach the sk_msg verdict: %s", strerror(errno));
+		err_set(e, errno, "cannot attach the sk_msg verdict: %s", strerror(errno));
 		goto fail;
 	}
 	/* A link, not a plain attach: it lives as long as mcpd holds it, so no mcpd leaves a
@@ -176,7 +175,7 @@ int inline_init(struct router *r, char *why, size_t len)
 	 * share the cgroup beside it; during an upgrade, the old and the new mcpd's both. */
 	p->sockops = bpf_program__attach_cgroup(p->skel->progs.mcp_sockops, p->cgroup_fd);
 	if (!p->sockops) {
-		snprintf(why, len, "cannot attach sockops to %s: %s", p->cgroup, strerror(errno));
+		err_set(e, errno, "cannot attach sockops to %s: %s", p->cgroup, strerror(errno));
 		goto fail;
 	}
 	snprintf(p->description, sizeof(p->description), "cgroup %s", p->cgroup);
@@ -200,7 +199,7 @@ fail:
 	if (p->cgroup_fd >= 0)
 		close(p->cgroup_fd);
 	free(p);
-	return -1;
+	return -e->code;
 }
 
 void inline_free(struct router *r)
@@ -292,7 +291,7 @@ bool inline_install(struct router *r, struct session *s)
 	s->path = SESSION_PATH_INLINE;
 	return true;
 undo:
-	r->limit_hits[LIMIT_MAP_FULL]++;
+	r->counters->limit_hits[LIMIT_MAP_FULL]++;
 	s->path = SESSION_PATH_INLINE; /* for the undo */
 	inline_uninstall(r, s);
 	return false;

@@ -21,6 +21,7 @@
 #include "pin_dir.h"
 #include "router.h"
 #include "mcp_xdp.skel.h"
+#include "err.h"
 
 struct xdp_guard {
 	struct mcp_xdp *skel;
@@ -70,16 +71,14 @@ static void detach_earlier(int ifindex, const char *ifname)
 	xdp_multiprog__close(mp);
 }
 
-static int attach_one(struct xdp_guard *g, const char *ifname, int want, char *why, size_t len)
+static int attach_one(struct xdp_guard *g, const char *ifname, int want, struct err *e)
 {
 	int ifindex = (int)if_nametoindex(ifname), err = 0;
 	enum xdp_attach_mode tries[2];
 	int n_tries = 0;
 
-	if (!ifindex) {
-		snprintf(why, len, "cannot attach XDP to %s: no such interface", ifname);
-		return -1;
-	}
+	if (!ifindex)
+		return err_set(e, EINVAL, "cannot attach XDP to %s: no such interface", ifname);
 	detach_earlier(ifindex, ifname);
 	if (want == MCP_XDP_MODE_NATIVE || want == MCP_XDP_MODE_AUTO)
 		tries[n_tries++] = XDP_MODE_NATIVE;
@@ -98,9 +97,8 @@ static int attach_one(struct xdp_guard *g, const char *ifname, int want, char *w
 		pr_info("cannot attach XDP to %s in %s mode: %s (%d)", ifname, mode_name(tries[i]),
 			strerror(-err), err);
 	}
-	snprintf(why, len, "cannot attach XDP to %s in %s mode: %s (%d)", ifname,
-		 mcp_xdp_mode_name(want), strerror(-err), err);
-	return -1;
+	return err_set(e, -err, "cannot attach XDP to %s in %s mode: %s (%d)", ifname,
+		       mcp_xdp_mode_name(want), strerror(-err), err);
 }
 
 void xdp_guard_apply_config(struct router *r)
@@ -124,18 +122,16 @@ void xdp_guard_apply_config(struct router *r)
 	bpf_map_update_elem(bpf_map__fd(g->skel->maps.mcp_xdp_cfg), &zero, &c, BPF_ANY);
 }
 
-int xdp_guard_check(struct router *r, char *why, size_t why_len)
+int xdp_guard_check(struct router *r, struct err *e)
 {
 	for (int i = 0; i < r->cfg.n_xdp_ifaces; i++)
-		if (!if_nametoindex(r->cfg.xdp_ifaces[i])) {
-			snprintf(why, why_len, "cannot attach XDP to %s: no such interface",
-				 r->cfg.xdp_ifaces[i]);
-			return -1;
-		}
+		if (!if_nametoindex(r->cfg.xdp_ifaces[i]))
+			return err_set(e, EINVAL, "cannot attach XDP to %s: no such interface",
+				       r->cfg.xdp_ifaces[i]);
 	return 0;
 }
 
-int xdp_guard_init(struct router *r, char *why, size_t why_len)
+int xdp_guard_init(struct router *r, struct err *e)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = r->cfg.pin_root);
 	struct xdp_guard *g;
@@ -144,35 +140,36 @@ int xdp_guard_init(struct router *r, char *why, size_t why_len)
 	if (!r->cfg.n_xdp_ifaces)
 		return 0;
 	/* After a takeover the old mcpd may still be on its way out: wait for it. */
-	if (pin_dir_lock(r, r->taking_over, why, why_len))
-		return -1;
+	err = pin_dir_lock(r, r->taking_over, e);
+	if (err)
+		return err;
 	g = calloc(1, sizeof(*g));
 	if (!g)
-		return -1;
+		return err_set(e, ENOMEM, "out of memory");
 	g->skel = mcp_xdp__open_opts(&opts);
 	if (!g->skel) {
-		snprintf(why, why_len, "cannot open the XDP guard: %s", strerror(errno));
+		err_set(e, errno, "cannot open the XDP guard: %s", strerror(errno));
 		goto fail;
 	}
 	g->prog = xdp_program__from_bpf_obj(g->skel->obj, "xdp");
 	err = (int)libxdp_get_error(g->prog);
 	if (err) {
-		snprintf(why, why_len, "libxdp cannot take the XDP guard: %s", strerror(-err));
+		err_set(e, -err, "libxdp cannot take the XDP guard: %s", strerror(-err));
 		g->prog = NULL;
 		goto fail;
 	}
 	for (int i = 0; i < r->cfg.n_xdp_ifaces; i++)
-		if (attach_one(g, r->cfg.xdp_ifaces[i], r->cfg.xdp_mode, why, why_len))
+		if (attach_one(g, r->cfg.xdp_ifaces[i], r->cfg.xdp_mode, e))
 			goto fail;
 	r->xdp = g;
 	xdp_guard_apply_config(r);
-	blocklist_attach_maps(&r->blocks, bpf_map__fd(g->skel->maps.mcp_block_v4),
+	blocklist_attach_maps(r->blocks, bpf_map__fd(g->skel->maps.mcp_block_v4),
 			      bpf_map__fd(g->skel->maps.mcp_block_v6), mcp_now_ms());
 	return 0;
 fail:
 	r->xdp = g;
 	xdp_guard_free(r);
-	return -1;
+	return -e->code;
 }
 
 void xdp_guard_describe(struct router *r, char *out, size_t len)
@@ -246,5 +243,5 @@ void xdp_guard_free(struct router *r)
 		mcp_xdp__destroy(g->skel);
 	free(g);
 	r->xdp = NULL;
-	blocklist_attach_maps(&r->blocks, -1, -1, mcp_now_ms());
+	blocklist_attach_maps(r->blocks, -1, -1, mcp_now_ms());
 }

@@ -11,13 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "stats.h"
+#include "err.h"
 
 struct router;
 struct session;
 
-/* Load, pin and attach (sockops on the cgroup, the verdict on the sockhash). 0, or -1 with
- * the reason in why: mcpd then runs without it. */
-int inline_init(struct router *r, char *why, size_t len);
+/* Load, pin and attach (sockops on the cgroup, the verdict on the sockhash). 0, or -errno with
+ * the reason in e: mcpd then runs without it. */
+int inline_init(struct router *r, struct err *e);
 void inline_free(struct router *r);
 /* The config's ports and routes into the maps (at start and on a reload). */
 void inline_apply_config(struct router *r);

@@ -19,6 +19,11 @@ struct handler {
 	int fd;
 };
 
+/* fd leaves the epoll set before it is closed (a socket handed to another process over
+ * SCM_RIGHTS stays open there, so close alone would leave it in the set). A failure other than
+ * "not in the set" is logged. */
+void loop_unwatch(int epfd, int fd);
+
 uint64_t mcp_now_ms(void);
 uint64_t mcp_now_ns(void); /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */
 

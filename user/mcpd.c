@@ -124,11 +124,15 @@ int main(int argc, char **argv)
 	if (datapath >= 0)
 		cfg->datapath = datapath;
 	if (check) {
-		char why[512];
+		struct err e;
 		struct mcp_keyring *kr = cfg->auth != MCP_AUTH_MODE_OFF ? malloc(sizeof(*kr)) : NULL;
 
-		if (kr && mcp_keyring_load(cfg->auth_keys, true, kr, why, sizeof(why))) {
-			fprintf(stderr, "mcpd: bad config: auth_keys: %s\n", why);
+		if (cfg->auth != MCP_AUTH_MODE_OFF && !kr) {
+			fprintf(stderr, "mcpd: out of memory\n");
+			return 1;
+		}
+		if (kr && mcp_keyring_load(cfg->auth_keys, true, kr, &e)) {
+			fprintf(stderr, "mcpd: bad config: auth_keys: %s\n", e.msg);
 			free(kr);
 			return 1;
 		}

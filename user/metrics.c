@@ -216,7 +216,7 @@ void metrics_free(struct router *r)
 
 	if (!m)
 		return;
-	epoll_ctl(r->epfd, EPOLL_CTL_DEL, m->h.fd, NULL);
+	loop_unwatch(r->epfd, m->h.fd);
 	MHD_stop_daemon(m->d);
 	free(m);
 	r->metrics = NULL;

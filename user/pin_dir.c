@@ -13,20 +13,19 @@
 #include "pin_dir.h"
 #include "pin_root.h"
 #include "router.h"
+#include "err.h"
 
-int pin_dir_lock(struct router *r, bool wait, char *why, size_t len)
+int pin_dir_lock(struct router *r, bool wait, struct err *e)
 {
 	int fd, tries = wait ? 500 : 1;
 
 	if (r->pin_lock_fd >= 0)
 		return 0;
-	if (pin_root_prepare(r->cfg.pin_root, why, len))
+	if (pin_root_prepare(r->cfg.pin_root, e))
 		return -1;
 	fd = open(r->cfg.pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, len, "cannot open %s: %s", r->cfg.pin_root, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return err_set(e, errno, "cannot open %s: %s", r->cfg.pin_root, strerror(errno));
 	for (int i = 0; i < tries; i++) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			r->pin_lock_fd = fd;
@@ -37,7 +36,7 @@ int pin_dir_lock(struct router *r, bool wait, char *why, size_t len)
 		if (i + 1 < tries)
 			usleep(10000);
 	}
-	snprintf(why, len, "%s is in use by another mcpd (%s)", r->cfg.pin_root, strerror(errno));
+	err_set(e, errno, "%s is in use by another mcpd (%s)", r->cfg.pin_root, strerror(errno));
 	close(fd);
 	return -1;
 }

@@ -10,12 +10,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "err.h"
 
 struct router;
 
 /* Hold the directory (again: a no-op). With wait, for up to 5 s: a takeover waits for the old
- * mcpd to let go. 0, or -1 with the reason in why. */
-int pin_dir_lock(struct router *r, bool wait, char *why, size_t len);
+ * mcpd to let go. 0, or -errno with the reason in e. */
+int pin_dir_lock(struct router *r, bool wait, struct err *e);
 void pin_dir_unlock(struct router *r);
 
 #endif

@@ -13,27 +13,22 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "pin_root.h"
+#include "err.h"
 
-int pin_root_prepare(const char *root, char *why, size_t len)
+int pin_root_prepare(const char *root, struct err *e)
 {
 	struct statfs st;
 
 	if (!strncmp(root, "/sys/fs/bpf/", 12) &&
 	    (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC)) {
-		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-			snprintf(why, len, "bpffs is not mounted on /sys/fs/bpf and cannot be: %s",
-				 strerror(errno));
-			return -1;
-		}
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+			return err_set(e, errno, "bpffs is not mounted on /sys/fs/bpf and cannot be: %s",
+				       strerror(errno));
 	}
-	if (mkdir(root, 0700) && errno != EEXIST) {
-		snprintf(why, len, "cannot create %s: %s", root, strerror(errno));
-		return -1;
-	}
-	if (statfs(root, &st) || st.f_type != BPF_FS_MAGIC) {
-		snprintf(why, len, "pin_root %s is not on a bpf filesystem", root);
-		return -1;
-	}
+	if (mkdir(root, 0700) && errno != EEXIST)
+		return err_set(e, errno, "cannot create %s: %s", root, strerror(errno));
+	if (statfs(root, &st) || st.f_type != BPF_FS_MAGIC)
+		return err_set(e, EINVAL, "pin_root %s is not on a bpf filesystem", root);
 	chmod(root, 0700); /* the maps steer sessions: root only */
 	return 0;
 }
@@ -88,15 +83,16 @@ static bool pinned_map_fits(const struct bpf_map *m)
 }
 
 bool pin_retry_fresh(struct bpf_object *obj, const char *what, int err, bool taking_over,
-		     int attempt, char *why, size_t len)
+		     int attempt, struct err *e)
 {
 	struct bpf_map *m;
 
-	snprintf(why, len, "cannot load the %s programs: %s (%d)", what, strerror(-err), err);
+	err_set(e, -err, "cannot load the %s programs: %s (%d)", what, strerror(-err), err);
 	if (taking_over) {
 		/* The running mcpd uses those maps: never remove them under it. */
-		snprintf(why + strlen(why), len - strlen(why),
-			 "; a build that cannot use the running one's maps cannot take over");
+		err_set(e, -err,
+			"cannot load the %s programs: %s (%d); a build that cannot use the running "
+			"one's maps cannot take over", what, strerror(-err), err);
 		return false;
 	}
 	if (attempt)

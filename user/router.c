@@ -24,33 +24,22 @@
 #include "metrics.h"
 #include "pools.h"
 #include "router.h"
+#include "session_table.h"
 #include "pin_dir.h"
 #include "inline.h"
 #include "takeover.h"
 #include "upgrade.h"
+#include "err.h"
 
 #define MAX_EVENTS     256
 #define ACCEPT_BATCH   64
 #define TICK_MS	       100
 #define STOP_GRACE_MS  3000
 
-const char *router_limit_name(int limit)
+void loop_unwatch(int epfd, int fd)
 {
-	static const char *const names[LIMIT__COUNT] = {
-		[LIMIT_MAX_SESSIONS] = "max_sessions",
-		[LIMIT_UNNEGOTIATED] = "max_unnegotiated",
-		[LIMIT_HANDSHAKE] = "handshake_timeout",
-		[LIMIT_FDS] = "file_descriptors",
-		[LIMIT_QUEUED_BYTES] = "max_queued_bytes",
-		[LIMIT_STALL] = "stall_timeout",
-		[LIMIT_UDP_RELAYS] = "udp_relays",
-		[LIMIT_UDP_UNVERIFIED] = "udp_unverified",
-		[LIMIT_MAP_FULL] = "bpf_map_full",
-		[LIMIT_CTL_IDLE] = "control_idle",
-		[LIMIT_KERNEL_HELD] = "kernel_max_held",
-	};
-
-	return limit >= 0 && limit < LIMIT__COUNT ? names[limit] : "?";
+	if (fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) && errno != ENOENT)
+		pr_warn("epoll_ctl(DEL, fd %d): %s", fd, strerror(errno));
 }
 
 uint64_t mcp_now_ns(void)
@@ -83,22 +72,12 @@ int router_watch(struct router *r, struct conn *c, uint32_t events)
 	return 0;
 }
 
-void router_mark_dirty(struct router *r, struct conn *c)
-{
-	if (c->dirty)
-		return;
-	c->dirty = true;
-	c->next_dirty = r->dirty;
-	r->dirty = c;
-}
-
 static void on_accept(struct router *r, struct handler *h, uint32_t events);
 
 static void flush_dirty(struct router *r)
 {
-	struct conn *list = r->dirty, *c;
+	struct conn *list = session_table_take_dirty(r->sessions), *c;
 
-	r->dirty = NULL;
 	r->pending_writes = false;
 	while ((c = list)) {
 		list = c->next_dirty;
@@ -109,28 +88,14 @@ static void flush_dirty(struct router *r)
 		session_flush(r, c);
 		/* Still holding bytes (the kernel has not queued its own yet): stay listed. */
 		if (c->s && c->out.len && r->pending_writes && !c->dirty)
-			router_mark_dirty(r, c);
+			session_table_mark_dirty(r->sessions, c);
 	}
 }
 
 static void reap(struct router *r)
 {
-	while (r->dead_conns) {
-		struct conn *c = r->dead_conns;
-
-		r->dead_conns = c->next_dead;
-		mcp_decoder_free(&c->dec);
-		buf_free(&c->out);
-		free(c);
-	}
-	while (r->dead_sessions) {
-		struct session *s = r->dead_sessions;
-
-		r->dead_sessions = s->next;
-		mcp_decoder_free(&s->client.dec);
-		buf_free(&s->client.out);
-		free(s);
-	}
+	if (r->sessions)
+		session_table_reap(r->sessions);
 	udp_reap(r);
 }
 
@@ -178,7 +143,7 @@ int router_adopt_listener(struct router *r, int fd)
 static void close_listeners(struct router *r)
 {
 	for (int i = 0; i < r->n_listeners; i++) {
-		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->listeners[i].fd, NULL);
+		loop_unwatch(r->epfd, r->listeners[i].fd);
 		close(r->listeners[i].fd);
 	}
 	r->n_listeners = 0;
@@ -210,8 +175,8 @@ static void send_refusal(struct router *r, int fd, const char *msg)
 	if (n > 0 && send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		pr_debug("refused connection: %s", strerror(errno));
 	close(fd);
-	r->sessions_refused++;
-	r->errors_sent[MCP_ERR_RATE_LIMITED]++;
+	r->counters->sessions_refused++;
+	r->counters->errors_sent[MCP_ERR_RATE_LIMITED]++;
 }
 
 /*
@@ -225,11 +190,11 @@ static void out_of_descriptors(struct router *r, struct handler *h, int err)
 	uint64_t now = mcp_now_ms();
 	int fd;
 
-	r->limit_hits[LIMIT_FDS]++;
+	r->counters->limit_hits[LIMIT_FDS]++;
 	if (mcp_log_due(&r->fds_logged_ms, now, 1000))
 		pr_warn("accept: %s: refusing new connections (%llu so far; raise LimitNOFILE, or "
 			"lower max_sessions)", strerror(err),
-			(unsigned long long)r->limit_hits[LIMIT_FDS]);
+			(unsigned long long)r->counters->limit_hits[LIMIT_FDS]);
 	if (r->spare_fd >= 0) {
 		close(r->spare_fd);
 		r->spare_fd = -1;
@@ -282,39 +247,39 @@ static void on_accept(struct router *r, struct handler *h, uint32_t events)
 				continue;
 			return;
 		}
-		if (blocklist_match(&r->blocks, (struct sockaddr *)&ss, mcp_now_ms())) {
+		if (blocklist_match(r->blocks, (struct sockaddr *)&ss, mcp_now_ms())) {
 			close(fd); /* the XDP guard drops these before the handshake where it runs */
-			r->sessions_refused++;
+			r->counters->sessions_refused++;
 			continue;
 		}
 		anomaly_new_session(r, (struct sockaddr *)&ss);
 		/* At max_sessions, a connection still without its HELLO (older than this one) makes
 		 * room: slow HELLOs cannot hold every place. Only sessions all negotiated refuse. */
-		if (r->n_sessions >= r->cfg.max_sessions && r->unneg.oldest) {
-			struct session *victim = list_entry(r->unneg.oldest, struct session, unneg);
+		struct session *victim = session_table_oldest_unnegotiated(r->sessions);
 
-			r->limit_hits[LIMIT_UNNEGOTIATED]++;
+		if (r->sessions->n >= r->cfg.max_sessions && victim) {
+			r->counters->limit_hits[LIMIT_UNNEGOTIATED]++;
 			session_end(r, victim, MCP_ERR_RATE_LIMITED,
 				    "the router is at max_sessions: the oldest connection without a "
 				    "HELLO is closed");
 			session_flush(r, &victim->client); /* the ERROR, if the socket takes it */
 			session_free(r, victim);	   /* its place, now */
 		}
-		if (r->n_sessions >= r->cfg.max_sessions) {
+		if (r->sessions->n >= r->cfg.max_sessions) {
 			char msg[64];
 
 			snprintf(msg, sizeof(msg), "the router is at max_sessions (%u)",
 				 r->cfg.max_sessions);
-			r->limit_hits[LIMIT_MAX_SESSIONS]++;
+			r->counters->limit_hits[LIMIT_MAX_SESSIONS]++;
 			send_refusal(r, fd, msg);
 			continue;
 		}
 		/* Connections that have not said HELLO have a cap of their own: at it, the oldest
 		 * goes (a real client says HELLO within a round trip; one that dribbles does not). */
-		if (r->unneg.n >= r->cfg.max_unnegotiated && r->unneg.oldest) {
-			r->limit_hits[LIMIT_UNNEGOTIATED]++;
-			session_end(r, list_entry(r->unneg.oldest, struct session, unneg),
-				    MCP_ERR_RATE_LIMITED,
+		victim = session_table_oldest_unnegotiated(r->sessions);
+		if (r->sessions->unneg.n >= r->cfg.max_unnegotiated && victim) {
+			r->counters->limit_hits[LIMIT_UNNEGOTIATED]++;
+			session_end(r, victim, MCP_ERR_RATE_LIMITED,
 				    "too many connections without a HELLO (max_unnegotiated): the oldest "
 				    "is closed");
 		}
@@ -350,30 +315,24 @@ static void fixed_at_start(const struct mcp_config *now, const struct mcp_config
 		 xdp ? ", xdp_interfaces" : "", now->xdp_mode != next->xdp_mode ? ", xdp_mode" : "");
 }
 
-int router_pools_kept(struct router *r, const struct mcp_config *next, char *why, size_t len)
+int router_pools_kept(struct router *r, const struct mcp_config *next, struct err *e)
 {
 	const char *names[MCP_MAX_POOLS];
 
 	for (int i = 0; i < r->cfg.n_pools; i++)
 		names[i] = r->cfg.pools[i].name;
-	return mcp_config_pools_kept(names, r->cfg.n_pools, next, router_pools_in_use(r), why, len);
+	return mcp_config_pools_kept(names, r->cfg.n_pools, next, router_pools_in_use(r), e);
 }
 
 uint32_t router_pools_in_use(struct router *r)
 {
-	uint32_t used = 0;
-
-	for (struct session *s = r->sessions; s; s = s->next)
-		for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
-			if (s->backends[slot])
-				used |= 1u << (slot - 1);
-	return used | udp_pools_in_use(r);
+	return session_table_pools_in_use(r->sessions) | udp_pools_in_use(r);
 }
 
 int router_reload(struct router *r, char *msg, size_t len)
 {
 	struct mcp_config *next = malloc(sizeof(*next));
-	char why[512];
+	struct err e;
 	int rc = -1;
 
 	if (!next) {
@@ -386,9 +345,9 @@ int router_reload(struct router *r, char *msg, size_t len)
 	} else if (mcp_config_load(r->cfg.path, next)) {
 		snprintf(msg, len, "reload refused, the running config stays: %s", next->error);
 		pr_err("%s", msg);
-	} else if (router_pools_kept(r, next, why, sizeof(why)) ||
-		   auth_configure(r->auth, next, why, sizeof(why))) {
-		snprintf(msg, len, "reload refused, the running config stays: %s", why);
+	} else if (router_pools_kept(r, next, &e) ||
+		   auth_configure(r->auth, next, &e)) {
+		snprintf(msg, len, "reload refused, the running config stays: %s", e.msg);
 		pr_err("%s", msg);
 	} else {
 		char fixed[128];
@@ -432,10 +391,10 @@ static void begin_stop(struct router *r)
 		return;
 	r->stopping = true;
 	r->stop_deadline_ms = mcp_now_ms() + STOP_GRACE_MS;
-	pr_info("stopping: %u sessions to close", r->n_sessions);
+	pr_info("stopping: %u sessions to close", r->sessions->n);
 	close_listeners(r);
 	udp_close_all(r);
-	for (s = r->sessions; s; s = next) {
+	for (s = r->sessions->head; s; s = next) {
 		next = s->next;
 		session_shutdown(r, s);
 	}
@@ -468,7 +427,7 @@ static void on_tick(struct router *r, struct handler *h, uint32_t events)
 	if (read(r->timer.fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	resume_accepting(r);
-	for (s = r->sessions; s; s = next) {
+	for (s = r->sessions->head; s; s = next) {
 		next = s->next;
 		session_tick(r, s, now);
 	}
@@ -477,7 +436,7 @@ static void on_tick(struct router *r, struct handler *h, uint32_t events)
 	ctl_tick(r, now);
 	xdp_guard_tick(r, now);
 	metrics_tick(r); /* libmicrohttpd's timeouts */
-	blocklist_expire(&r->blocks, now);
+	blocklist_expire(r->blocks, now);
 	anomaly_tick(r, now);
 	upgrade_poll();
 }
@@ -487,7 +446,7 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L },
 				  .it_value = { 0, TICK_MS * 1000000L } };
 	struct epoll_event ev = { .events = EPOLLIN };
-	char why[256] = "";
+	struct err e = { 0 };
 	sigset_t mask;
 
 	memset(r, 0, sizeof(*r));
@@ -498,17 +457,18 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 		return -1;
 	/* One descriptor kept in reserve: out of descriptors, accept-and-refuse uses it. */
 	r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	blocklist_init(&r->blocks);
-	r->started_ms = mcp_now_ms();
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0 || udp_init(r))
 		return -1;
 	r->auth = auth_new();
 	r->pools = pools_new();
-	if (!r->auth || !r->pools)
+	r->sessions = session_table_new();
+	r->counters = counters_new();
+	r->blocks = blocklist_new();
+	if (!r->auth || !r->pools || !r->sessions || !r->counters || !r->blocks)
 		return -1;
-	if (auth_configure(r->auth, &r->cfg, why, sizeof(why))) {
-		pr_err("auth = %s: %s", mcp_auth_mode_name(r->cfg.auth), why);
+	if (auth_configure(r->auth, &r->cfg, &e)) {
+		pr_err("auth = %s: %s", mcp_auth_mode_name(r->cfg.auth), e.msg);
 		return -1;
 	}
 
@@ -538,24 +498,24 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	dp_user_init(&r->dp);
 	/* auto: the inline path for local sessions, remote_datapath for the rest. */
 	if (datapath == MCP_DATAPATH_AUTO) {
-		if (inline_init(r, why, sizeof(why)) == 0)
+		if (inline_init(r, &e) == 0)
 			pr_info("inline path: local sessions between processes in %s",
 				inline_describe(r));
 		else
-			pr_warn("inline path unavailable: %s", why);
+			pr_warn("inline path unavailable: %s", e.msg);
 		datapath = cfg->remote_datapath == MCP_DATAPATH_BPF ? MCP_DATAPATH_AUTO
 								    : MCP_DATAPATH_USER;
 	}
 	if (datapath != MCP_DATAPATH_USER) {
-		if (dp_bpf_init(r, why, sizeof(why)) == 0) {
+		if (dp_bpf_init(r, &e) == 0) {
 			pr_info("data path: bpf (sockmap verdict, maps pinned under %s)",
 				r->cfg.pin_root);
 		} else if (datapath == MCP_DATAPATH_BPF) {
-			pr_err("data path bpf requested but unavailable: %s", why);
+			pr_err("data path bpf requested but unavailable: %s", e.msg);
 			return -1;
 		} else {
 			dp_user_init(&r->dp);
-			pr_warn("data path: user (bpf unavailable: %s)", why);
+			pr_warn("data path: user (bpf unavailable: %s)", e.msg);
 		}
 	} else {
 		pr_info("data path: user (%s)", r->inl ? "for remote sessions" : "as configured");
@@ -581,25 +541,25 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 			if (udp_open(r, &r->cfg.listen[i]))
 				return -1;
 	}
-	if (!takeover && xdp_guard_init(r, why, sizeof(why))) {
-		pr_err("%s", why);
+	if (!takeover && xdp_guard_init(r, &e)) {
+		pr_err("%s", e.msg);
 		return -1;
 	}
 	if (takeover) {
 		/* Listeners, control and metrics sockets, sessions and the blocklist: all from the
 		 * old mcpd. Only once it has let go does this one touch the kernel: the verdict,
 		 * the routes, the XDP guard. */
-		if (xdp_guard_check(r, why, sizeof(why))) {
-			pr_err("%s", why);
+		if (xdp_guard_check(r, &e)) {
+			pr_err("%s", e.msg);
 			return -1;
 		}
 		if (takeover_take(r))
 			return -1;
 		/* The old mcpd is gone now: whatever fails from here, the sessions carry on. */
-		if (dp_bpf_took_over(r, why, sizeof(why)))
-			pr_err("after the takeover: %s; the earlier verdict stays in place", why);
-		if (xdp_guard_init(r, why, sizeof(why)))
-			pr_err("after the takeover: %s; carrying on without the XDP guard", why);
+		if (dp_bpf_took_over(r, &e))
+			pr_err("after the takeover: %s; the earlier verdict stays in place", e.msg);
+		if (xdp_guard_init(r, &e))
+			pr_err("after the takeover: %s; carrying on without the XDP guard", e.msg);
 	} else if (ctl_init(r) || metrics_init(r)) {
 		return -1;
 	}
@@ -634,8 +594,8 @@ int router_run(struct router *r)
 			udp_serve(r);
 		flush_dirty(r);
 		reap(r);
-		if (r->stopping && (!r->n_sessions || mcp_now_ms() > r->stop_deadline_ms)) {
-			pr_info("stopped (%u sessions left)", r->n_sessions);
+		if (r->stopping && (!r->sessions->n || mcp_now_ms() > r->stop_deadline_ms)) {
+			pr_info("stopped (%u sessions left)", r->sessions->n);
 			return 0;
 		}
 	}
@@ -643,8 +603,8 @@ int router_run(struct router *r)
 
 void router_free(struct router *r)
 {
-	while (r->sessions)
-		session_free(r, r->sessions);
+	while (r->sessions && r->sessions->head)
+		session_free(r, r->sessions->head);
 	close_listeners(r);
 	udp_free(r);
 	reap(r);
@@ -653,10 +613,16 @@ void router_free(struct router *r)
 	anomaly_free(r);
 	auth_free(r->auth);
 	pools_free(r->pools);
+	session_table_free(r->sessions);
+	r->sessions = NULL;
+	counters_free(r->counters);
+	r->counters = NULL;
 	r->auth = NULL;
 	perm_map_close();
 	inline_free(r);
 	xdp_guard_free(r);
+	blocklist_free(r->blocks);
+	r->blocks = NULL;
 	if (r->dp.destroy)
 		r->dp.destroy(r);
 	pin_dir_unlock(r);

@@ -14,22 +14,12 @@
 #include "perm_map.h"
 #include "inline.h"
 #include "session_int.h"
-
-const char *session_path_name(int path)
-{
-	static const char *const names[SESSION_PATH__COUNT] = {
-		[SESSION_PATH_MCPD] = "mcpd",
-		[SESSION_PATH_KERNEL] = "kernel",
-		[SESSION_PATH_INLINE] = "inline",
-	};
-
-	return path >= 0 && path < SESSION_PATH__COUNT ? names[path] : "?";
-}
+#include "session_table.h"
 
 int session_set_state(struct router *r, struct session *s, int next)
 {
 	if (!session_transition_legal(s->state, next)) {
-		r->illegal_transitions++;
+		r->sessions->illegal_transitions++;
 		pr_warn("session %u: illegal transition %s -> %s refused", s->id,
 			session_state_name(s->state), session_state_name(next));
 		return -1;
@@ -37,7 +27,7 @@ int session_set_state(struct router *r, struct session *s, int next)
 	pr_debug("session %u: %s -> %s", s->id, session_state_name(s->state),
 		 session_state_name(next));
 	if (s->state == S_IDLE)
-		list_unlink(&r->unneg, &s->unneg);
+		session_table_negotiated(r->sessions, s);
 	s->state = next;
 	return 0;
 }
@@ -47,7 +37,7 @@ static void close_conn(struct router *r, struct conn *c)
 	if (c->installed && r->dp.forget)
 		r->dp.forget(r, c);
 	if (c->h.fd >= 0) {
-		epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->h.fd, NULL);
+		loop_unwatch(r->epfd, c->h.fd);
 		close(c->h.fd);
 		c->h.fd = -1;
 	}
@@ -67,8 +57,7 @@ void session_drop_backend(struct router *r, struct session *s, int slot)
 		pools_session_closed(r->pools, slot - 1, b->backend);
 	b->s = NULL;
 	s->backends[slot] = NULL;
-	b->next_dead = r->dead_conns;
-	r->dead_conns = b;
+	session_table_bury(r->sessions, b);
 }
 
 /* ---- ending ---------------------------------------------------------------------------- */
@@ -86,7 +75,7 @@ void session_finish(struct router *r, struct session *s)
 		return;
 	session_set_state(r, s, S_CLOSED);
 	s->deadline_ms = mcp_now_ms() + LINGER_MS;
-	router_mark_dirty(r, &s->client);
+	session_table_mark_dirty(r->sessions, &s->client);
 }
 
 void session_end(struct router *r, struct session *s, int code, const char *msg)
@@ -151,7 +140,6 @@ void session_free(struct router *r, struct session *s)
 	if (s->dead)
 		return;
 	s->dead = true;
-	list_unlink(&r->unneg, &s->unneg);
 	if (s->client_ref >= 0) {
 		struct session_counters k;
 
@@ -166,15 +154,7 @@ void session_free(struct router *r, struct session *s)
 	session_close_backends(r, s);
 	close_conn(r, &s->client);
 	s->client.s = NULL;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		r->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	r->n_sessions--;
-	s->next = r->dead_sessions;
-	r->dead_sessions = s;
+	session_table_remove(r->sessions, s);
 	pr_debug("session %u closed", s->id);
 }
 
@@ -190,7 +170,7 @@ struct session *session_alloc(struct router *r, uint32_t id, const struct sockad
 	s->client_ref = -1; /* no identity before HELLO */
 	s->client.h.on_event = session_on_event;
 	s->client.h.fd = -1;
-	s->client.out.account = &r->queued_bytes;
+	s->client.out.account = &r->sessions->queued_bytes;
 	s->client.s = s;
 	s->client.slot = MCP_SLOT_CLIENT;
 	s->client.peer = MCP_PEER_CLIENT;
@@ -198,30 +178,24 @@ struct session *session_alloc(struct router *r, uint32_t id, const struct sockad
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	s->peer_addr = *ss;
 	s->last_active_ms = s->created_ms = mcp_now_ms();
-	s->next = r->sessions;
-	if (r->sessions)
-		r->sessions->prev = s;
-	r->sessions = s;
-	r->n_sessions++;
+	session_table_add(r->sessions, s);
 	return s;
 }
 
 struct session *session_new(struct router *r, int fd, const struct sockaddr_storage *ss,
 			    const char *peer)
 {
-	uint32_t id = ++r->next_session_id;
+	uint32_t id = session_table_next_id(r->sessions);
 	struct session *s;
 
-	if (!id)
-		id = ++r->next_session_id;
 	s = session_alloc(r, id, ss, peer);
 	if (!s)
 		return NULL;
 	s->client.h.fd = fd;
 	/* Before HELLO any header version parses; the state machine judges it. */
 	mcp_decoder_init(&s->client.dec, 0, MCP_PEER_CLIENT, r->cfg.max_frame);
-	r->sessions_total++;
-	list_append(&r->unneg, &s->unneg);
+	r->sessions->opened++;
+	session_table_unnegotiated(r->sessions, s);
 	if (router_watch(r, &s->client, EPOLLIN)) {
 		session_free(r, s);
 		return NULL;

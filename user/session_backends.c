@@ -63,7 +63,7 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 		}
 		b->h.on_event = session_on_event;
 		b->h.fd = fd;
-		b->out.account = &r->queued_bytes;
+		b->out.account = &r->sessions->queued_bytes;
 		b->s = s;
 		b->slot = slot;
 		b->peer = MCP_PEER_BACKEND;

@@ -29,7 +29,7 @@ void conn_queue(struct router *r, struct conn *c, const void *p, size_t n)
 		c->closed = true;
 		return;
 	}
-	router_mark_dirty(r, c);
+	session_table_mark_dirty(r->sessions, c);
 }
 
 void session_queue_error(struct router *r, struct session *s, int code, const char *msg)
@@ -47,7 +47,7 @@ void session_queue_error(struct router *r, struct session *s, int code, const ch
 	if (n > 0)
 		conn_queue(r, &s->client, buf, (size_t)n);
 	if (code >= 0 && code < MCP_ERR__COUNT)
-		r->errors_sent[code]++;
+		r->counters->errors_sent[code]++;
 }
 
 void session_queue_close(struct router *r, struct session *s, struct conn *c)
@@ -80,7 +80,7 @@ static void forward_frame(struct router *r, struct conn *to, const struct mcp_fr
 	if (f->length)
 		memcpy(t + hlen, f->payload, f->length);
 	to->out.len += hlen + f->length;
-	router_mark_dirty(r, to);
+	session_table_mark_dirty(r->sessions, to);
 }
 
 static void on_hello(struct router *r, struct session *s, const struct mcp_frame *f)
@@ -309,7 +309,7 @@ static int on_frame(void *ctx, const struct mcp_frame *f)
 	if (!c->s || c->s->state == S_ERROR || c->s->state == S_CLOSED)
 		return 1;
 	if (c->s->state == S_CONNECTED)
-		fd->r->frames_mcpd++; /* a frame mcpd carries itself (path_frames_total) */
+		fd->r->sessions->frames_mcpd++; /* a frame mcpd carries itself (path_frames_total) */
 	if (c->peer == MCP_PEER_CLIENT)
 		return client_frame(fd->r, c, f);
 	return backend_frame(fd->r, c, f);

@@ -141,7 +141,7 @@ static int restore_conn(struct router *r, struct conn *c, const Mcp__Ctl__Takeov
 		return -1;
 	if (whole)
 		return -1;
-	c->out.account = &r->queued_bytes;
+	c->out.account = &r->sessions->queued_bytes;
 	if (m->out.len && buf_append(&c->out, m->out.data, m->out.len))
 		return -1;
 	c->installed = m->installed;
@@ -157,7 +157,7 @@ static int restore_conn(struct router *r, struct conn *c, const Mcp__Ctl__Takeov
 	if (router_watch(r, c, EPOLLIN | (c->out.len ? EPOLLOUT : 0)))
 		return -1;
 	if (c->out.len)
-		router_mark_dirty(r, c);
+		session_table_mark_dirty(r->sessions, c);
 	return 0;
 }
 
@@ -210,7 +210,7 @@ int session_restore(struct router *r, const Mcp__Ctl__TakeoverSession *m, const 
 	}
 	s->deadline_ms = mcp_now_ms() + 2000;
 	if (s->state == S_IDLE) /* a new handshake window: the old one's start is not sent */
-		list_append(&r->unneg, &s->unneg);
+		session_table_unnegotiated(r->sessions, s);
 	for (size_t i = 0; i < m->n_conns; i++) {
 		const Mcp__Ctl__TakeoverConn *cm = m->conns[i];
 		struct conn *c;

@@ -33,7 +33,7 @@ static void end_over_budget(struct router *r, struct session *s)
 	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
 		if (s->backends[slot])
 			buf_free(&s->backends[slot]->out);
-	r->limit_hits[LIMIT_QUEUED_BYTES]++;
+	r->counters->limit_hits[LIMIT_QUEUED_BYTES]++;
 	if (s->state == S_CLOSED || s->state == S_ERROR)
 		session_free(r, s);
 	else
@@ -45,19 +45,19 @@ static void end_over_budget(struct router *r, struct session *s)
 void sessions_within_budget(struct router *r, uint64_t now)
 {
 	uint64_t budget = r->cfg.max_queued_bytes;
-	bool over = r->queued_bytes > budget;
+	bool over = r->sessions->queued_bytes > budget;
 
-	r->budget_spared = false;
+	r->sessions->budget_spared = false;
 
-	if (r->queued_bytes > r->queued_peak)
-		r->queued_peak = r->queued_bytes;
+	if (r->sessions->queued_bytes > r->sessions->queued_peak)
+		r->sessions->queued_peak = r->sessions->queued_bytes;
 	/* Over the budget: the largest holders end until the rest fit in three quarters. Each
 	 * one ended gives back at least BUDGET_SPARES, so this ends; small holders are spared. */
-	while (over && r->queued_bytes > budget / 4 * 3) {
+	while (over && r->sessions->queued_bytes > budget / 4 * 3) {
 		struct session *worst = NULL;
 		uint64_t most = 0;
 
-		for (struct session *s = r->sessions; s; s = s->next) {
+		for (struct session *s = r->sessions->head; s; s = s->next) {
 			uint64_t n = session_held(s);
 
 			if (n > most) {
@@ -67,20 +67,20 @@ void sessions_within_budget(struct router *r, uint64_t now)
 		}
 		if (!worst || most < BUDGET_SPARES) {
 			/* Nothing left worth ending: reads stop scanning for it until the next tick. */
-			r->budget_spared = true;
+			r->sessions->budget_spared = true;
 			break;
 		}
 		pr_warn("session %u (%s): ended, holding %llu of %llu queued bytes (max_queued_bytes "
 			"%llu)", worst->id, worst->peer, (unsigned long long)most,
-			(unsigned long long)r->queued_bytes, (unsigned long long)budget);
+			(unsigned long long)r->sessions->queued_bytes, (unsigned long long)budget);
 		end_over_budget(r, worst);
 	}
 	/* After a peak, the memory goes back to the system (glibc keeps freed heap otherwise). */
-	if (r->queued_peak > (8u << 20) && r->queued_bytes < r->queued_peak / 4 &&
-	    now > r->trimmed_ms + 1000) {
+	if (r->sessions->queued_peak > (8u << 20) && r->sessions->queued_bytes < r->sessions->queued_peak / 4 &&
+	    now > r->sessions->trimmed_ms + 1000) {
 		malloc_trim(0);
-		r->queued_peak = r->queued_bytes;
-		r->trimmed_ms = now;
+		r->sessions->queued_peak = r->sessions->queued_bytes;
+		r->sessions->trimmed_ms = now;
 	}
 }
 
@@ -94,7 +94,7 @@ static void end_for_not_reading(struct router *r, struct session *s, const struc
 	char msg[128];
 
 	snprintf(msg, sizeof(msg), "the %s %s", backend ? "backend" : "client", what);
-	r->limit_hits[limit]++;
+	r->counters->limit_hits[limit]++;
 	session_end(r, s, backend ? MCP_ERR_BACKEND_UNAVAILABLE : MCP_ERR_RATE_LIMITED, msg);
 }
 
@@ -107,7 +107,7 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 
 	/* However it dribbles, a connection gets handshake_timeout_ms to complete its HELLO. */
 	if (s->state == S_IDLE && now > s->created_ms + r->cfg.handshake_timeout_ms) {
-		r->limit_hits[LIMIT_HANDSHAKE]++;
+		r->counters->limit_hits[LIMIT_HANDSHAKE]++;
 		session_end(r, s, MCP_ERR_IDLE_TIMEOUT,
 			    "no complete HELLO within handshake_timeout_ms");
 		return;

@@ -115,11 +115,11 @@ static void describe_blocks(struct router *r, Mcp__Ctl__Takeover *t, struct givi
 {
 	uint64_t now = mcp_now_ms();
 
-	t->blocks = calloc(r->blocks.n ? (size_t)r->blocks.n : 1, sizeof(*t->blocks));
+	t->blocks = calloc(r->blocks->n ? (size_t)r->blocks->n : 1, sizeof(*t->blocks));
 	if (!t->blocks)
 		g->failed = true;
-	for (int i = 0; t->blocks && i < r->blocks.n; i++) {
-		const struct block_entry *e = &r->blocks.e[i];
+	for (int i = 0; t->blocks && i < r->blocks->n; i++) {
+		const struct block_entry *e = &r->blocks->e[i];
 		Mcp__Ctl__TakeoverBlock *m;
 		char p[64];
 
@@ -150,11 +150,11 @@ static void restore_blocks(struct router *r, const Mcp__Ctl__Takeover *t)
 		struct mcp_prefix p;
 
 		if (mcp_prefix_parse(m->prefix, &p) ||
-		    blocklist_add(&r->blocks, &p, m->ttl_left_ms, m->reason, now)) {
+		    blocklist_add(r->blocks, &p, m->ttl_left_ms, m->reason, now)) {
 			pr_warn("takeover: blocklist entry '%s' not restored", m->prefix);
 			continue;
 		}
-		blocklist_find(&r->blocks, &p)->hits = m->hits;
+		blocklist_find(r->blocks, &p)->hits = m->hits;
 	}
 }
 
@@ -163,15 +163,9 @@ static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
 						     Mcp__Ctl__TakeoverCounters *k)
 {
 	mcp__ctl__takeover_counters__init(k);
-	k->errors_sent = r->errors_sent;
-	k->n_errors_sent = MCP_ERR__COUNT;
-	k->sessions_refused = r->sessions_refused;
-	k->illegal_transitions = r->illegal_transitions;
-	k->frames_mcpd = r->frames_mcpd;
-	k->anomalies = r->anomalies_total;
-	k->n_anomalies = ANOMALY__COUNT;
-	k->limit_hits = r->limit_hits;
-	k->n_limit_hits = LIMIT__COUNT;
+	counters_save(r->counters, k);
+	k->illegal_transitions = r->sessions->illegal_transitions;
+	k->frames_mcpd = r->sessions->frames_mcpd;
 	auth_counters(r->auth, &k->auth_results, &k->denials);
 	k->n_auth_results = MCP_AUTH__COUNT;
 	k->n_denials = MCP_PERM__COUNT;
@@ -182,15 +176,9 @@ static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters 
 {
 	if (!k)
 		return; /* an mcpd from before the field */
-	for (size_t i = 0; i < k->n_errors_sent && i < MCP_ERR__COUNT; i++)
-		r->errors_sent[i] = k->errors_sent[i];
-	r->sessions_refused = k->sessions_refused;
-	r->illegal_transitions = k->illegal_transitions;
-	r->frames_mcpd = k->frames_mcpd;
-	for (size_t i = 0; i < k->n_anomalies && i < ANOMALY__COUNT; i++)
-		r->anomalies_total[i] = k->anomalies[i];
-	for (size_t i = 0; i < k->n_limit_hits && i < LIMIT__COUNT; i++)
-		r->limit_hits[i] = k->limit_hits[i];
+	counters_restore(r->counters, k);
+	r->sessions->illegal_transitions = k->illegal_transitions;
+	r->sessions->frames_mcpd = k->frames_mcpd;
 	uint64_t *results, *denials;
 
 	auth_counters(r->auth, &results, &denials);
@@ -225,11 +213,11 @@ int takeover_give(struct router *r, int sock)
 	t.metrics = metrics_listen_fd(r) >= 0;
 	if (t.metrics)
 		add_fd(&g, metrics_listen_fd(r));
-	for (s = r->sessions; s; s = s->next)
+	for (s = r->sessions->head; s; s = s->next)
 		n_sessions++;
 	t.sessions = calloc(n_sessions ? n_sessions : 1, sizeof(*t.sessions));
 	g.failed |= !t.sessions;
-	for (s = t.sessions ? r->sessions : NULL; s && !g.failed; s = s->next) {
+	for (s = t.sessions ? r->sessions->head : NULL; s && !g.failed; s = s->next) {
 		Mcp__Ctl__TakeoverSession *m = calloc(1, sizeof(*m));
 
 		if (!m || session_snapshot(s, m, give_fd, &g)) {
@@ -253,8 +241,8 @@ int takeover_give(struct router *r, int sock)
 	if (udp_give(r, &t, &counters, give_fd, &g))
 		g.failed = true;
 	t.n_fds = (uint32_t)g.n;
-	t.next_session_id = r->next_session_id;
-	t.sessions_total = r->sessions_total;
+	t.next_session_id = r->sessions->next_id;
+	t.sessions_total = r->sessions->opened;
 
 	len = mcp__ctl__takeover__get_packed_size(&t);
 	buf = g.failed ? NULL : malloc(len);
@@ -298,7 +286,7 @@ int takeover_give(struct router *r, int sock)
 static bool pools_kept(struct router *r, const Mcp__Ctl__Takeover *t)
 {
 	uint32_t in_use = 0;
-	char why[512];
+	struct err e;
 
 	for (size_t i = 0; i < t->n_sessions; i++)
 		for (size_t c = 0; c < t->sessions[i]->n_conns; c++)
@@ -308,9 +296,9 @@ static bool pools_kept(struct router *r, const Mcp__Ctl__Takeover *t)
 		if (t->upstreams[i]->pool < 32)
 			in_use |= 1u << t->upstreams[i]->pool;
 	if (mcp_config_pools_kept((const char *const *)t->pools, (int)t->n_pools, &r->cfg, in_use,
-				  why, sizeof(why)) == 0)
+				  &e) == 0)
 		return true;
-	pr_err("takeover: %s", why);
+	pr_err("takeover: %s", e.msg);
 	return false;
 }
 
@@ -394,8 +382,8 @@ int takeover_take(struct router *r)
 	restore_blocks(r, t);
 	udp_take(r, t, fds);
 	restore_counters(r, t->counters);
-	r->next_session_id = t->next_session_id;
-	r->sessions_total = t->sessions_total;
+	r->sessions->next_id = t->next_session_id;
+	r->sessions->opened = t->sessions_total;
 	if (fd_write_all(sock, &ack, 1))
 		goto broken;
 	pr_info("takeover: took %zu sessions, %zu UDP relays, %u sockets and %zu blocklist entries",

@@ -14,6 +14,7 @@
 #include <sodium.h>
 #include "mcp.pb-c.h"
 #include "token.h"
+#include "err.h"
 
 const char *mcp_auth_result_name(int result)
 {
@@ -157,7 +158,7 @@ static int hexval(int c)
 }
 
 /* "ID HEX": one key into kr. 0, or -1 with why. */
-static int parse_key_line(char *line, struct mcp_keyring *kr, char *why, size_t len)
+static int parse_key_line(char *line, struct mcp_keyring *kr, struct err *e)
 {
 	char *id_text = strtok(line, " \t"), *hex = strtok(NULL, " \t"), *rest = strtok(NULL, " \t");
 	struct mcp_key k = { 0 };
@@ -165,106 +166,85 @@ static int parse_key_line(char *line, struct mcp_keyring *kr, char *why, size_t 
 	size_t n;
 	char *end;
 
-	if (!id_text || !hex || rest) {
-		snprintf(why, len, "expected 'KEY_ID SECRET_HEX'");
-		return -1;
-	}
+	if (!id_text || !hex || rest)
+		return err_set(e, EINVAL, "expected 'KEY_ID SECRET_HEX'");
 	errno = 0;
 	id = strtoul(id_text, &end, 10);
-	if (errno || *end || id > UINT32_MAX || id_text[0] == '-') {
-		snprintf(why, len, "'%s' is not a key id (0..4294967295)", id_text);
-		return -1;
-	}
+	if (errno || *end || id > UINT32_MAX || id_text[0] == '-')
+		return err_set(e, EINVAL, "'%s' is not a key id (0..4294967295)", id_text);
 	n = strlen(hex);
-	if (n % 2 || n / 2 < MCP_KEY_MIN || n / 2 > MCP_KEY_MAX) {
-		snprintf(why, len, "key %lu: the secret must be %d to %d bytes in hex", id,
-			 MCP_KEY_MIN, MCP_KEY_MAX);
-		return -1;
-	}
+	if (n % 2 || n / 2 < MCP_KEY_MIN || n / 2 > MCP_KEY_MAX)
+		return err_set(e, EINVAL, "key %lu: the secret must be %d to %d bytes in hex", id,
+			       MCP_KEY_MIN, MCP_KEY_MAX);
 	for (size_t i = 0; i < n / 2; i++) {
 		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
 
-		if (hi < 0 || lo < 0) {
-			snprintf(why, len, "key %lu: the secret is not hex", id);
-			return -1;
-		}
+		if (hi < 0 || lo < 0)
+			return err_set(e, EINVAL, "key %lu: the secret is not hex", id);
 		k.secret[i] = (uint8_t)(hi << 4 | lo);
 	}
 	k.id = (uint32_t)id;
 	k.len = n / 2;
-	if (mcp_keyring_find(kr, k.id)) {
-		snprintf(why, len, "key %lu appears twice", id);
-		return -1;
-	}
-	if (kr->n == MCP_MAX_KEYS) {
-		snprintf(why, len, "more than %d keys", MCP_MAX_KEYS);
-		return -1;
-	}
+	if (mcp_keyring_find(kr, k.id))
+		return err_set(e, EINVAL, "key %lu appears twice", id);
+	if (kr->n == MCP_MAX_KEYS)
+		return err_set(e, EINVAL, "more than %d keys", MCP_MAX_KEYS);
 	kr->keys[kr->n++] = k;
 	sodium_memzero(&k, sizeof(k));
 	return 0;
 }
 
-int mcp_keyring_load(const char *path, bool strict, struct mcp_keyring *kr, char *why,
-		     size_t len)
+int mcp_keyring_load(const char *path, bool strict, struct mcp_keyring *kr, struct err *e)
 {
-	char line[512], reason[160];
+	struct err line_err;
+	char line[512];
 	int fd, lineno = 0, err = 0;
 	struct stat st;
 	FILE *f;
 
 	memset(kr, 0, sizeof(*kr));
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		snprintf(why, len, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return err_set(e, errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(why, len, "%s: not a regular file", path);
 		close(fd);
-		return -1;
+		return err_set(e, EINVAL, "%s: not a regular file", path);
 	}
 	if (strict && (st.st_uid != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)))) {
-		snprintf(why, len,
-			 "%s: refused: a key file must be owned by root and closed to group and "
-			 "others (it is uid %u, mode %04o; chown root and chmod 600 it)",
-			 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		close(fd);
-		return -1;
+		return err_set(e, EPERM,
+			       "%s: refused: a key file must be owned by root and closed to group and "
+			       "others (it is uid %u, mode %04o; chown root and chmod 600 it)",
+			       path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 	}
 	f = fdopen(fd, "r");
 	if (!f) {
-		snprintf(why, len, "%s: %s", path, strerror(errno));
+		err = err_set(e, errno, "%s: %s", path, strerror(errno));
 		close(fd);
-		return -1;
+		return err;
 	}
 	while (!err && fgets(line, sizeof(line), f)) {
-		char *s = line, *e;
+		char *s = line, *end;
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(why, len, "%s:%d: line too long", path, lineno);
-			err = -1;
+			err = err_set(e, EINVAL, "%s:%d: line too long", path, lineno);
 			break;
 		}
 		while (isspace((unsigned char)*s))
 			s++;
-		e = s + strlen(s);
-		while (e > s && isspace((unsigned char)e[-1]))
-			*--e = '\0';
+		end = s + strlen(s);
+		while (end > s && isspace((unsigned char)end[-1]))
+			*--end = '\0';
 		if (!*s || *s == '#')
 			continue;
-		if (parse_key_line(s, kr, reason, sizeof(reason))) {
-			snprintf(why, len, "%s:%d: %s", path, lineno, reason);
-			err = -1;
-		}
+		if (parse_key_line(s, kr, &line_err))
+			err = err_set(e, line_err.code, "%s:%d: %s", path, lineno, line_err.msg);
 	}
 	sodium_memzero(line, sizeof(line));
 	fclose(f);
-	if (!err && !kr->n) {
-		snprintf(why, len, "%s: no keys", path);
-		err = -1;
-	}
+	if (!err && !kr->n)
+		err = err_set(e, EINVAL, "%s: no keys", path);
 	if (err)
 		sodium_memzero(kr, sizeof(*kr));
 	return err;

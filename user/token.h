@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include "messages.h"
 #include "mcp/maps.h"
+#include "err.h"
 
 #define MCP_TOKEN_MAC_LEN   32
 #define MCP_KEY_MIN	    16 /* bytes of secret, at least */
@@ -70,10 +71,9 @@ int mcp_token_parse(const uint8_t *tok, size_t len, struct mcp_token *out);
 int mcp_token_verify(const uint8_t *tok, size_t len, const struct mcp_keyring *keys,
 		     uint64_t now_unix, struct mcp_token *out);
 
-/* Load a key file. 0, or -1 with the reason (file, line) in why. With `strict`, a file not
+/* Load a key file. 0, or -errno with the reason (file, line) in e. With `strict`, a file not
  * owned by root or open to group or others is refused. */
-int mcp_keyring_load(const char *path, bool strict, struct mcp_keyring *kr, char *why,
-		     size_t len);
+int mcp_keyring_load(const char *path, bool strict, struct mcp_keyring *kr, struct err *e);
 const struct mcp_key *mcp_keyring_find(const struct mcp_keyring *kr, uint32_t id);
 
 /* "30s", "10m", "12h", "7d" or plain seconds: 0, or -1. */

@@ -146,7 +146,7 @@ static void upstream_drop(struct router *r, struct upstream *u)
 			break;
 		}
 	list_unlink(&r->udp->relays, &u->lru);
-	epoll_ctl(r->epfd, EPOLL_CTL_DEL, u->h.fd, NULL);
+	loop_unwatch(r->epfd, u->h.fd);
 	close(u->h.fd);
 	u->h.fd = -1;
 	r->udp->n_relays--;
@@ -175,7 +175,7 @@ static struct upstream *upstream_add(struct router *r, int fd, int listener,
 		return NULL;
 	}
 	while (r->udp->n_relays >= r->cfg.udp_relays && least_recent(r)) {
-		r->limit_hits[LIMIT_UDP_RELAYS]++;
+		r->counters->limit_hits[LIMIT_UDP_RELAYS]++;
 		upstream_drop(r, least_recent(r));
 	}
 	memcpy(&u->client, client, len);
@@ -216,7 +216,7 @@ static struct upstream *upstream_for(struct router *r, int listener,
 	fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && least_recent(r)) {
 		/* Out of descriptors: the least recent relay gives its up. */
-		r->limit_hits[LIMIT_UDP_RELAYS]++;
+		r->counters->limit_hits[LIMIT_UDP_RELAYS]++;
 		upstream_drop(r, least_recent(r));
 		fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
@@ -309,7 +309,7 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 		struct upstream *u;
 		int slot;
 
-		if (blocklist_match(&r->blocks, (struct sockaddr *)&from[i], now))
+		if (blocklist_match(r->blocks, (struct sockaddr *)&from[i], now))
 			continue;
 		if (verdict == MCP_XDP_TX_PONG) {
 			/* Answered in place, never larger than the PING; with udp_verify a v2 PONG
@@ -331,7 +331,7 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 			continue;
 		}
 		if (!udp_verified(r, d, &from[i])) {
-			r->limit_hits[LIMIT_UDP_UNVERIFIED]++;
+			r->counters->limit_hits[LIMIT_UDP_UNVERIFIED]++;
 			continue;
 		}
 		anomaly_frame(r, MCP_DIR_TO_BACKEND, d[MCP_OFF_OPCODE]);
@@ -434,7 +434,7 @@ void udp_close_all(struct router *r)
 	while (least_recent(r))
 		upstream_drop(r, least_recent(r));
 	for (int i = 0; i < r->udp->n_listeners; i++) {
-		epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->udp->listeners[i].h.fd, NULL);
+		loop_unwatch(r->epfd, r->udp->listeners[i].h.fd);
 		close(r->udp->listeners[i].h.fd);
 	}
 	r->udp->n_listeners = 0;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "upgrade.h"
+#include "err.h"
 
 #define MAX_ARGS 64
 
@@ -151,30 +152,22 @@ int upgrade_helper_start(void)
 	return 0;
 }
 
-pid_t upgrade_start(char *why, size_t len)
+pid_t upgrade_start(struct err *e)
 {
 	struct upgrade_msg m = { .kind = 'U' }, a = { 0 };
 	struct pollfd p = { .fd = helper_fd, .events = POLLIN };
 
-	if (child > 0) {
-		snprintf(why, len, "an upgrade is under way already (pid %d)", (int)child);
-		return -1;
-	}
-	if (!exe[0] || access(exe, X_OK)) {
-		snprintf(why, len, "cannot run %s: %s", exe[0] ? exe : "this mcpd's binary",
-			 exe[0] ? strerror(errno) : "its path is unknown");
-		return -1;
-	}
+	if (child > 0)
+		return err_set(e, EINVAL, "an upgrade is under way already (pid %d)", (int)child);
+	if (!exe[0] || access(exe, X_OK))
+		return err_set(e, errno, "cannot run %s: %s", exe[0] ? exe : "this mcpd's binary",
+			       exe[0] ? strerror(errno) : "its path is unknown");
 	if (helper_fd < 0 || send(helper_fd, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m) ||
-	    poll(&p, 1, 5000) != 1 || recv(helper_fd, &a, sizeof(a), 0) != sizeof(a)) {
-		snprintf(why, len, "the upgrade helper (mcpd-upgrader) is gone or does not answer; "
-			 "start the new mcpd with --takeover by hand");
-		return -1;
-	}
-	if (a.kind != 'P') {
-		snprintf(why, len, "cannot start %s: %s", exe, strerror(a.value));
-		return -1;
-	}
+	    poll(&p, 1, 5000) != 1 || recv(helper_fd, &a, sizeof(a), 0) != sizeof(a))
+		return err_set(e, EINVAL, "the upgrade helper (mcpd-upgrader) is gone or does not answer; "
+			       "start the new mcpd with --takeover by hand");
+	if (a.kind != 'P')
+		return err_set(e, EINVAL, "cannot start %s: %s", exe, strerror(a.value));
 	child = a.value;
 	snprintf(state, sizeof(state), "running: pid %d", (int)child);
 	pr_info("upgrade: started %s (pid %d) to take over", exe, (int)child);

@@ -9,14 +9,15 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include "err.h"
 
 /* First thing at start-up: the binary, the arguments and the directory to start again with. */
 void upgrade_remember(int argc, char **argv);
 /* Once detached, before anything is opened and before privileges are dropped: fork the
  * helper. 0, or -1 with a message. */
 int upgrade_helper_start(void);
-/* Ask the helper to start the new mcpd: its pid, or -1 with the reason in why. */
-pid_t upgrade_start(char *why, size_t len);
+/* Ask the helper to start the new mcpd: its pid, or -errno with the reason in e. */
+pid_t upgrade_start(struct err *e);
 /* Hear from the helper whether a new mcpd it started has failed (called from the tick). */
 void upgrade_poll(void);
 /* The last upgrade this mcpd started, for status: "", "running: pid N", "failed: ...". */

@@ -8,12 +8,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "err.h"
 
 struct router;
+struct xdp_guard;
 
-int xdp_guard_init(struct router *r, char *why, size_t why_len);
-/* Before a takeover: could the guard attach where the config says? 0, or -1 with why. */
-int xdp_guard_check(struct router *r, char *why, size_t why_len);
+/* Load and attach to the configured interfaces (none: nothing to do). 0, or -errno with e. */
+int xdp_guard_init(struct router *r, struct err *e);
+/* Before a takeover: could the guard attach where the config says? 0, or -errno with e. */
+int xdp_guard_check(struct router *r, struct err *e);
 void xdp_guard_apply_config(struct router *r);
 void xdp_guard_tick(struct router *r, uint64_t now);
 void xdp_guard_free(struct router *r);

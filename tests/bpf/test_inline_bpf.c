@@ -440,7 +440,8 @@ static void test_only_mcpds_own_connections_are_taken(void **state)
 static int setup(void **state)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	char why[256], path[300];
+	char path[300];
+	struct err e;
 	int fd;
 
 	(void)state;
@@ -456,8 +457,8 @@ static int setup(void **state)
 		return -1;
 	}
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/mcp-inline-test-%d", getpid());
-	if (pin_root_prepare(pin, why, sizeof(why))) {
-		fprintf(stderr, "%s\n", why);
+	if (pin_root_prepare(pin, &e)) {
+		fprintf(stderr, "%s\n", e.msg);
 		return -1;
 	}
 	opts.pin_root_path = pin;

@@ -346,12 +346,12 @@ static void test_many_frames_one_redirect(void **state)
 static int setup(void **state)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	char why[256];
+	struct err e;
 
 	(void)state;
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/mcp-verdict-test-%d", getpid());
-	if (pin_root_prepare(pin, why, sizeof(why))) {
-		fprintf(stderr, "%s\n", why);
+	if (pin_root_prepare(pin, &e)) {
+		fprintf(stderr, "%s\n", e.msg);
 		return -1;
 	}
 	opts.pin_root_path = pin;

@@ -303,12 +303,12 @@ static void test_permissions_in_the_walk(void **state)
 
 static int setup(void **state)
 {
-	char why[256];
+	struct err e;
 
 	(void)state;
-	runner = walk_runner_open(why, sizeof(why));
+	runner = walk_runner_open(&e);
 	if (!runner) {
-		fprintf(stderr, "%s\n", why);
+		fprintf(stderr, "%s\n", e.msg);
 		return -1;
 	}
 	return 0;

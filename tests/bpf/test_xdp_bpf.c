@@ -475,15 +475,15 @@ static void test_rate_limit(void **state)
 static int setup(void **state)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
-	char why[256];
+	struct err e;
 	uint8_t both = MCP_PORT_TCP | MCP_PORT_UDP;
 	uint32_t port = PORT;
 
 	(void)state;
 	/* Pin in a directory of our own, so a running mcpd's maps are not touched. */
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/mcp-test-%d", getpid());
-	if (pin_root_prepare(pin_dir, why, sizeof(why))) { /* bpffs may not be mounted yet */
-		fprintf(stderr, "%s\n", why);
+	if (pin_root_prepare(pin_dir, &e)) { /* bpffs may not be mounted yet */
+		fprintf(stderr, "%s\n", e.msg);
 		return -1;
 	}
 	opts.pin_root_path = pin_dir;

@@ -18,18 +18,18 @@ struct walk_runner {
 	char pin[64];
 };
 
-struct walk_runner *walk_runner_open(char *why, size_t len)
+struct walk_runner *walk_runner_open(struct err *e)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct walk_runner *r = calloc(1, sizeof(*r));
 	int err;
 
 	if (!r) {
-		snprintf(why, len, "out of memory");
+		err_set(e, ENOMEM, "out of memory");
 		return NULL;
 	}
 	snprintf(r->pin, sizeof(r->pin), "/sys/fs/bpf/mcp-walk-test-%d", getpid());
-	if (pin_root_prepare(r->pin, why, len)) {
+	if (pin_root_prepare(r->pin, e)) {
 		free(r);
 		return NULL;
 	}
@@ -37,7 +37,7 @@ struct walk_runner *walk_runner_open(char *why, size_t len)
 	r->skel = walk_fixture__open_opts(&opts);
 	err = r->skel ? walk_fixture__load(r->skel) : -errno;
 	if (err) {
-		snprintf(why, len, "cannot load the walk fixture: %s", strerror(-err));
+		err_set(e, -err, "cannot load the walk fixture: %s", strerror(-err));
 		walk_runner_close(r);
 		return NULL;
 	}

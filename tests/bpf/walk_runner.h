@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "mcp/maps.h"
 #include "mcp/perm.h"
+#include "err.h"
 
 /* The longest chunk one run takes (an XDP test packet is one page, less room for the kernel). */
 #define WALK_CHUNK_MAX 3000
@@ -28,8 +29,8 @@ struct walk_result {
 
 struct walk_runner;
 
-/* NULL with the reason in why (not root, no BPF, ...). */
-struct walk_runner *walk_runner_open(char *why, size_t len);
+/* NULL with the reason in e (not root, no BPF, ...). */
+struct walk_runner *walk_runner_open(struct err *e);
 void walk_runner_close(struct walk_runner *r);
 /* A new stream: the socket's state as mcpd installs it, no routes, the hash at 0. */
 int walk_runner_reset(struct walk_runner *r, uint8_t version, int peer, uint32_t max_frame);

@@ -51,14 +51,15 @@ static struct tok make_token(const struct mcp_key *k, const char *client, long t
 {
 	struct mcp_token t = { .rate_fps = rate, .key_id = k->id };
 	struct tok out = { 0 };
-	char why[128], copy[128], *save = NULL;
+	char copy[128], *save = NULL;
+	struct err e;
 	uint64_t set[4];
 	ssize_t n;
 
 	snprintf(t.client_id, sizeof(t.client_id), "%s", client);
 	t.expires_unix = (uint64_t)((long)time(NULL) + ttl);
 	if (allow) {
-		assert_int_equal(mcp_parse_opcode_set(allow, set, why, sizeof(why)), 0);
+		assert_int_equal(mcp_parse_opcode_set(allow, set, &e), 0);
 		for (int op = 0; op < 256; op++)
 			if (set[op >> 6] >> (op & 63) & 1)
 				t.opcodes[t.n_opcodes++] = (uint8_t)op;

@@ -8,15 +8,16 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ctl_req q;
-	char err[256];
+	struct err e = { 0 };
+	int rc = ctl_parse_request(data, size, &q, &e);
 
-	if (ctl_parse_request(data, size, &q, err, sizeof(err)) == 0) {
+	if (rc == 0) {
 		if (strlen(q.arg) >= CTL_ARG_MAX)
 			abort();
 		if (q.prefix.family && q.prefix.len > (q.prefix.family == 2 ? 32u : 128u))
 			abort();
-	} else if (!err[0]) {
-		abort(); /* a refusal always says why */
+	} else if (!e.msg[0] || rc != -e.code || rc >= 0) {
+		abort(); /* a refusal always says why, and returns its -errno */
 	}
 	return 0;
 }

@@ -31,13 +31,13 @@ static void close_runner(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char why[256];
+	struct err e;
 
 	(void)argc;
 	(void)argv;
-	runner = walk_runner_open(why, sizeof(why));
+	runner = walk_runner_open(&e);
 	if (!runner) {
-		fprintf(stderr, "fuzz_framer needs BPF (run as root): %s\n", why);
+		fprintf(stderr, "fuzz_framer needs BPF (run as root): %s\n", e.msg);
 		exit(1);
 	}
 	atexit(close_runner);

@@ -38,11 +38,11 @@ static struct auth *with_key(void)
 {
 	struct auth *a = auth_new();
 	struct mcp_config off;
-	char why[128];
+	struct err e;
 
 	assert_non_null(a);
 	mcp_config_defaults(&off);
-	assert_int_equal(auth_configure(a, &off, why, sizeof(why)), 0);
+	assert_int_equal(auth_configure(a, &off, &e), 0);
 	auth_test_keys(a, &key, 1);
 	return a;
 }

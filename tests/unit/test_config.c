@@ -240,26 +240,26 @@ static void test_pools_kept(void **state)
 {
 	static const char *const old[] = { "kv", "sync" };
 	struct mcp_config *next = malloc(sizeof(*next));
-	char why[256];
+	struct err e;
 
 	(void)state;
 	/* Same pools, one added at the end: fine whatever is in use. */
 	assert_int_equal(load("[pool kv]\nbackend = 127.0.0.1:1\n[pool sync]\nbackend = 127.0.0.1:2\n"
 			      "[pool new]\nbackend = 127.0.0.1:3\n", next), 0);
-	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x3, why, sizeof(why)), 0);
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x3, &e), 0);
 	/* Swapped: refused while either is in use, fine when neither is. */
 	assert_int_equal(load("[pool sync]\nbackend = 127.0.0.1:2\n[pool kv]\nbackend = 127.0.0.1:1\n",
 			      next), 0);
-	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x1, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "pool 'kv' is [pool] section 1"));
-	assert_non_null(strstr(why, "moves"));
-	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x2, why, sizeof(why)), -1);
-	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x0, why, sizeof(why)), 0);
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x1, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "pool 'kv' is [pool] section 1"));
+	assert_non_null(strstr(e.msg, "moves"));
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x2, &e), -EBUSY);
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x0, &e), 0);
 	/* The second removed: refused only while it is in use. */
 	assert_int_equal(load("[pool kv]\nbackend = 127.0.0.1:1\n", next), 0);
-	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x1, why, sizeof(why)), 0);
-	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x2, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "removes"));
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x1, &e), 0);
+	assert_int_equal(mcp_config_pools_kept(old, 2, next, 0x2, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "removes"));
 	free(next);
 }
 

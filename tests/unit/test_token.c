@@ -162,11 +162,12 @@ static void key_file_refused(const char *text, const char *want)
 {
 	const char *path = write_file(text, 0600);
 	struct mcp_keyring kr;
-	char why[512];
+	struct err e;
 
-	assert_int_equal(mcp_keyring_load(path, false, &kr, why, sizeof(why)), -1);
-	if (!strstr(why, want))
-		fail_msg("got '%s', want '%s'", why, want);
+	assert_int_equal(mcp_keyring_load(path, false, &kr, &e), -EINVAL);
+	assert_int_equal(e.code, EINVAL);
+	if (!strstr(e.msg, want))
+		fail_msg("got '%s', want '%s'", e.msg, want);
 	unlink(path);
 }
 
@@ -177,10 +178,10 @@ static void test_key_file(void **state)
 			   "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100  \n";
 	const char *path = write_file(good, 0600);
 	struct mcp_keyring kr;
-	char why[512];
+	struct err e;
 
 	(void)state;
-	assert_int_equal(mcp_keyring_load(path, false, &kr, why, sizeof(why)), 0);
+	assert_int_equal(mcp_keyring_load(path, false, &kr, &e), 0);
 	assert_int_equal(kr.n, 2);
 	assert_int_equal(kr.keys[0].len, 16);
 	assert_int_equal(kr.keys[1].id, 2);
@@ -188,15 +189,15 @@ static void test_key_file(void **state)
 	assert_int_equal(kr.keys[1].secret[0], 0xff);
 	/* Open to group or others, or not root's: refused when strict (as mcpd loads it). */
 	if (geteuid() == 0) {
-		assert_int_equal(mcp_keyring_load(path, true, &kr, why, sizeof(why)), 0);
+		assert_int_equal(mcp_keyring_load(path, true, &kr, &e), 0);
 		assert_int_equal(chmod(path, 0640), 0);
-		assert_int_equal(mcp_keyring_load(path, true, &kr, why, sizeof(why)), -1);
-		assert_non_null(strstr(why, "closed to group and others"));
+		assert_int_equal(mcp_keyring_load(path, true, &kr, &e), -EPERM);
+		assert_non_null(strstr(e.msg, "closed to group and others"));
 		assert_int_equal(chmod(path, 0604), 0);
-		assert_int_equal(mcp_keyring_load(path, true, &kr, why, sizeof(why)), -1);
+		assert_int_equal(mcp_keyring_load(path, true, &kr, &e), -EPERM);
 	} else {
-		assert_int_equal(mcp_keyring_load(path, true, &kr, why, sizeof(why)), -1);
-		assert_non_null(strstr(why, "owned by root"));
+		assert_int_equal(mcp_keyring_load(path, true, &kr, &e), -EPERM);
+		assert_non_null(strstr(e.msg, "owned by root"));
 	}
 	unlink(path);
 	key_file_refused("1 0011\n", "16 to 64 bytes");
@@ -206,7 +207,8 @@ static void test_key_file(void **state)
 			 "appears twice");
 	key_file_refused("1 00112233445566778899aabbccddeeff extra\n", "KEY_ID SECRET_HEX");
 	key_file_refused("# nothing\n", "no keys");
-	assert_int_equal(mcp_keyring_load("/nonexistent/keys", false, &kr, why, sizeof(why)), -1);
+	assert_int_equal(mcp_keyring_load("/nonexistent/keys", false, &kr, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "/nonexistent/keys: No such file"));
 }
 
 /* The fuzz seeds were signed by Python's hmac module (tests/fuzz/make_seeds.py). */

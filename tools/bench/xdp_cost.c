@@ -72,7 +72,8 @@ int main(int argc, char **argv)
 					      { "json", no_argument, NULL, 'j' },
 					      { "help", no_argument, NULL, 'h' },
 					      { 0 } };
-	char pin[64], why[256];
+	char pin[64];
+	struct err err;
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct mcp_xdp *guard;
 	struct xdp_pass *empty;
@@ -103,8 +104,8 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(NULL);
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/mcp-bench-%d", getpid());
-	if (pin_root_prepare(pin, why, sizeof(why))) {
-		fprintf(stderr, "mcp-xdpcost: %s\n", why);
+	if (pin_root_prepare(pin, &err)) {
+		fprintf(stderr, "mcp-xdpcost: %s\n", err.msg);
 		return 1;
 	}
 	oo.pin_root_path = pin;

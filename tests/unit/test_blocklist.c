@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The blocklist (user/blocklist.c) without the XDP guard's maps: adding and refreshing,
+ * matching by prefix and family with its hits, expiry at the exact millisecond, removal, the
+ * cap, and what it reports. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+#include "blocklist.h"
+
+static struct mcp_prefix prefix(const char *text)
+{
+	struct mcp_prefix p;
+
+	assert_int_equal(mcp_prefix_parse(text, &p), 0);
+	return p;
+}
+
+static bool blocked(struct blocklist *b, const char *addr, uint64_t now)
+{
+	struct sockaddr_storage ss = { 0 };
+
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *a = (void *)&ss;
+
+		a->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, addr, &a->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *a = (void *)&ss;
+
+		a->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, addr, &a->sin_addr), 1);
+	}
+	return blocklist_match(b, (struct sockaddr *)&ss, now);
+}
+
+static int setup(void **state)
+{
+	*state = blocklist_new();
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	blocklist_free(*state);
+	return 0;
+}
+
+static void test_match_by_prefix_and_family(void **state)
+{
+	struct blocklist *b = *state;
+	struct mcp_prefix net = prefix("10.1.0.0/16"), v6 = prefix("2001:db8::/32");
+
+	assert_int_equal(blocklist_add(b, &net, 0, "manual", 1000), 0);
+	assert_int_equal(blocklist_add(b, &v6, 0, "manual", 1000), 0);
+	assert_true(blocked(b, "10.1.200.3", 2000));
+	assert_true(blocked(b, "10.1.0.1", 2000));
+	assert_false(blocked(b, "10.2.0.1", 2000));
+	assert_true(blocked(b, "2001:db8::7", 2000));
+	assert_false(blocked(b, "2001:db9::7", 2000));
+	assert_false(blocked(b, "::ffff:10.1.0.1", 2000)); /* another family */
+	assert_int_equal(blocklist_find(b, &net)->hits, 2);
+	assert_int_equal(blocklist_find(b, &v6)->hits, 1);
+}
+
+static void test_expiry_at_the_exact_millisecond(void **state)
+{
+	struct blocklist *b = *state;
+	struct mcp_prefix one = prefix("192.0.2.7");
+
+	assert_int_equal(blocklist_add(b, &one, 500, "auto_block", 1000), 0);
+	assert_true(blocked(b, "192.0.2.7", 1499));
+	assert_false(blocked(b, "192.0.2.7", 1500)); /* expired, even before the sweep */
+	blocklist_expire(b, 1499);
+	assert_int_equal(b->n, 1);
+	blocklist_expire(b, 1500);
+	assert_int_equal(b->n, 0);
+	assert_null(blocklist_find(b, &one));
+}
+
+static void test_add_again_refreshes(void **state)
+{
+	struct blocklist *b = *state;
+	struct mcp_prefix one = prefix("192.0.2.7");
+
+	assert_int_equal(blocklist_add(b, &one, 500, "auto_block", 1000), 0);
+	assert_int_equal(blocklist_add(b, &one, 0, "manual", 1200), 0); /* now without expiry */
+	assert_int_equal(b->n, 1);
+	assert_string_equal(blocklist_find(b, &one)->reason, "manual");
+	blocklist_expire(b, 10000000);
+	assert_true(blocked(b, "192.0.2.7", 10000000));
+}
+
+static void test_remove(void **state)
+{
+	struct blocklist *b = *state;
+	struct mcp_prefix a = prefix("192.0.2.0/24"), c = prefix("198.51.100.0/24");
+
+	assert_int_equal(blocklist_add(b, &a, 0, "manual", 0), 0);
+	assert_int_equal(blocklist_add(b, &c, 0, "manual", 0), 0);
+	assert_int_equal(blocklist_remove(b, &a), 0);
+	assert_int_equal(blocklist_remove(b, &a), -ENOENT);
+	assert_false(blocked(b, "192.0.2.1", 0));
+	assert_true(blocked(b, "198.51.100.1", 0)); /* the other stays */
+}
+
+static void test_full_refuses_a_new_prefix(void **state)
+{
+	struct blocklist *b = *state;
+	struct mcp_prefix p = prefix("10.0.0.0/32");
+
+	for (int i = 0; i < MCP_BLOCK_MAX; i++) {
+		p.addr[2] = (uint8_t)(i >> 8);
+		p.addr[3] = (uint8_t)i;
+		assert_int_equal(blocklist_add(b, &p, 0, "manual", 0), 0);
+	}
+	p.addr[1] = 1;
+	assert_int_equal(blocklist_add(b, &p, 0, "manual", 0), -ENOSPC);
+	p.addr[1] = 0;
+	assert_int_equal(blocklist_add(b, &p, 0, "again", 0), 0); /* a refresh still works */
+	assert_int_equal(b->n, MCP_BLOCK_MAX);
+}
+
+static uint64_t reported;
+
+static void keep(void *ctx, const struct metric *m, const struct label *l, int n, uint64_t v)
+{
+	(void)ctx;
+	(void)l;
+	assert_string_equal(m->name, "blocklist_entries");
+	assert_int_equal(n, 0);
+	reported = v;
+}
+
+static void test_collect(void **state)
+{
+	struct blocklist *b = *state;
+	struct mcp_prefix a = prefix("192.0.2.0/24"), c = prefix("2001:db8::/48");
+
+	assert_int_equal(blocklist_add(b, &a, 0, "manual", 0), 0);
+	assert_int_equal(blocklist_add(b, &c, 0, "manual", 0), 0);
+	blocklist_collect(b, keep, NULL);
+	assert_int_equal(reported, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_match_by_prefix_and_family, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_at_the_exact_millisecond, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_again_refreshes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_refuses_a_new_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_collect, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("blocklist", tests, NULL, NULL);
+}
