@@ -293,15 +293,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	lfd = socket(addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr.ss, addr.len) || listen(lfd, 4096)) {
-		fprintf(stderr, "mcp-echo: cannot listen on %s: %s\n", listen_at, strerror(errno));
+	lfd = mcp_addr_bind(&addr, SOCK_STREAM);
+	if (lfd < 0) {
+		fprintf(stderr, "mcp-echo: cannot listen on %s: %s\n", listen_at, strerror(-lfd));
 		return 1;
 	}
-	int ufd = socket(addr.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ufd < 0 || bind(ufd, (struct sockaddr *)&addr.ss, addr.len)) {
-		fprintf(stderr, "mcp-echo: cannot listen on %s/udp: %s\n", listen_at, strerror(errno));
+	int ufd = mcp_addr_bind(&addr, SOCK_DGRAM);
+	if (ufd < 0) {
+		fprintf(stderr, "mcp-echo: cannot listen on %s/udp: %s\n", listen_at, strerror(-ufd));
 		return 1;
 	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);

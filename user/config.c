@@ -25,6 +25,7 @@ struct route_line {
 
 struct parse {
 	struct mcp_config *cfg;
+	struct err *e;
 	FILE *f;
 	int line;
 	int failed;
@@ -51,7 +52,7 @@ static int fail(struct parse *p, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	snprintf(p->cfg->error, sizeof(p->cfg->error), "%s:%d: %s", p->cfg->path, line, reason);
+	err_set(p->e, EINVAL, "%s:%d: %s", p->cfg->path, line, reason);
 	p->failed = 1;
 	return 0;
 }
@@ -619,21 +620,20 @@ static int resolve_routes(struct parse *p)
 	return 0;
 }
 
-int mcp_config_load(const char *path, struct mcp_config *cfg)
+int mcp_config_load(const char *path, struct mcp_config *cfg, struct err *e)
 {
 	struct parse *p = calloc(1, sizeof(*p));
-	int rc = -1, line;
+	int rc = -EINVAL, line;
 
 	mcp_config_defaults(cfg);
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	if (!p) {
-		snprintf(cfg->error, sizeof(cfg->error), "%s: out of memory", path);
-		return -1;
-	}
+	if (!p)
+		return err_set(e, ENOMEM, "%s: out of memory", path);
 	p->cfg = cfg;
+	p->e = e;
 	p->f = fopen(path, "r");
 	if (!p->f) {
-		snprintf(cfg->error, sizeof(cfg->error), "%s: %s", path, strerror(errno));
+		rc = err_set(e, errno, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	line = ini_parse_stream(read_line, p, on_entry, p);

@@ -93,12 +93,11 @@ struct mcp_config {
 	char auth_keys[PATH_MAX];      /* the key file; "" when auth is off */
 	struct mcp_client_cfg clients[MCP_MAX_CLIENTS];
 	int n_clients;
-	char error[PATH_MAX + 512]; /* "file:line: reason" when loading failed */
 };
 
 void mcp_config_defaults(struct mcp_config *cfg);
-/* Load and check `path`. Returns 0, or -1 with cfg->error set; cfg is then unusable. */
-int mcp_config_load(const char *path, struct mcp_config *cfg);
+/* Load and check `path`. 0, or -errno with "file:line: reason" in e; cfg is then unusable. */
+int mcp_config_load(const char *path, struct mcp_config *cfg, struct err *e);
 const char *mcp_datapath_name(int dp);
 /* "bpf", "user" or "auto" as enum mcp_datapath; -1 for anything else. */
 int mcp_parse_datapath(const char *text);

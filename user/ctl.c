@@ -178,7 +178,7 @@ static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *r
 	for (struct session *s = r->sessions->head; s; s = s->next) {
 		Mcp__Ctl__Session *m = amalloc(a, sizeof(*m));
 		struct session_counters k;
-		uint64_t last = s->last_active_ms;
+		uint64_t last = session_last_active_ms(r, s);
 
 		mcp__ctl__session__init(m);
 		m->id = s->id;
@@ -200,16 +200,6 @@ static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *r
 		m->denied = s->denied;
 		m->rate_limited = s->rate_limited;
 		m->restricted = s->restricted;
-		uint64_t in = inline_last_active_ms(r, s); /* 0 when not inline */
-
-		if (in > last)
-			last = in;
-		if (r->dp.last_active_ms) {
-			uint64_t kl = r->dp.last_active_ms(r, s);
-
-			if (kl > last)
-				last = kl;
-		}
 		m->idle_ms = now > last ? now - last : 0;
 		PUSH(a, rsp->sessions, rsp->n_sessions, m);
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The event loop's primitives every module uses: a handler (a descriptor and what to call
- * when it is ready) and the monotonic clock. The loop itself is router.c.
+ * when it is ready), the monotonic clock, and leaving the epoll set (loop.c). The loop itself
+ * is router.c.
  */
 #ifndef MCP_LOOP_H
 #define MCP_LOOP_H

@@ -114,8 +114,10 @@ int main(int argc, char **argv)
 	if (path && path[0] != '/' && realpath(path, abs))
 		path = abs;
 	if (path) {
-		if (mcp_config_load(path, cfg)) {
-			fprintf(stderr, "mcpd: bad config: %s\n", cfg->error);
+		struct err e;
+
+		if (mcp_config_load(path, cfg, &e)) {
+			fprintf(stderr, "mcpd: bad config: %s\n", e.msg);
 			return 1;
 		}
 	} else {

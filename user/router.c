@@ -36,25 +36,6 @@
 #define TICK_MS	       100
 #define STOP_GRACE_MS  3000
 
-void loop_unwatch(int epfd, int fd)
-{
-	if (fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) && errno != ENOENT)
-		pr_warn("epoll_ctl(DEL, fd %d): %s", fd, strerror(errno));
-}
-
-uint64_t mcp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t mcp_now_ms(void)
-{
-	return mcp_now_ns() / 1000000;
-}
-
 int router_watch(struct router *r, struct conn *c, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = &c->h };
@@ -103,16 +84,12 @@ static int open_listener(struct router *r, const struct mcp_addr *a)
 {
 	struct handler *h = &r->listeners[r->n_listeners];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
-	int fd, one = 1;
+	int fd = mcp_addr_bind(a, SOCK_STREAM);
 
-	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		errno = -fd;
 		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (a->ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) || listen(fd, 4096))
-		goto fail;
+	}
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
 		goto fail;
 	h->on_event = on_accept;
@@ -342,8 +319,8 @@ int router_reload(struct router *r, char *msg, size_t len)
 	if (!r->cfg.path[0]) {
 		snprintf(msg, len, "mcpd runs without a config file; nothing to reload");
 		pr_warn("reload: %s", msg);
-	} else if (mcp_config_load(r->cfg.path, next)) {
-		snprintf(msg, len, "reload refused, the running config stays: %s", next->error);
+	} else if (mcp_config_load(r->cfg.path, next, &e)) {
+		snprintf(msg, len, "reload refused, the running config stays: %s", e.msg);
 		pr_err("%s", msg);
 	} else if (router_pools_kept(r, next, &e) ||
 		   auth_configure(r->auth, next, &e)) {

@@ -20,6 +20,10 @@
 #include "xdp_guard.h"
 #include "mcp/xdp.h"
 
+struct anomaly_state;
+struct ctl;
+struct metrics;
+
 struct router {
 	struct mcp_config cfg;
 	int epfd;
@@ -31,9 +35,9 @@ struct router {
 	struct auth *auth; /* identities: keys, decisions, their counters (auth.c) */
 	int pin_lock_fd; /* holds /sys/fs/bpf/mcp (pin_dir.c), -1 when not */
 	struct blocklist *blocks; /* refused sources (blocklist.c) */
-	void *anomaly;	 /* the detector's state (anomaly.c) */
-	void *ctl;	 /* the control socket (ctl.c) */
-	void *metrics;	 /* the /metrics page (metrics.c) */
+	struct anomaly_state *anomaly; /* the detector's state (anomaly.c) */
+	struct ctl *ctl;	       /* the control socket (ctl.c) */
+	struct metrics *metrics;       /* the /metrics page (metrics.c) */
 	struct handler sigfd;
 	struct handler timer;
 	struct session_table *sessions; /* the sessions and their lists (session_table.c) */

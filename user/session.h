@@ -115,6 +115,8 @@ void session_counters(struct router *r, struct session *s, struct session_counte
 /* The handler of every session socket (client and backends). */
 void session_on_event(struct router *r, struct handler *h, uint32_t events);
 void session_tick(struct router *r, struct session *s, uint64_t now);
+/* When s last carried a frame, on whichever path: mcpd's, the kernel's or the inline one. */
+uint64_t session_last_active_ms(struct router *r, struct session *s);
 
 /* What the data paths may know of a session and its sockets (session_io.c): they never read
  * the decoder's or the buffers' layout themselves. */

@@ -235,3 +235,21 @@ int session_restore(struct router *r, const Mcp__Ctl__TakeoverSession *m, const 
 	return 0;
 }
 
+void session_table_save(const struct session_table *t, Mcp__Ctl__Takeover *m,
+			Mcp__Ctl__TakeoverCounters *k)
+{
+	m->next_session_id = t->next_id;
+	m->sessions_total = t->opened;
+	k->illegal_transitions = t->illegal_transitions;
+	k->frames_mcpd = t->frames_mcpd;
+}
+
+void session_table_restore(struct session_table *t, const Mcp__Ctl__Takeover *m)
+{
+	t->next_id = m->next_session_id;
+	t->opened = m->sessions_total;
+	if (m->counters) { /* an mcpd from before the field has none */
+		t->illegal_transitions = m->counters->illegal_transitions;
+		t->frames_mcpd = m->counters->frames_mcpd;
+	}
+}

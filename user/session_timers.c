@@ -25,6 +25,21 @@ static uint64_t session_held(const struct session *s)
 	return n;
 }
 
+uint64_t session_last_active_ms(struct router *r, struct session *s)
+{
+	uint64_t last = s->last_active_ms, in = inline_last_active_ms(r, s); /* 0: not inline */
+
+	if (in > last)
+		last = in;
+	if (r->dp.last_active_ms) {
+		uint64_t k = r->dp.last_active_ms(r, s);
+
+		if (k > last)
+			last = k;
+	}
+	return last;
+}
+
 /* Its queued output goes (the peer was not taking it), then the session: with an ERROR if it
  * was still running, at once if it was already ending (its last bytes were that output). */
 static void end_over_budget(struct router *r, struct session *s)
@@ -100,7 +115,6 @@ static void end_for_not_reading(struct router *r, struct session *s, const struc
 
 void session_tick(struct router *r, struct session *s, uint64_t now)
 {
-	uint64_t last, inline_last;
 
 	if (r->dp.tick && s->state == S_CONNECTED)
 		r->dp.tick(r, s);
@@ -180,17 +194,7 @@ void session_tick(struct router *r, struct session *s, uint64_t now)
 		}
 		if (s->state == S_CONNECTED && session_holding(s))
 			s->last_active_ms = now;
-		last = s->last_active_ms;
-		inline_last = inline_last_active_ms(r, s); /* 0 when not inline */
-		if (inline_last > last)
-			last = inline_last;
-		if (r->dp.last_active_ms) {
-			uint64_t k = r->dp.last_active_ms(r, s);
-
-			if (k > last)
-				last = k;
-		}
-		if (now > last + r->cfg.idle_timeout_ms)
+		if (now > session_last_active_ms(r, s) + r->cfg.idle_timeout_ms)
 			session_end(r, s, MCP_ERR_IDLE_TIMEOUT, "idle past the timeout");
 		break;
 	case S_CONNECTING:

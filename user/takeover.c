@@ -164,8 +164,6 @@ static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
 {
 	mcp__ctl__takeover_counters__init(k);
 	counters_save(r->counters, k);
-	k->illegal_transitions = r->sessions->illegal_transitions;
-	k->frames_mcpd = r->sessions->frames_mcpd;
 	auth_counters(r->auth, &k->auth_results, &k->denials);
 	k->n_auth_results = MCP_AUTH__COUNT;
 	k->n_denials = MCP_PERM__COUNT;
@@ -177,8 +175,6 @@ static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters 
 	if (!k)
 		return; /* an mcpd from before the field */
 	counters_restore(r->counters, k);
-	r->sessions->illegal_transitions = k->illegal_transitions;
-	r->sessions->frames_mcpd = k->frames_mcpd;
 	uint64_t *results, *denials;
 
 	auth_counters(r->auth, &results, &denials);
@@ -241,8 +237,7 @@ int takeover_give(struct router *r, int sock)
 	if (udp_give(r, &t, &counters, give_fd, &g))
 		g.failed = true;
 	t.n_fds = (uint32_t)g.n;
-	t.next_session_id = r->sessions->next_id;
-	t.sessions_total = r->sessions->opened;
+	session_table_save(r->sessions, &t, &counters);
 
 	len = mcp__ctl__takeover__get_packed_size(&t);
 	buf = g.failed ? NULL : malloc(len);
@@ -382,8 +377,7 @@ int takeover_take(struct router *r)
 	restore_blocks(r, t);
 	udp_take(r, t, fds);
 	restore_counters(r, t->counters);
-	r->sessions->next_id = t->next_session_id;
-	r->sessions->opened = t->sessions_total;
+	session_table_restore(r->sessions, t);
 	if (fd_write_all(sock, &ack, 1))
 		goto broken;
 	pr_info("takeover: took %zu sessions, %zu UDP relays, %u sockets and %zu blocklist entries",

@@ -85,16 +85,13 @@ int udp_open(struct router *r, const struct mcp_addr *a)
 {
 	struct udp_listener *l = &r->udp->listeners[r->udp->n_listeners];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->h };
-	int fd, one = 1;
+	int fd = mcp_addr_bind(a, SOCK_DGRAM);
 
-	fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		errno = -fd;
 		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (a->ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) ||
-	    epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
+	}
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
 		goto fail;
 	l->h.on_event = udp_on_event;
 	l->h.fd = fd;

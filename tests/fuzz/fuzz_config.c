@@ -20,7 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (mcp_config_load(path, &cfg) == 0) {
+	struct err e = { 0 };
+	int rc = mcp_config_load(path, &cfg, &e);
+
+	if (rc == 0) {
 		/* What loads is within bounds. */
 		if (cfg.n_listen < 1 || cfg.n_listen > MCP_MAX_LISTEN || cfg.n_pools > MCP_MAX_POOLS ||
 		    cfg.max_frame > MCP_MAX_FRAME_LIMIT || cfg.idle_timeout_ms < cfg.heartbeat_ms)
@@ -28,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int op = 0; op < 256; op++)
 			if (cfg.routes[op] > cfg.n_pools)
 				abort();
-	} else if (!strstr(cfg.error, ":")) {
-		abort(); /* a refusal names where */
+	} else if (!strstr(e.msg, ":") || rc != -e.code) {
+		abort(); /* a refusal names where, and returns its -errno */
 	}
 	close(fd);
 	return 0;

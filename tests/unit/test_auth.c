@@ -28,7 +28,9 @@ static struct mcp_config *config(const char *mode, const char *sections)
 		   "[pool logs]\nbackend = 127.0.0.1:2\n[routes]\ndefault = kv\n%s",
 		mode, sections);
 	fclose(f);
-	assert_int_equal(mcp_config_load(path, cfg), 0);
+	struct err e;
+
+	assert_int_equal(mcp_config_load(path, cfg, &e), 0);
 	remove(path);
 	return cfg;
 }

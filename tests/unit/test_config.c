@@ -12,6 +12,7 @@
 #include "config.h"
 
 static char path[64];
+static struct err load_err; /* what the last load said */
 
 static int load(const char *text, struct mcp_config *cfg)
 {
@@ -22,7 +23,7 @@ static int load(const char *text, struct mcp_config *cfg)
 	f = fdopen(fd, "w");
 	fputs(text, f);
 	fclose(f);
-	int rc = mcp_config_load(path, cfg);
+	int rc = mcp_config_load(path, cfg, &load_err);
 	unlink(path);
 	return rc;
 }
@@ -33,10 +34,11 @@ static void refused(const char *text, int line, const char *want)
 	struct mcp_config *cfg = malloc(sizeof(*cfg));
 	char prefix[128];
 
-	assert_int_equal(load(text, cfg), -1);
+	assert_int_equal(load(text, cfg), -EINVAL);
+	assert_int_equal(load_err.code, EINVAL);
 	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
-	if (strncmp(cfg->error, prefix, strlen(prefix)) || !strstr(cfg->error, want))
-		fail_msg("got '%s', want '%s...%s'", cfg->error, prefix, want);
+	if (strncmp(load_err.msg, prefix, strlen(prefix)) || !strstr(load_err.msg, want))
+		fail_msg("got '%s', want '%s...%s'", load_err.msg, prefix, want);
 	free(cfg);
 }
 
@@ -216,8 +218,8 @@ static void test_refusals(void **state)
 	refused("[mcpd]\nheartbeat_ms = 5000\nidle_timeout_ms = 100\n", 3, "shorter than");
 
 	struct mcp_config *cfg = malloc(sizeof(*cfg));
-	assert_int_equal(mcp_config_load("/nonexistent/mcpd.ini", cfg), -1);
-	assert_non_null(strstr(cfg->error, "/nonexistent/mcpd.ini: No such file"));
+	assert_int_equal(mcp_config_load("/nonexistent/mcpd.ini", cfg, &load_err), -ENOENT);
+	assert_non_null(strstr(load_err.msg, "/nonexistent/mcpd.ini: No such file"));
 	free(cfg);
 }
 

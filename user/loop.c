@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The event loop's small pieces every module uses: the clock, and leaving the epoll set.
+ * Interface: loop.h. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <sys/epoll.h>
+#include "log.h"
+#include "loop.h"
+
+void loop_unwatch(int epfd, int fd)
+{
+	if (fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) && errno != ENOENT)
+		pr_warn("epoll_ctl(DEL, fd %d): %s", fd, strerror(errno));
+}
+
+uint64_t mcp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mcp_now_ms(void)
+{
+	return mcp_now_ns() / 1000000;
+}
