@@ -83,14 +83,16 @@ void auth_free(struct auth *a)
 int auth_configure(struct auth *a, const struct mcp_config *cfg, struct err *e)
 {
 	struct mcp_keyring kr;
+	int err;
 
 	if (cfg->auth == MCP_AUTH_MODE_OFF || !cfg->auth_keys[0]) {
 		sodium_memzero(&a->keys, sizeof(a->keys));
 		a->have_keys = false;
 		return 0;
 	}
-	if (mcp_keyring_load(cfg->auth_keys, true, &kr, e))
-		return -1;
+	err = mcp_keyring_load(cfg->auth_keys, true, &kr, e);
+	if (err)
+		return err;
 	a->keys = kr;
 	a->have_keys = true;
 	sodium_memzero(&kr, sizeof(kr));

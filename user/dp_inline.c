@@ -134,7 +134,7 @@ int inline_init(struct router *r, struct err *e)
 	if (r->cfg.inline_cgroup[0])
 		snprintf(p->cgroup, sizeof(p->cgroup), "%s", r->cfg.inline_cgroup);
 	else if (mcp_cgroup2_root(p->cgroup, sizeof(p->cgroup))) {
-		err_set(e, EINVAL, "no cgroup v2 mount in /proc/mounts");
+		err_set(e, ENOENT, "no cgroup v2 mount in /proc/mounts");
 		goto fail;
 	}
 	p->cgroup_fd = open(p->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -78,7 +78,7 @@ static int attach_one(struct xdp_guard *g, const char *ifname, int want, struct 
 	int n_tries = 0;
 
 	if (!ifindex)
-		return err_set(e, EINVAL, "cannot attach XDP to %s: no such interface", ifname);
+		return err_set(e, ENODEV, "cannot attach XDP to %s: no such interface", ifname);
 	detach_earlier(ifindex, ifname);
 	if (want == MCP_XDP_MODE_NATIVE || want == MCP_XDP_MODE_AUTO)
 		tries[n_tries++] = XDP_MODE_NATIVE;
@@ -126,7 +126,7 @@ int xdp_guard_check(struct router *r, struct err *e)
 {
 	for (int i = 0; i < r->cfg.n_xdp_ifaces; i++)
 		if (!if_nametoindex(r->cfg.xdp_ifaces[i]))
-			return err_set(e, EINVAL, "cannot attach XDP to %s: no such interface",
+			return err_set(e, ENODEV, "cannot attach XDP to %s: no such interface",
 				       r->cfg.xdp_ifaces[i]);
 	return 0;
 }

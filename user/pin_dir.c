@@ -17,12 +17,13 @@
 
 int pin_dir_lock(struct router *r, bool wait, struct err *e)
 {
-	int fd, tries = wait ? 500 : 1;
+	int fd, err, tries = wait ? 500 : 1;
 
 	if (r->pin_lock_fd >= 0)
 		return 0;
-	if (pin_root_prepare(r->cfg.pin_root, e))
-		return -1;
+	err = pin_root_prepare(r->cfg.pin_root, e);
+	if (err)
+		return err;
 	fd = open(r->cfg.pin_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(e, errno, "cannot open %s: %s", r->cfg.pin_root, strerror(errno));
@@ -36,9 +37,10 @@ int pin_dir_lock(struct router *r, bool wait, struct err *e)
 		if (i + 1 < tries)
 			usleep(10000);
 	}
-	err_set(e, errno, "%s is in use by another mcpd (%s)", r->cfg.pin_root, strerror(errno));
+	err = err_set(e, errno, "%s is in use by another mcpd (%s)", r->cfg.pin_root,
+		      strerror(errno));
 	close(fd);
-	return -1;
+	return err;
 }
 
 void pin_dir_unlock(struct router *r)

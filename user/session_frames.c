@@ -13,8 +13,6 @@
 #include "router.h"
 #include "session_int.h"
 
-static const uint32_t our_versions[] = { MCP_VERSION_1, MCP_VERSION_2 };
-
 struct feed {
 	struct router *r;
 	struct conn *c;
@@ -40,7 +38,7 @@ void session_queue_error(struct router *r, struct session *s, int code, const ch
 
 	snprintf(e.message, sizeof(e.message), "%s", msg ? msg : mcp_error_code_name(code));
 	if (code == MCP_ERR_UNSUPPORTED_VERSION) {
-		memcpy(e.versions, our_versions, sizeof(our_versions));
+		memcpy(e.versions, session_versions, sizeof(session_versions));
 		e.n_versions = 2;
 	}
 	n = mcp_build_error(buf, sizeof(buf), s->version ? s->version : 1, s->id, &e);
@@ -85,15 +83,14 @@ static void forward_frame(struct router *r, struct conn *to, const struct mcp_fr
 
 static void on_hello(struct router *r, struct session *s, const struct mcp_frame *f)
 {
+	struct session_terms t;
 	struct auth_verdict v;
 	struct mcp_hello h;
+	const char *why;
+	int code = session_read_hello(f, &h, &why);
 
-	if (f->version != MCP_VERSION_1) {
-		session_end(r, s, MCP_ERR_PROTOCOL_VIOLATION, "HELLO must carry a v1 header");
-		return;
-	}
-	if (mcp_parse_hello(f->payload, f->length, &h)) {
-		session_end(r, s, MCP_ERR_PROTOCOL_VIOLATION, "malformed HELLO payload");
+	if (code) {
+		session_end(r, s, code, why);
 		return;
 	}
 	if (auth_hello(r->auth, &r->cfg, &h, mcp_now_ns(), &v)) {
@@ -107,19 +104,16 @@ static void on_hello(struct router *r, struct session *s, const struct mcp_frame
 	s->perms = v.perms;
 	s->restricted = v.restricted;
 	s->client_ref = auth_client_ref(r->auth, s->client_id, v.kind);
-	s->version = (uint8_t)mcp_pick_version(our_versions, 2, h.versions, h.n_versions);
-	if (!s->version) {
-		session_end(r, s, MCP_ERR_UNSUPPORTED_VERSION, "no common version; router speaks 1, 2");
+	code = session_terms(&h, r->cfg.max_frame, &t, &why);
+	if (code) {
+		session_end(r, s, code, why);
 		return;
 	}
-	/* What the client asks for narrows its own session only, and never below the floor. */
-	s->max_frame = r->cfg.max_frame;
-	if (h.max_frame && h.max_frame < s->max_frame)
-		s->max_frame = h.max_frame < MCP_MAX_FRAME_FLOOR ? MCP_MAX_FRAME_FLOOR : h.max_frame;
+	s->version = t.version;
+	s->max_frame = t.max_frame;
 	s->heartbeat_ms = r->cfg.heartbeat_ms;
 	if (session_set_state(r, s, S_CONNECTING))
 		return;
-	/* From here on the client must wait for HELLO_ACK: anything else is NOT_NEGOTIATED. */
 	session_start_backends(r, s);
 }
 
@@ -172,28 +166,23 @@ static int judge(struct router *r, struct session *s, uint8_t op, int pool)
 static int client_frame(struct router *r, struct conn *c, const struct mcp_frame *f)
 {
 	struct session *s = c->s;
-	int cls = mcp_opcode_class(f->opcode);
+	int cls = mcp_opcode_class(f->opcode), code;
+	const char *why;
 
 	if (!c->installed) { /* on the fast path the kernel counts every frame */
 		s->frames_in++;
 		s->bytes_in += mcp_hdr_len(f->version) + f->length;
 		anomaly_frame(r, MCP_DIR_TO_BACKEND, f->opcode);
 	}
-	switch (s->state) {
-	case S_IDLE:
-		if (f->opcode != MCP_OP_HELLO) {
-			session_end(r, s, MCP_ERR_NOT_NEGOTIATED, "data before HELLO");
-			return 1;
-		}
+	switch (session_client_rule(s->state, f->opcode, &code, &why)) {
+	case CLIENT_HELLO:
 		on_hello(r, s, f);
 		return 0;
-	case S_CONNECTING:
-		session_end(r, s, MCP_ERR_NOT_NEGOTIATED, "frame before HELLO_ACK");
+	case CLIENT_REFUSE:
+		session_end(r, s, code, why);
 		return 1;
-	case S_CONNECTED:
-		break;
-	default:
-		return 0; /* closing: whatever follows CLOSE is dropped */
+	case CLIENT_DROP:
+		return 0;
 	}
 	if (cls == MCP_OPC_REQUEST) {
 		int slot = r->cfg.routes[f->opcode];
@@ -235,9 +224,6 @@ static int client_frame(struct router *r, struct conn *c, const struct mcp_frame
 		session_end(r, s, -1, NULL);
 		return 1;
 	}
-	case MCP_OP_HELLO:
-		session_end(r, s, MCP_ERR_PROTOCOL_VIOLATION, "second HELLO");
-		return 1;
 	}
 	session_end(r, s, MCP_ERR_UNKNOWN_OPCODE, "opcode not allowed from a client");
 	return 1;

@@ -158,16 +158,18 @@ pid_t upgrade_start(struct err *e)
 	struct pollfd p = { .fd = helper_fd, .events = POLLIN };
 
 	if (child > 0)
-		return err_set(e, EINVAL, "an upgrade is under way already (pid %d)", (int)child);
-	if (!exe[0] || access(exe, X_OK))
-		return err_set(e, errno, "cannot run %s: %s", exe[0] ? exe : "this mcpd's binary",
-			       exe[0] ? strerror(errno) : "its path is unknown");
+		return err_set(e, EBUSY, "an upgrade is under way already (pid %d)", (int)child);
+	if (!exe[0])
+		return err_set(e, ENOENT, "cannot run this mcpd's binary: its path is unknown");
+	if (access(exe, X_OK))
+		return err_set(e, errno, "cannot run %s: %s", exe, strerror(errno));
 	if (helper_fd < 0 || send(helper_fd, &m, sizeof(m), MSG_NOSIGNAL) != sizeof(m) ||
 	    poll(&p, 1, 5000) != 1 || recv(helper_fd, &a, sizeof(a), 0) != sizeof(a))
-		return err_set(e, EINVAL, "the upgrade helper (mcpd-upgrader) is gone or does not answer; "
-			       "start the new mcpd with --takeover by hand");
+		return err_set(e, EPIPE,
+			       "the upgrade helper (mcpd-upgrader) is gone or does not answer; start "
+			       "the new mcpd with --takeover by hand");
 	if (a.kind != 'P')
-		return err_set(e, EINVAL, "cannot start %s: %s", exe, strerror(a.value));
+		return err_set(e, a.value, "cannot start %s: %s", exe, strerror(a.value));
 	child = a.value;
 	snprintf(state, sizeof(state), "running: pid %d", (int)child);
 	pr_info("upgrade: started %s (pid %d) to take over", exe, (int)child);
