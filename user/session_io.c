@@ -117,7 +117,8 @@ static void read_conn(struct router *r, struct conn *c)
 		conn_consume(r, c, buf, (size_t)n);
 		/* Past the budget now, not at the next tick: a tick is long enough for forty
 		 * sessions to queue 4 MiB each. */
-		if (r->sessions->queued_bytes > r->cfg.max_queued_bytes && !r->sessions->budget_spared)
+		if (r->sessions->queued_bytes > r->cfg.max_queued_bytes &&
+		    !r->sessions->budget_spared)
 			sessions_within_budget(r, mcp_now_ms());
 		if (!c->s || c->closed)
 			return;

@@ -59,20 +59,21 @@ static void end_over_budget(struct router *r, struct session *s)
 
 void sessions_within_budget(struct router *r, uint64_t now)
 {
+	struct session_table *t = r->sessions;
 	uint64_t budget = r->cfg.max_queued_bytes;
-	bool over = r->sessions->queued_bytes > budget;
+	bool over = t->queued_bytes > budget;
 
-	r->sessions->budget_spared = false;
+	t->budget_spared = false;
 
-	if (r->sessions->queued_bytes > r->sessions->queued_peak)
-		r->sessions->queued_peak = r->sessions->queued_bytes;
+	if (t->queued_bytes > t->queued_peak)
+		t->queued_peak = t->queued_bytes;
 	/* Over the budget: the largest holders end until the rest fit in three quarters. Each
 	 * one ended gives back at least BUDGET_SPARES, so this ends; small holders are spared. */
-	while (over && r->sessions->queued_bytes > budget / 4 * 3) {
+	while (over && t->queued_bytes > budget / 4 * 3) {
 		struct session *worst = NULL;
 		uint64_t most = 0;
 
-		for (struct session *s = r->sessions->head; s; s = s->next) {
+		for (struct session *s = t->head; s; s = s->next) {
 			uint64_t n = session_held(s);
 
 			if (n > most) {
@@ -82,20 +83,20 @@ void sessions_within_budget(struct router *r, uint64_t now)
 		}
 		if (!worst || most < BUDGET_SPARES) {
 			/* Nothing left worth ending: reads stop scanning for it until the next tick. */
-			r->sessions->budget_spared = true;
+			t->budget_spared = true;
 			break;
 		}
 		pr_warn("session %u (%s): ended, holding %llu of %llu queued bytes (max_queued_bytes "
 			"%llu)", worst->id, worst->peer, (unsigned long long)most,
-			(unsigned long long)r->sessions->queued_bytes, (unsigned long long)budget);
+			(unsigned long long)t->queued_bytes, (unsigned long long)budget);
 		end_over_budget(r, worst);
 	}
 	/* After a peak, the memory goes back to the system (glibc keeps freed heap otherwise). */
-	if (r->sessions->queued_peak > (8u << 20) && r->sessions->queued_bytes < r->sessions->queued_peak / 4 &&
-	    now > r->sessions->trimmed_ms + 1000) {
+	if (t->queued_peak > (8u << 20) && t->queued_bytes < t->queued_peak / 4 &&
+	    now > t->trimmed_ms + 1000) {
 		malloc_trim(0);
-		r->sessions->queued_peak = r->sessions->queued_bytes;
-		r->sessions->trimmed_ms = now;
+		t->queued_peak = t->queued_bytes;
+		t->trimmed_ms = now;
 	}
 }
 
