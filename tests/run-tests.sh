@@ -111,6 +111,19 @@ bench_smoke() {
 }
 run "bench smoke (make bench QUICK=1)" bench_smoke
 
+# Two builds side by side: here the same mcpd twice, one short round on each path; the table
+# must come out, with a ratio for each row (what the ratio is, is not judged).
+builds_smoke() {
+	local out
+	[ "$(id -u)" -eq 0 ] || { echo "SKIPPED: bench_builds.py needs root (the inline path)"; return 77; }
+	out=$(tools/scripts/bench_builds.py --other "$BUILD/bin/mcpd" --paths user,auto --rounds 1 \
+		--secs 0.5) || { echo "$out"; return 1; }
+	echo "$out"
+	[ "$(echo "$out" | grep -cE '^\| 16x32.* \| (user|auto) \| [0-9]+ \| [0-9]+ \| [0-9.]+ \|')" -eq 4 ] ||
+		{ echo "the comparison lacks a row"; return 1; }
+}
+run "bench smoke (bench_builds.py, one build against itself)" builds_smoke
+
 echo "== make demo: runs to its end and leaves nothing behind (processes, pinned maps)"
 demo_smoke() {
 	[ "$(id -u)" -eq 0 ] || { echo "SKIPPED: make demo needs root"; return 77; }

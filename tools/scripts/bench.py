@@ -83,7 +83,7 @@ class Setup:
         self.procs.append(p)
         return p
 
-    def mcpd(self, name, datapath, backend, extra=""):
+    def mcpd(self, name, datapath, backend, extra="", binary=None):
         port = free_port()
         cfg = os.path.join(self.work, name + ".ini")
         with open(cfg, "w") as f:
@@ -91,16 +91,20 @@ class Setup:
                     f"control = {self.work}/{name}.sock\npin_root = {self.pin_root}-{name}\n"
                     f"idle_timeout_ms = 600000\nheartbeat_ms = 60000\n{extra}"
                     f"[pool kv]\nbackend = 127.0.0.1:{backend}\n[routes]\ndefault = kv\n")
-        p = self.spawn(name, [os.path.join(BIN, "mcpd"), "-f", "-c", cfg])
+        p = self.spawn(name, [binary or os.path.join(BIN, "mcpd"), "-f", "-c", cfg])
         wait_port(port)
         return port, p
 
-    def start(self):
+    def start_echo(self):
         echo = free_port()
         self.spawn("echo", [os.path.join(BIN, "mcp-echo"), "--listen", f"127.0.0.1:{echo}", "-q"])
         wait_port(echo)
         self.echo = echo
         self.ports["direct"] = echo
+
+    def start(self):
+        self.start_echo()
+        echo = self.echo
         self.ports["mcpd-auto"], self.auto_proc = self.mcpd("mcpd-auto", "auto", echo)
         self.ports["mcpd-bpf"], self.bpf_proc = self.mcpd("mcpd-bpf", "bpf", echo)
         self.ports["mcpd-user"], self.user_proc = self.mcpd("mcpd-user", "user", echo)
