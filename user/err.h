@@ -2,9 +2,8 @@
 /*
  * mcpd's one way to fail: a function that can fail returns 0 (or what it made), or -errno,
  * and says what went wrong in the struct err its caller passed: one sentence an operator can
- * act on. The caller logs it, answers with it (an ERROR frame, a control reply), or puts its
- * own context in front (err_prefix). Header only: the protocol library, the daemon and the
- * tools share it.
+ * act on. The caller logs it, answers with it (an ERROR frame, a control reply), or gives up
+ * with it. Header only: the protocol library, the daemon and the tools share it.
  */
 #ifndef MCP_ERR_H
 #define MCP_ERR_H
@@ -38,21 +37,6 @@ __attribute__((format(printf, 3, 4))) static inline int err_set(struct err *e, i
 		va_end(ap);
 	}
 	return -code;
-}
-
-/* Put context in front of what e already says ("after the takeover: ..."); returns -e->code. */
-__attribute__((format(printf, 2, 3))) static inline int err_prefix(struct err *e, const char *fmt,
-								    ...)
-{
-	char head[ERR_MSG_MAX], tail[ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
-	snprintf(tail, sizeof(tail), "%s", e->msg);
-	snprintf(e->msg, sizeof(e->msg), "%s%s", head, tail);
-	return -(e->code ? e->code : EINVAL);
 }
 
 #endif

@@ -212,6 +212,7 @@ static void on_accept(struct router *r, struct handler *h, uint32_t events)
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		char peer[MCP_ADDR_TEXT_MAX];
+		struct session *victim;
 		int fd = accept4(h->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC),
 		    one = 1;
 
@@ -232,8 +233,7 @@ static void on_accept(struct router *r, struct handler *h, uint32_t events)
 		anomaly_new_session(r, (struct sockaddr *)&ss);
 		/* At max_sessions, a connection still without its HELLO (older than this one) makes
 		 * room: slow HELLOs cannot hold every place. Only sessions all negotiated refuse. */
-		struct session *victim = session_table_oldest_unnegotiated(r->sessions);
-
+		victim = session_table_oldest_unnegotiated(r->sessions);
 		if (r->sessions->n >= r->cfg.max_sessions && victim) {
 			r->counters->limit_hits[LIMIT_UNNEGOTIATED]++;
 			session_end(r, victim, MCP_ERR_RATE_LIMITED,
