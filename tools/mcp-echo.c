@@ -293,12 +293,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	lfd = mcp_addr_bind(&addr, SOCK_STREAM);
+	lfd = mcp_addr_bind(&addr, SOCK_STREAM, false); /* [::] takes IPv4 too */
 	if (lfd < 0) {
 		fprintf(stderr, "mcp-echo: cannot listen on %s: %s\n", listen_at, strerror(-lfd));
 		return 1;
 	}
-	int ufd = mcp_addr_bind(&addr, SOCK_DGRAM);
+	int ufd = mcp_addr_bind(&addr, SOCK_DGRAM, false);
 	if (ufd < 0) {
 		fprintf(stderr, "mcp-echo: cannot listen on %s/udp: %s\n", listen_at, strerror(-ufd));
 		return 1;

@@ -124,14 +124,14 @@ bool mcp_prefix_match(const struct mcp_prefix *p, const struct sockaddr *sa)
 	return !rest || ((a[full] ^ p->addr[full]) & (uint8_t)(0xFF00u >> rest)) == 0;
 }
 
-int mcp_addr_bind(const struct mcp_addr *a, int type)
+int mcp_addr_bind(const struct mcp_addr *a, int type, bool v6only)
 {
 	int fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, err;
 
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    (a->ss.ss_family == AF_INET6 &&
+	    (a->ss.ss_family == AF_INET6 && v6only &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
 	    bind(fd, (const struct sockaddr *)&a->ss, a->len) ||
 	    (type == SOCK_STREAM && listen(fd, 4096))) {

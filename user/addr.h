@@ -20,8 +20,9 @@ struct mcp_addr {
 /* Parse "1.2.3.4:80" or "[::1]:80". Returns 0 or -1. */
 int mcp_parse_addr(const char *text, struct mcp_addr *out);
 /* A non-blocking socket of `type` (SOCK_STREAM: listening too; SOCK_DGRAM) bound to a, with
- * SO_REUSEADDR, and IPv6-only on an IPv6 address. Its fd, or -errno. */
-int mcp_addr_bind(const struct mcp_addr *a, int type);
+ * SO_REUSEADDR; on an IPv6 address, IPv6 only when v6only (else "[::]" takes IPv4 too). Its
+ * fd, or -errno. */
+int mcp_addr_bind(const struct mcp_addr *a, int type, bool v6only);
 
 struct mcp_prefix {
 	int family; /* AF_INET or AF_INET6 */

@@ -84,7 +84,7 @@ static int open_listener(struct router *r, const struct mcp_addr *a)
 {
 	struct handler *h = &r->listeners[r->n_listeners];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
-	int fd = mcp_addr_bind(a, SOCK_STREAM);
+	int fd = mcp_addr_bind(a, SOCK_STREAM, true);
 
 	if (fd < 0) {
 		errno = -fd;

@@ -85,7 +85,7 @@ int udp_open(struct router *r, const struct mcp_addr *a)
 {
 	struct udp_listener *l = &r->udp->listeners[r->udp->n_listeners];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->h };
-	int fd = mcp_addr_bind(a, SOCK_DGRAM);
+	int fd = mcp_addr_bind(a, SOCK_DGRAM, true);
 
 	if (fd < 0) {
 		errno = -fd;

@@ -388,6 +388,34 @@ static void test_client_never_reading_is_bounded(void **state)
 /* mcp-echo itself, with a client that sends and never reads: it stops reading that client
  * once 1 MiB of answers wait (TCP then holds the client back), instead of holding every answer
  * in its memory; another connection to it is answered meanwhile. */
+/* mcp-echo on the IPv6 wildcard answers IPv4 and IPv6 clients alike (mcpd's own listeners are
+ * IPv6-only: a [::] there is for IPv6, and 0.0.0.0 is listed apart). */
+static void test_echo_on_any_address_takes_both_families(void **state)
+{
+	struct sockaddr_in6 six = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	const uint32_t v1[] = { 1 };
+	struct mcp_hello_ack ack;
+	int ep = h_free_port(), v4, v6;
+	char addr[32];
+	char *argv[] = { "mcp-echo", "--listen", addr, "-q", NULL };
+
+	(void)state;
+	snprintf(addr, sizeof(addr), "[::]:%d", ep);
+	h_spawn("echo-any.log", argv); /* stopped with the test's other processes */
+	assert_int_equal(h_wait_port(ep, H_ANSWER_MS), 0); /* 127.0.0.1 */
+	v4 = h_session(ep, 1);
+	assert_true(v4 >= 0);
+	assert_int_equal(h_roundtrip(v4, 1, MCP_OP_GET, 64), 0);
+	six.sin6_port = htons((uint16_t)ep);
+	v6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(v6 >= 0);
+	assert_int_equal(connect(v6, (struct sockaddr *)&six, sizeof(six)), 0);
+	assert_int_equal(h_hello(v6, v1, 1, &ack), 1);
+	assert_int_equal(h_roundtrip(v6, 1, MCP_OP_GET, 64), 0);
+	close(v4);
+	close(v6);
+}
+
 static void test_echo_passes_backpressure_on(void **state)
 {
 	static uint8_t frame[MCP_HDR_V1_LEN + 16000];
@@ -982,6 +1010,7 @@ int main(int argc, char **argv)
 		H_TEST(test_stalled_backend_is_bounded),
 		H_TEST(test_client_never_reading_is_bounded),
 		H_TEST(test_echo_passes_backpressure_on),
+		H_TEST(test_echo_on_any_address_takes_both_families),
 		H_TEST(test_slow_sender_is_closed),
 		H_TEST(test_max_sessions),
 		H_TEST(test_slow_hellos_are_closed),
