@@ -45,7 +45,7 @@ BPF_CFLAGS += $(EXTRA_CFLAGS)
 # daemon; what tools and fuzzers link. The control protocol beside it. Then what the daemon
 # (and mcpctl, which reads maps) adds: config, blocklist, kernel counters, pin root.
 PROTO_SRCS := user/frame.c user/stream_decoder.c user/messages.c user/addr.c user/log.c \
-	      user/fdio.c user/echo.c
+	      user/fdio.c user/echo.c user/echo_stats.c
 CTL_SRCS   := user/ctl_request.c
 DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c \
 		   user/tuple.c user/cgroup.c user/session_state.c \

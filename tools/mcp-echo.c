@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "buf.h"
 #include "echo.h"
+#include "echo_stats.h"
 #include "addr.h"
 #include "fdio.h"
 #include "log.h"
@@ -40,6 +41,8 @@ struct echo_conn {
 	struct mcp_echo echo;
 	struct buf out;
 	int closing; /* close once out is written */
+	bool stalled; /* --stall: read no more */
+	uint64_t requests;
 	int dirty;
 	struct echo_conn *next_dirty;
 };
@@ -52,6 +55,14 @@ static struct echo_conn *dirty;
 static uint32_t next_id;
 static int quiet;
 static struct mcp_echo udp_echo = { .versions = versions };
+static struct echo_stats stats;
+static int stats_fd = -1;
+
+/* Fault modes, for testing what is in front of a backend. */
+static long die_after = -1; /* close a connection at its request number die_after + 1 */
+static bool stall;	    /* stop reading a connection once its HELLO is answered */
+static bool garbage;	    /* answer each request with bytes that are no MCP frame */
+static const char garbage_answer[] = "this is no MCP frame";
 
 static void mark(struct echo_conn *c)
 {
@@ -78,7 +89,8 @@ static int watch(struct echo_conn *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
 
-	ev.events = (c->out.len < ECHO_MAX_QUEUED ? EPOLLIN : 0) | (c->full ? EPOLLOUT : 0);
+	ev.events = (c->out.len < ECHO_MAX_QUEUED && !c->stalled ? EPOLLIN : 0) |
+		    (c->full ? EPOLLOUT : 0);
 	if (ev.events == c->events)
 		return 0;
 	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev)) {
@@ -96,16 +108,34 @@ static void queue(struct echo_conn *c, const void *p, ssize_t n)
 		mark(c);
 }
 
+/* A request on a negotiated connection, under a fault mode: 1 when it is not answered. */
+static int fault(struct echo_conn *c)
+{
+	if (die_after >= 0 && ++c->requests > (uint64_t)die_after) {
+		c->closing = 1; /* what was answered before goes out first */
+		mark(c);
+		return 1;
+	}
+	if (garbage) {
+		queue(c, garbage_answer, sizeof(garbage_answer) - 1);
+		return 1;
+	}
+	return 0;
+}
+
 /* Answer f (echo.c) straight into the output buffer. */
 static int on_frame(void *ctx, const struct mcp_frame *f)
 {
 	struct echo_conn *c = ctx;
-	uint8_t *t;
+	uint8_t *t, was = c->echo.version;
 	bool close;
 	size_t n;
 
-	if (c->closing)
+	if (c->closing || c->stalled)
 		return 1;
+	echo_stats_frame(&stats, f);
+	if (was && mcp_opcode_class(f->opcode) == MCP_OPC_REQUEST && fault(c))
+		return c->closing;
 	t = buf_reserve(&c->out, mcp_echo_room(f));
 	if (!t)
 		return 1;
@@ -115,14 +145,22 @@ static int on_frame(void *ctx, const struct mcp_frame *f)
 	if (n)
 		mark(c);
 	c->closing = close;
-	return close;
+	if (!was && c->echo.version) {
+		stats.sessions++;
+		c->stalled = stall;
+	}
+	return close || c->stalled;
 }
 
 static void on_readable(struct echo_conn *c)
 {
 	static uint8_t buf[256 * 1024];
 
-	for (int i = 0; i < 4 && c->out.len < ECHO_MAX_QUEUED; i++) {
+	if (c->stalled) {
+		watch(c); /* stop hearing about what it will not read */
+		return;
+	}
+	for (int i = 0; i < 4 && c->out.len < ECHO_MAX_QUEUED && !c->stalled; i++) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), 0), off = 0;
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -131,7 +169,7 @@ static void on_readable(struct echo_conn *c)
 			drop(c);
 			return;
 		}
-		while (off < n && !c->closing) {
+		while (off < n && !c->closing && !c->stalled) {
 			ssize_t used = mcp_decoder_feed(&c->dec, buf + off, (size_t)(n - off), on_frame, c);
 
 			if (used < 0) {
@@ -204,6 +242,7 @@ static void on_udp(int fd)
 	mmsg_prepare(in, iov, &bufs[0][0], sizeof(bufs[0]), from, BATCH);
 	n = recvmmsg(fd, in, BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
+		echo_stats_datagram(&stats, bufs[i], in[i].msg_len);
 		if (!mcp_echo_datagram(&udp_echo, bufs[i], in[i].msg_len))
 			continue;
 		iov[i].iov_len = in[i].msg_len;
@@ -231,15 +270,32 @@ static int parse_versions(const char *s)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: mcp-echo --listen HOST:PORT [--versions 1,2] [--delay-ms N] [-q]\n"
+	fprintf(f, "Usage: mcp-echo --listen HOST:PORT [--versions 1,2] [--stats PATH] [fault] [-q]\n"
 		   "\n"
 		   "The reference MCP backend: HELLO -> HELLO_ACK, PING -> PONG, CLOSE -> CLOSE,\n"
 		   "request op -> response op|0x80 with the same payload, stream id and session.\n"
-		   "  -l, --listen ADDR      where to listen (IPv4 or [IPv6]:port)\n"
+		   "  -l, --listen ADDR      where to listen (IPv4 or [IPv6]:port), TCP and UDP\n"
 		   "      --versions LIST    header versions spoken (default 1,2)\n"
-		   "      --delay-ms N       a slow backend: answer in batches every N ms\n"
+		   "      --stats PATH       a unix socket that reports what was received to whoever\n"
+		   "                         connects (socat - UNIX-CONNECT:PATH), then closes\n"
 		   "  -q, --quiet            no log but errors\n"
-		   "  -h, --help, -V, --version\n");
+		   "  -h, --help, -V, --version\n"
+		   "Faults, to test what stands in front of a backend:\n"
+		   "      --delay-ms N       a slow backend: answer in batches every N ms\n"
+		   "      --die-after N      close each connection at its request N+1, unanswered\n"
+		   "      --stall            stop reading each connection once its HELLO is answered\n"
+		   "      --garbage          answer each request with bytes that are no MCP frame\n");
+}
+
+/* A whole decimal number in [0, max], or -1. */
+static long parse_count(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return errno || end == s || *end || v < 0 || v > max ? -1 : v;
 }
 
 int main(int argc, char **argv)
@@ -248,13 +304,17 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "versions", required_argument, NULL, 'W' },
 		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "stats", required_argument, NULL, 'S' },
+		{ "die-after", required_argument, NULL, 'D' },
+		{ "stall", no_argument, NULL, 's' },
+		{ "garbage", no_argument, NULL, 'g' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct mcp_addr addr;
-	const char *listen_at = NULL;
+	const char *listen_at = NULL, *stats_path = NULL;
 	int lfd, one = 1, c;
 
 	while ((c = getopt_long(argc, argv, "l:qhV", opts, NULL)) != -1) {
@@ -270,7 +330,27 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'd':
-			delay_ms = atoi(optarg);
+			delay_ms = (int)parse_count(optarg, 60000);
+			if (delay_ms < 0) {
+				fprintf(stderr, "mcp-echo: --delay-ms: '%s' is not 0..60000\n", optarg);
+				return 2;
+			}
+			break;
+		case 'D':
+			die_after = parse_count(optarg, 1L << 30);
+			if (die_after < 0) {
+				fprintf(stderr, "mcp-echo: --die-after: '%s' is not a count\n", optarg);
+				return 2;
+			}
+			break;
+		case 'S':
+			stats_path = optarg;
+			break;
+		case 's':
+			stall = true;
+			break;
+		case 'g':
+			garbage = true;
 			break;
 		case 'q':
 			quiet = 1;
@@ -293,6 +373,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* The stats socket first: once the port takes connections, it answers too. */
+	if (stats_path) {
+		stats_fd = mcp_unix_listen(stats_path, 0600);
+		if (stats_fd < 0) {
+			fprintf(stderr, "mcp-echo: --stats %s: %s\n", stats_path,
+				stats_fd == -EADDRINUSE ? "another process answers there"
+							: strerror(-stats_fd));
+			return 1;
+		}
+	}
 	lfd = mcp_addr_bind(&addr, SOCK_STREAM, false); /* [::] takes IPv4 too */
 	if (lfd < 0) {
 		fprintf(stderr, "mcp-echo: cannot listen on %s: %s\n", listen_at, strerror(-lfd));
@@ -314,6 +404,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mcp-echo: epoll: %s\n", strerror(errno));
 		return 1;
 	}
+	ev.data.ptr = &stats_fd;
+	if (stats_fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, stats_fd, &ev)) {
+		fprintf(stderr, "mcp-echo: epoll: %s\n", strerror(errno));
+		return 1;
+	}
 	if (delay_ms > 0) {
 		struct itimerspec its = { .it_interval = { delay_ms / 1000, (delay_ms % 1000) * 1000000L },
 					  .it_value = { delay_ms / 1000, (delay_ms % 1000) * 1000000L } };
@@ -327,8 +422,9 @@ int main(int argc, char **argv)
 		}
 	}
 	udp_echo.n_versions = n_versions;
-	pr_info("listening on %s, tcp and udp (versions %s%s)", listen_at, n_versions == 2 ? "1,2" :
-		versions[0] == 1 ? "1" : "2", delay_ms ? ", slow" : "");
+	pr_info("listening on %s, tcp and udp (versions %s%s%s%s%s)", listen_at,
+		n_versions == 2 ? "1,2" : versions[0] == 1 ? "1" : "2", delay_ms ? ", slow" : "",
+		die_after >= 0 ? ", dies" : "", stall ? ", stalls" : "", garbage ? ", garbage" : "");
 
 	for (;;) {
 		struct epoll_event evs[256];
@@ -364,6 +460,10 @@ int main(int argc, char **argv)
 			}
 			if (evs[i].data.ptr == &ufd) {
 				on_udp(ufd);
+				continue;
+			}
+			if (evs[i].data.ptr == &stats_fd) {
+				echo_stats_serve(stats_fd, &stats);
 				continue;
 			}
 			if (evs[i].data.ptr == &timer_fd) {

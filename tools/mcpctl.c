@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include "addr.h"
 #include <time.h>
 #include <unistd.h>
 #include "ctl_request.h"
@@ -154,7 +154,6 @@ static int quiet; /* no message when mcpd cannot be asked (an upgrade polls thro
 /* One request, one response. NULL (with a message printed) when mcpd cannot be asked. */
 static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t n = mcp__ctl__request__get_packed_size(q), len;
 	uint8_t *req = malloc(n ? n : 1), *ans = NULL;
 	Mcp__Ctl__Response *rsp = NULL;
@@ -163,16 +162,12 @@ static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 
 	if (!req)
 		return NULL;
-	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "mcpctl: socket path too long: %s\n", sock_path);
-		goto out;
-	}
-	strcpy(sa.sun_path, sock_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	fd = mcp_unix_connect(sock_path);
+	if (fd < 0) {
 		if (!quiet)
-			fprintf(stderr, "mcpctl: cannot reach mcpd at %s: %s%s\n", sock_path, strerror(errno),
-			errno == ENOENT || errno == ECONNREFUSED ? " (is mcpd running? -s SOCKET?)" : "");
+			fprintf(stderr, "mcpctl: cannot reach mcpd at %s: %s%s\n", sock_path,
+				strerror(-fd), fd == -ENOENT || fd == -ECONNREFUSED
+						       ? " (is mcpd running? -s SOCKET?)" : "");
 		goto out;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define MCP_ADDR_TEXT_MAX 64
 
@@ -23,6 +24,13 @@ int mcp_parse_addr(const char *text, struct mcp_addr *out);
  * SO_REUSEADDR; on an IPv6 address, IPv6 only when v6only (else "[::]" takes IPv4 too). Its
  * fd, or -errno. */
 int mcp_addr_bind(const struct mcp_addr *a, int type, bool v6only);
+
+/* A listening unix stream socket at path, non-blocking, its file given `mode`. A socket file
+ * already there is replaced unless something answers on it (-EADDRINUSE). Its fd, or -errno
+ * (-ENAMETOOLONG for a path sun_path cannot hold). */
+int mcp_unix_listen(const char *path, mode_t mode);
+/* A blocking connection to the unix stream socket at path: its fd, or -errno. */
+int mcp_unix_connect(const char *path);
 
 struct mcp_prefix {
 	int family; /* AF_INET or AF_INET6 */

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "addr.h"
 #include "anomaly.h"
 #include "auth.h"
 #include "control.pb-c.h"
@@ -715,19 +716,17 @@ int ctl_adopt(struct router *r, int fd)
 
 int ctl_init(struct router *r)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = r->cfg.control;
-	char dir[sizeof(sa.sun_path)], *slash;
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *slash;
 	struct err e;
 	int fd;
 
 	if (!path[0])
 		return 0; /* control = (empty): no control socket */
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (strlen(path) >= sizeof(dir)) {
 		pr_err("control socket path too long: %s", path);
 		return -1;
 	}
-	strcpy(sa.sun_path, path);
 	strcpy(dir, path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir)
@@ -742,19 +741,13 @@ int ctl_init(struct router *r)
 		pr_err("control socket %s refused: %s", path, e.msg);
 		return -1;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/* A socket file is there: if something answers on it, another mcpd owns it. */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN) {
+	fd = mcp_unix_listen(path, 0660);
+	if (fd == -EADDRINUSE) {
 		pr_err("control socket %s is in use by another mcpd", path);
-		close(fd);
 		return -1;
 	}
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0660) || listen(fd, 64)) {
-		pr_err("cannot serve the control socket %s: %s", path, strerror(errno));
-		close(fd);
+	if (fd < 0) {
+		pr_err("cannot serve the control socket %s: %s", path, strerror(-fd));
 		return -1;
 	}
 	return serve(r, fd, path);

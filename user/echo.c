@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The echo backend's answers (echo.h): one rule for mcp-echo and the test backends. */
+/* The echo backend's answers (echo.h): what mcp-echo says to each frame. */
 #include <stdio.h>
 #include <string.h>
 #include "echo.h"

@@ -2,8 +2,8 @@
 /*
  * What the reference echo backend answers (echo.c): HELLO with HELLO_ACK (the highest version
  * both speak), each request with its response (same payload, stream id and session), PING
- * with PONG, CLOSE with CLOSE; anything out of turn with an ERROR. mcp-echo serves it; the
- * e2e harness's in-process backends answer with it too, around their fault modes.
+ * with PONG, CLOSE with CLOSE; anything out of turn with an ERROR. mcp-echo serves it, around
+ * its fault modes.
  */
 #ifndef MCP_ECHO_H
 #define MCP_ECHO_H

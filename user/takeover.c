@@ -19,9 +19,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
+#include "addr.h"
 #include "control.pb-c.h"
 #include "ctl.h"
 #include "fdio.h"
@@ -299,40 +299,35 @@ static bool pools_kept(struct router *r, const Mcp__Ctl__Takeover *t)
 
 int takeover_possible(struct router *r)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int sock, rc = -1;
+	int sock;
 
 	if (!r->cfg.control[0]) {
 		pr_err("takeover: the config has no control socket (control =) to reach the running "
 		       "mcpd through");
 		return -1;
 	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->cfg.control);
-	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sock >= 0 && !connect(sock, (struct sockaddr *)&sa, sizeof(sa)))
-		rc = 0;
-	else
+	sock = mcp_unix_connect(r->cfg.control);
+	if (sock < 0) {
 		pr_err("takeover: cannot reach the running mcpd at %s: %s", r->cfg.control,
-		       strerror(errno));
-	if (sock >= 0)
-		close(sock);
-	return rc;
+		       strerror(-sock));
+		return -1;
+	}
+	close(sock);
+	return 0;
 }
 
 int takeover_take(struct router *r)
 {
 	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	Mcp__Ctl__Takeover *t = NULL;
 	uint8_t *buf = NULL, ack = 'K';
 	int sock, *fds = NULL, rc = -1, next = 0;
 	size_t len;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r->cfg.control);
-	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa))) {
+	sock = mcp_unix_connect(r->cfg.control);
+	if (sock < 0) {
 		pr_err("takeover: cannot reach the running mcpd at %s: %s", r->cfg.control,
-		       strerror(errno));
+		       strerror(-sock));
 		goto out;
 	}
 	q.command = MCP__CTL__COMMAND__COMMAND_TAKEOVER;

@@ -10,9 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "addr.h"
 #include "fdio.h"
-#include "echo.h"
 #include "harness.h"
 #include "pin_root.h"
 #include "stream_decoder.h"
@@ -664,222 +662,50 @@ int h_roundtrip(int fd, int version, uint8_t op, size_t len)
 	return rc;
 }
 
-/* ---- in-process backends ------------------------------------------------------------------ */
+/* ---- backends: mcp-echo processes ---------------------------------------------------------- */
 
-/*
- * One thread per backend, one epoll set over its listener, its UDP socket and every connection
- * (a thousand sessions through four pools used to mean four thousand threads polling, which
- * loaded the machine more than the router under test).
- */
 struct h_backend {
-	int fd, udp, ep, port, mode, arg;
-	pthread_t thread;
-	atomic_int stop;
-	atomic_uint_fast64_t counts[256];
-	atomic_uint_fast64_t sessions;
-	atomic_uint_fast32_t last_udp_session;
-	pthread_mutex_t hello_lock;
-	char last_client_id[MCP_CLIENT_ID_MAX + 1]; /* of the last HELLO */
+	pid_t pid;
+	int port;
+	char stats[PATH_MAX]; /* its --stats socket */
 };
-
-/* The test backends speak both versions, as mcp-echo does by default. */
-static const uint32_t echo_versions[] = { MCP_VERSION_1, MCP_VERSION_2 };
-static const struct mcp_echo echo_any = { .versions = echo_versions, .n_versions = 2 };
-
-struct bconn {
-	int fd;
-	struct h_backend *b;
-	struct mcp_decoder d;
-	struct mcp_echo echo;
-	uint64_t requests;
-	int dead;
-};
-
-static uint8_t *bout(void)
-{
-	static __thread uint8_t out[MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT];
-
-	return out;
-}
-
-/* Blocking sends from the backend's thread (its sockets block; reads use MSG_DONTWAIT): the
- * router reads what its backends answer. */
-static int bsend(struct bconn *c, const void *p, size_t n)
-{
-	return fd_write_all(c->fd, p, n);
-}
-
-/* A frame to a test backend: counted, then answered as mcp-echo answers it (user/echo.c),
- * unless the backend's fault mode says otherwise. */
-static int backend_frame(void *ctx, const struct mcp_frame *f)
-{
-	struct bconn *c = ctx;
-	struct h_backend *b = c->b;
-	uint8_t *out = bout();
-	bool close;
-	size_t n;
-
-	atomic_fetch_add(&b->counts[f->opcode], 1);
-	if (f->opcode == MCP_OP_HELLO) {
-		struct mcp_hello h;
-
-		if (!mcp_parse_hello(f->payload, f->length, &h)) {
-			pthread_mutex_lock(&b->hello_lock);
-			strcpy(b->last_client_id, h.client_id);
-			pthread_mutex_unlock(&b->hello_lock);
-		}
-	}
-	if (mcp_answer_opcode(f->opcode) && c->echo.version) {
-		if (b->mode == HB_DIE_AFTER && ++c->requests > (uint64_t)b->arg) {
-			c->dead = 1;
-			return 1;
-		}
-		if (b->mode == HB_SLOW)
-			usleep((useconds_t)b->arg * 1000);
-		if (b->mode == HB_GARBAGE)
-			return bsend(c, "this is no MCP frame", 20) ? 1 : 0;
-	}
-	n = mcp_echo_answer(&c->echo, f, out, MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT, &close);
-	if (f->opcode == MCP_OP_HELLO && c->echo.version && !c->d.fr.version)
-		atomic_fetch_add(&b->sessions, 1);
-	c->d.fr.version = c->echo.version;
-	if ((n && bsend(c, out, n)) || close) {
-		c->dead = 1;
-		return 1;
-	}
-	return 0;
-}
-
-static void bconn_free(struct bconn *c)
-{
-	/* Out of the epoll set before the close: a fork of this process (h_run) can hold the
-	 * socket open a moment longer, and its events would come for a freed connection. */
-	epoll_ctl(c->b->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	mcp_decoder_free(&c->d);
-	close(c->fd);
-	free(c);
-}
-
-/* Readable: feed what came to the decoder. A stalled backend, once its session is set up,
- * stops reading (the connection leaves the epoll set and waits to be freed at the end). */
-static void bconn_readable(struct h_backend *b, struct bconn *c)
-{
-	static __thread uint8_t buf[65536];
-	ssize_t n;
-
-	if (b->mode == HB_STALL && c->d.fr.version) {
-		epoll_ctl(b->ep, EPOLL_CTL_DEL, c->fd, NULL);
-		return;
-	}
-	n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && errno == EAGAIN)
-		return;
-	for (ssize_t off = 0; n > 0 && off < n && !c->dead;) {
-		ssize_t used = mcp_decoder_feed(&c->d, buf + off, (size_t)(n - off), backend_frame, c);
-
-		if (used < 0)
-			c->dead = 1;
-		else
-			off += used;
-	}
-	if (n <= 0 || c->dead)
-		bconn_free(c);
-}
-
-/* MCP over UDP: answer each request datagram in place. */
-static void backend_udp(struct h_backend *b)
-{
-	uint8_t d[MCP_HDR_MAX_LEN + MCP_MAX_FRAME_LIMIT];
-	struct sockaddr_storage from;
-	socklen_t len = sizeof(from);
-	ssize_t n = recvfrom(b->udp, d, sizeof(d), MSG_DONTWAIT, (struct sockaddr *)&from, &len);
-
-	if (n < MCP_HDR_V1_LEN || mcp_opcode_class(d[MCP_OFF_OPCODE]) != MCP_OPC_REQUEST)
-		return;
-	atomic_fetch_add(&b->counts[d[MCP_OFF_OPCODE]], 1);
-	if (d[MCP_OFF_VERSION] == MCP_VERSION_2 && n >= MCP_HDR_V2_LEN)
-		atomic_store(&b->last_udp_session, mcp_be32_at(d + MCP_OFF_SESSION));
-	if (mcp_echo_datagram(&echo_any, d, (size_t)n))
-		sendto(b->udp, d, (size_t)n, 0, (struct sockaddr *)&from, len);
-}
-
-static void backend_accept(struct h_backend *b)
-{
-	const struct timeval send_timeout = { .tv_sec = H_ANSWER_MS / 1000 };
-
-	for (;;) {
-		int fd = accept4(b->fd, NULL, NULL, SOCK_CLOEXEC);
-		struct epoll_event ev = { .events = EPOLLIN };
-		struct bconn *c;
-
-		if (fd < 0)
-			return;
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->b = b;
-		/* A send blocks until the router reads, never longer than a hang would take. */
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
-		mcp_decoder_init(&c->d, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
-		c->echo = echo_any;
-		c->echo.session_id = 1;
-		ev.data.ptr = c;
-		if (epoll_ctl(b->ep, EPOLL_CTL_ADD, fd, &ev))
-			bconn_free(c);
-	}
-}
-
-static void *backend_loop(void *p)
-{
-	struct h_backend *b = p;
-
-	while (!atomic_load(&b->stop)) {
-		struct epoll_event evs[64];
-		int n = epoll_wait(b->ep, evs, 64, 100);
-
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &b->fd)
-				backend_accept(b);
-			else if (evs[i].data.ptr == &b->udp)
-				backend_udp(b);
-			else
-				bconn_readable(b, evs[i].data.ptr);
-		}
-	}
-	return NULL;
-}
 
 struct h_backend *h_backend_start(int mode, int arg)
 {
 	struct h_backend *b = calloc(1, sizeof(*b));
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct epoll_event ev = { .events = EPOLLIN };
-	socklen_t len = sizeof(a);
-	int one = 1;
+	char listen[32], num[16], log[32];
+	char *argv[10] = { "mcp-echo", "-q", "--listen", listen, "--stats", NULL };
+	int argc = 5;
 
-	b->mode = mode;
-	b->arg = arg;
-	pthread_mutex_init(&b->hello_lock, NULL);
-	b->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	setsockopt(b->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(b->fd, (struct sockaddr *)&a, sizeof(a)) || listen(b->fd, 4096))
-		abort();
-	getsockname(b->fd, (struct sockaddr *)&a, &len);
-	b->port = ntohs(a.sin_port);
-	b->udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (bind(b->udp, (struct sockaddr *)&a, sizeof(a)))
-		abort();
-	b->ep = epoll_create1(EPOLL_CLOEXEC);
-	ev.data.ptr = &b->fd;
-	if (b->ep < 0 || epoll_ctl(b->ep, EPOLL_CTL_ADD, b->fd, &ev))
-		abort();
-	ev.data.ptr = &b->udp;
-	if (epoll_ctl(b->ep, EPOLL_CTL_ADD, b->udp, &ev))
-		abort();
-	pthread_create(&b->thread, NULL, backend_loop, b);
+	if (!b)
+		return NULL;
+	b->port = h_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", b->port);
+	snprintf(b->stats, sizeof(b->stats), "%s/echo-%d.sock", h_tmpdir(), b->port);
+	snprintf(num, sizeof(num), "%d", arg);
+	snprintf(log, sizeof(log), "echo-%d.log", b->port);
+	argv[argc++] = b->stats;
+	if (mode == HB_SLOW) {
+		argv[argc++] = "--delay-ms";
+		argv[argc++] = num;
+	} else if (mode == HB_DIE_AFTER) {
+		argv[argc++] = "--die-after";
+		argv[argc++] = num;
+	} else if (mode == HB_STALL) {
+		argv[argc++] = "--stall";
+	} else if (mode == HB_GARBAGE) {
+		argv[argc++] = "--garbage";
+	}
+	b->pid = h_spawn(log, argv);
+	if (b->pid > 0)
+		h_keep(b->pid);
+	/* The stats socket is bound before the port listens: once one answers, both do. */
+	if (b->pid <= 0 || h_wait_port(b->port, H_ANSWER_MS)) {
+		fprintf(stderr, "mcp-echo on port %d did not start (see %s/%s)\n", b->port,
+			h_tmpdir(), log);
+		h_backend_stop(b);
+		return NULL;
+	}
 	return b;
 }
 
@@ -888,35 +714,94 @@ int h_backend_port(const struct h_backend *b)
 	return b->port;
 }
 
+/* The value of the report line that starts with `key` and a space ("" for an empty one): 1,
+ * 0 when the report has no such line, -1 when mcp-echo gave none (said on stderr). */
+static int backend_report(const struct h_backend *b, const char *key, char *val, size_t len)
+{
+	static __thread char report[64 * 1024];
+	size_t got = 0, klen = strlen(key);
+	int fd = mcp_unix_connect(b->stats);
+	ssize_t n = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "mcp-echo stats at %s: %s\n", b->stats, strerror(-fd));
+		return -1;
+	}
+	while (got + 1 < sizeof(report)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, H_ANSWER_MS) <= 0)
+			break;
+		n = recv(fd, report + got, sizeof(report) - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	report[got] = '\0';
+	if (n != 0) {
+		fprintf(stderr, "mcp-echo stats at %s: no whole report\n", b->stats);
+		return -1;
+	}
+	for (char *line = report; *line;) {
+		char *end = strchrnul(line, '\n');
+
+		if ((size_t)(end - line) >= klen && !strncmp(line, key, klen) && line[klen] == ' ') {
+			snprintf(val, len, "%.*s", (int)(end - line - (ptrdiff_t)klen - 1), line + klen + 1);
+			return 1;
+		}
+		line = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
 uint64_t h_backend_count(const struct h_backend *b, uint8_t op)
 {
-	return atomic_load(&b->counts[op]);
-}
+	char key[16], val[64];
+	unsigned long long n;
 
-uint32_t h_backend_last_udp_session(const struct h_backend *b)
-{
-	return (uint32_t)atomic_load(&b->last_udp_session);
-}
-
-void h_backend_last_client_id(struct h_backend *b, char *out, size_t len)
-{
-	pthread_mutex_lock(&b->hello_lock);
-	snprintf(out, len, "%s", b->last_client_id);
-	pthread_mutex_unlock(&b->hello_lock);
+	/* "tcp 0x03 GET 12"; an opcode never seen has no line. */
+	snprintf(key, sizeof(key), "tcp 0x%02x", op);
+	switch (backend_report(b, key, val, sizeof(val))) {
+	case 0:
+		return 0;
+	case 1:
+		if (sscanf(val, "%*s %llu", &n) == 1)
+			return n;
+	}
+	return UINT64_MAX; /* fails any count a test expects */
 }
 
 uint64_t h_backend_sessions(const struct h_backend *b)
 {
-	return atomic_load(&b->sessions);
+	char val[32];
+
+	return backend_report(b, "sessions", val, sizeof(val)) == 1 ? strtoull(val, NULL, 10)
+								    : UINT64_MAX;
+}
+
+uint32_t h_backend_last_udp_session(const struct h_backend *b)
+{
+	char val[32];
+
+	return backend_report(b, "last_udp_session", val, sizeof(val)) == 1
+		       ? (uint32_t)strtoul(val, NULL, 16) : 0;
+}
+
+void h_backend_last_client_id(struct h_backend *b, char *out, size_t len)
+{
+	if (backend_report(b, "last_client_id", out, len) != 1)
+		snprintf(out, len, "(no report)");
 }
 
 void h_backend_stop(struct h_backend *b)
 {
-	atomic_store(&b->stop, 1);
-	pthread_join(b->thread, NULL);
-	/* Its connections close with the process; the listener and epoll set go now. */
-	close(b->fd);
-	close(b->udp);
-	close(b->ep);
+	if (!b)
+		return;
+	if (b->pid > 0) {
+		h_kill(b->pid, SIGTERM);
+		h_wait(b->pid, 5000);
+	}
+	unlink(b->stats);
 	free(b);
 }

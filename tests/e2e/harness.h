@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * End-to-end test harness: runs the real mcpd (and mcp-echo, mcpbench) as processes, speaks
- * MCP to them over real loopback sockets, and provides in-process backends whose behaviour
- * tests control (which opcodes they saw, dying, stalling, answering slowly).
+ * End-to-end test harness: runs the real mcpd, mcp-echo and mcpbench as processes and speaks
+ * MCP to them over real loopback sockets. The backends are mcp-echo processes: a test picks
+ * their fault mode (dying, stalling, answering slowly or with garbage) and reads what they
+ * received from their --stats socket.
  */
 #ifndef MCP_E2E_HARNESS_H
 #define MCP_E2E_HARNESS_H
@@ -112,19 +113,26 @@ int h_expect_eof(int fd);
 /* A request and its echoed response on a negotiated session. 0 if the answer is right. */
 int h_roundtrip(int fd, int version, uint8_t op, size_t len);
 
-/* ---- in-process backends ------------------------------------------------------------------ */
+/* ---- backends: mcp-echo processes ---------------------------------------------------------- */
 
 struct h_backend;
+/* mcp-echo's fault modes: none, --delay-ms arg, --die-after arg, --stall, --garbage. */
 enum h_backend_mode { HB_ECHO = 0, HB_SLOW, HB_DIE_AFTER, HB_STALL, HB_GARBAGE };
 
+/* An mcp-echo on 127.0.0.1 (TCP and UDP) that serves the whole run; NULL (said on stderr) when
+ * it did not start. */
 struct h_backend *h_backend_start(int mode, int arg);
 int h_backend_port(const struct h_backend *b);
+/* TCP frames of opcode op it received; UINT64_MAX (never a count a test expects) when it
+ * gave no report. */
 uint64_t h_backend_count(const struct h_backend *b, uint8_t op);
+/* HELLOs it answered with HELLO_ACK (UINT64_MAX as above). */
 uint64_t h_backend_sessions(const struct h_backend *b);
 /* The client_id of the last HELLO the backend got ("" for none). */
 void h_backend_last_client_id(struct h_backend *b, char *out, size_t len);
 /* The v2 `session` field of the last UDP request the backend got. */
 uint32_t h_backend_last_udp_session(const struct h_backend *b);
+/* Stop it (NULL: nothing to stop). */
 void h_backend_stop(struct h_backend *b);
 
 #endif

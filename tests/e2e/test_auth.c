@@ -135,7 +135,7 @@ static int setup(void **state)
 	randombytes_buf(key3.secret, key3.len);
 	kv = h_backend_start(HB_ECHO, 0);
 	other = h_backend_start(HB_ECHO, 0);
-	return 0;
+	return kv && other ? 0 : -1;
 }
 
 static int teardown(void **state)

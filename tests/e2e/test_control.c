@@ -107,7 +107,7 @@ static int setup(void **state)
 	notify_open();
 	one = h_backend_start(HB_ECHO, 0);
 	two = h_backend_start(HB_ECHO, 0);
-	return 0;
+	return one && two ? 0 : -1;
 }
 
 static int setup_mcpd(void **state)

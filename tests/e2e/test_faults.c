@@ -54,7 +54,7 @@ static int setup(void **state)
 	good = h_backend_start(HB_ECHO, 0);
 	garbage = h_backend_start(HB_GARBAGE, 0);
 	stalled = h_backend_start(HB_STALL, 0);
-	return 0;
+	return good && garbage && stalled ? 0 : -1;
 }
 
 static int setup_mcpd(void **state)
@@ -255,9 +255,8 @@ static void test_client_never_reading_is_bounded(void **state)
 	char *echo_argv[] = { "mcp-echo", "--listen", echo_addr, "-q", NULL };
 
 	(void)state;
-	/* Its SETs go to an mcp-echo of their own (a backend that answers each connection as it
-	 * can, as mcp-echo does; the test backends block their one thread on a full socket), the
-	 * other session's GETs to the good backend. */
+	/* Its SETs go to an mcp-echo of their own (whose memory the test watches), the other
+	 * session's GETs to the good backend. */
 	snprintf(echo_addr, sizeof(echo_addr), "127.0.0.1:%d", ep);
 	echo = h_spawn("unread-echo.log", echo_argv);
 	assert_int_equal(h_wait_port(ep, H_ANSWER_MS), 0);
@@ -414,6 +413,119 @@ static void test_echo_on_any_address_takes_both_families(void **state)
 	assert_int_equal(h_roundtrip(v6, 1, MCP_OP_GET, 64), 0);
 	close(v4);
 	close(v6);
+}
+
+/* mcp-echo's fault modes, seen by a client talking to it directly (the tests above see them
+ * through mcpd). */
+static void test_echo_fault_modes(void **state)
+{
+	struct h_backend *dies = h_backend_start(HB_DIE_AFTER, 2);
+	static uint8_t chunk[16384];
+	char got[64] = { 0 };
+	uint64_t sets = h_backend_count(stalled, MCP_OP_SET), until = h_now_ms() + H_ANSWER_MS;
+	size_t pushed = 0;
+	int fd;
+
+	(void)state;
+	/* --garbage: the HELLO is answered, a request gets bytes that are no frame. */
+	fd = h_session(h_backend_port(garbage), 1);
+	assert_true(fd >= 0);
+	assert_int_equal(h_send_frame(fd, 1, MCP_OP_GET, 0, "k", 1), 0);
+	for (size_t n = 0; n < 20;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		assert_int_equal(poll(&p, 1, H_ANSWER_MS), 1);
+		r = recv(fd, got + n, 20 - n, 0);
+		assert_true(r > 0);
+		n += (size_t)r;
+	}
+	assert_string_equal(got, "this is no MCP frame");
+	close(fd);
+	/* --die-after 2: two answers, then the connection closes at the third request. */
+	assert_non_null(dies);
+	fd = h_session(h_backend_port(dies), 2);
+	assert_true(fd >= 0);
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 8), 0);
+	assert_int_equal(h_roundtrip(fd, 2, MCP_OP_SET, 8), 0);
+	assert_int_equal(h_send_frame(fd, 2, MCP_OP_GET, 3, "last", 4), 0);
+	assert_int_equal(h_expect_eof(fd), 0);
+	close(fd);
+	h_backend_stop(dies);
+	/* --stall: after the HELLO_ACK nothing more is read; a client's sends fill the socket
+	 * buffers and stop, and none of its SETs is counted. */
+	fd = h_session(h_backend_port(stalled), 1);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i + MCP_HDR_V1_LEN + 1000 <= sizeof(chunk);)
+		i += (size_t)mcp_frame_build(chunk + i, sizeof(chunk) - i, 1, MCP_OP_SET, 0, 0,
+					     chunk, 1000);
+	for (;;) {
+		ssize_t r = send(fd, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (r < 0 && errno == EAGAIN)
+			break;
+		assert_true(r > 0);
+		pushed += (size_t)r;
+		assert_true(h_now_ms() < until); /* a backend that reads would take it all */
+	}
+	print_message("a stalled mcp-echo took %zu KiB before the sender blocked\n", pushed >> 10);
+	assert_int_equal(h_backend_count(stalled, MCP_OP_SET), sets);
+	close(fd);
+}
+
+/* What mcp-echo's --stats socket reports, and the flags it refuses. */
+static void test_echo_reports_what_it_received(void **state)
+{
+	struct h_backend *b = h_backend_start(HB_ECHO, 0);
+	struct mcp_hello hello = { .versions = { 2 }, .n_versions = 1 };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	uint8_t buf[256], answer[256];
+	char id[MCP_CLIENT_ID_MAX + 1], log[PATH_MAX];
+	char *bad_count[] = { "mcp-echo", "--listen", "127.0.0.1:1", "--die-after", "x", NULL };
+	char *taken[] = { "mcp-echo", "--listen", "127.0.0.1:1", "--stats", NULL, NULL };
+	struct h_frame *fr = malloc(sizeof(*fr));
+	ssize_t n;
+	int fd, udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(h_backend_sessions(b), 0);
+	h_backend_last_client_id(b, id, sizeof(id));
+	assert_string_equal(id, "");
+	fd = h_connect(h_backend_port(b));
+	snprintf(hello.client_id, sizeof(hello.client_id), "reporter-1");
+	n = mcp_build_hello(buf, sizeof(buf), &hello);
+	assert_int_equal(h_send(fd, buf, (size_t)n), 0);
+	assert_int_equal(h_read_frame(fd, fr), 0);
+	assert_int_equal(fr->f.opcode, MCP_OP_HELLO_ACK);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(h_roundtrip(fd, 2, MCP_OP_GET, 16), 0);
+	assert_int_equal(h_roundtrip(fd, 2, 0x12, 16), 0);
+	to.sin_port = htons((uint16_t)h_backend_port(b));
+	n = mcp_frame_build(buf, sizeof(buf), 2, MCP_OP_SET, 1, 0x5e55, "k", 1);
+	assert_int_equal(h_udp_exchange(udp, &to, buf, (size_t)n, answer, sizeof(answer), true), n);
+	assert_int_equal(h_backend_sessions(b), 1);
+	assert_int_equal(h_backend_count(b, MCP_OP_HELLO), 1);
+	assert_int_equal(h_backend_count(b, MCP_OP_GET), 5);
+	assert_int_equal(h_backend_count(b, 0x12), 1);
+	assert_int_equal(h_backend_count(b, MCP_OP_SET), 0); /* the SET came over UDP */
+	assert_int_equal(h_backend_last_udp_session(b), 0x5e55);
+	h_backend_last_client_id(b, id, sizeof(id));
+	assert_string_equal(id, "reporter-1");
+	close(fd);
+	close(udp);
+	/* A count that is not one, and a stats socket another mcp-echo answers on. */
+	assert_int_equal(h_wait(h_spawn("echo-bad.log", bad_count), H_ANSWER_MS), 2);
+	snprintf(log, sizeof(log), "%s/echo-bad.log", h_tmpdir());
+	assert_true(h_file_contains(log, "--die-after: 'x' is not a count"));
+	snprintf(log, sizeof(log), "%s/echo-%d.sock", h_tmpdir(), h_backend_port(b));
+	taken[4] = log;
+	assert_int_equal(h_wait(h_spawn("echo-taken.log", taken), H_ANSWER_MS), 1);
+	assert_int_equal(h_backend_sessions(b), 1); /* the first one's socket still answers */
+	snprintf(log, sizeof(log), "%s/echo-taken.log", h_tmpdir());
+	assert_true(h_file_contains(log, "another process answers there"));
+	free(fr);
+	h_backend_stop(b);
 }
 
 static void test_echo_passes_backpressure_on(void **state)
@@ -1011,6 +1123,8 @@ int main(int argc, char **argv)
 		H_TEST(test_client_never_reading_is_bounded),
 		H_TEST(test_echo_passes_backpressure_on),
 		H_TEST(test_echo_on_any_address_takes_both_families),
+		H_TEST(test_echo_fault_modes),
+		H_TEST(test_echo_reports_what_it_received),
 		H_TEST(test_slow_sender_is_closed),
 		H_TEST(test_max_sessions),
 		H_TEST(test_slow_hellos_are_closed),

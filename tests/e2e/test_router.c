@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * End-to-end tests of the router: the real mcpd on real loopback sockets, with in-process
- * backends and real mcp-echo/mcpbench processes. The same suite runs on both data paths:
+ * End-to-end tests of the router: the real mcpd on real loopback sockets, mcp-echo processes as
+ * its backends and mcpbench as a client. The same suite runs on every data path:
  *
  *   e2e_router user     mcpd --datapath user
  *   e2e_router bpf      mcpd --datapath bpf (root; the sockmap verdict in the running kernel)
+ *   e2e_router auto     mcpd --datapath auto (root; local clients on the inline sk_msg path)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,7 +51,7 @@ static int setup(void **state)
 	dies = h_backend_start(HB_DIE_AFTER, 3);
 	slow = h_backend_start(HB_SLOW, 50);
 	dead_port = h_free_port();
-	return 0;
+	return pool_a && pool_b && dies && slow ? 0 : -1;
 }
 
 /* Long enough that no test's sessions idle out while a loaded machine sets them up; the
