@@ -309,8 +309,18 @@ void auth_collect(struct auth *a, const struct mcp_config *cfg, metric_fn fn, vo
 }
 
 /* For a hot upgrade: the counters (the identities' rows start anew). */
-void auth_counters(struct auth *a, uint64_t **results, uint64_t **denied)
+void auth_save(struct auth *a, Mcp__Ctl__TakeoverCounters *k)
 {
-	*results = a->results;
-	*denied = a->denied;
+	k->auth_results = a->results;
+	k->n_auth_results = MCP_AUTH__COUNT;
+	k->denials = a->denied;
+	k->n_denials = MCP_PERM__COUNT;
+}
+
+void auth_restore(struct auth *a, const Mcp__Ctl__TakeoverCounters *k)
+{
+	for (size_t i = 0; i < k->n_auth_results && i < MCP_AUTH__COUNT; i++)
+		a->results[i] = k->auth_results[i];
+	for (size_t i = 0; i < k->n_denials && i < MCP_PERM__COUNT; i++)
+		a->denied[i] = k->denials[i];
 }

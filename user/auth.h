@@ -13,6 +13,7 @@
 #include "config.h"
 #include "messages.h"
 #include "stats.h"
+#include "control.pb-c.h"
 #include "token.h"
 #include "mcp/perm.h"
 
@@ -65,7 +66,9 @@ struct auth_client {
 };
 int auth_clients(struct auth *a, const struct auth_client **out);
 void auth_collect(struct auth *a, const struct mcp_config *cfg, metric_fn fn, void *ctx);
-/* For a hot upgrade: the counters, MCP_AUTH__COUNT results and MCP_PERM__COUNT denials. */
-void auth_counters(struct auth *a, uint64_t **results, uint64_t **denied);
+/* For a hot upgrade: its counters into k (pointing into a: nothing to free), and back from an
+ * mcpd that may have counted fewer or more kinds. */
+void auth_save(struct auth *a, Mcp__Ctl__TakeoverCounters *k);
+void auth_restore(struct auth *a, const Mcp__Ctl__TakeoverCounters *k);
 
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include "blocklist.h"
+#include "log.h"
 #include "mcp/xdp.h"
 
 static bool same(const struct mcp_prefix *a, const struct mcp_prefix *b)
@@ -170,4 +171,64 @@ void blocklist_attach_maps(struct blocklist *b, int v4_fd, int v6_fd, uint64_t n
 	b->v6_fd = v6_fd;
 	for (int i = 0; i < b->n; i++)
 		mirror(b, &b->e[i], now_ms);
+}
+
+void blocklist_save_free(Mcp__Ctl__Takeover *t)
+{
+	for (size_t i = 0; i < t->n_blocks; i++) {
+		free(t->blocks[i]->prefix);
+		free(t->blocks[i]);
+	}
+	free(t->blocks);
+	t->blocks = NULL;
+	t->n_blocks = 0;
+}
+
+int blocklist_save(const struct blocklist *b, uint64_t now_ms, Mcp__Ctl__Takeover *t)
+{
+	t->n_blocks = 0;
+	t->blocks = calloc(b->n ? (size_t)b->n : 1, sizeof(*t->blocks));
+	if (!t->blocks)
+		return -ENOMEM;
+	for (int i = 0; i < b->n; i++) {
+		const struct block_entry *e = &b->e[i];
+		Mcp__Ctl__TakeoverBlock *m;
+		char p[64];
+
+		if (e->expires_ms && e->expires_ms <= now_ms)
+			continue; /* expired, not yet swept */
+		mcp_prefix_format(&e->p, p, sizeof(p));
+		m = calloc(1, sizeof(*m));
+		if (m)
+			mcp__ctl__takeover_block__init(m);
+		if (!m || !(m->prefix = strdup(p))) {
+			free(m);
+			blocklist_save_free(t);
+			return -ENOMEM;
+		}
+		m->ttl_left_ms = e->expires_ms ? e->expires_ms - now_ms : 0;
+		m->hits = e->hits;
+		m->reason = (char *)e->reason;
+		t->blocks[t->n_blocks++] = m;
+	}
+	return 0;
+}
+
+int blocklist_restore(struct blocklist *b, const Mcp__Ctl__Takeover *t, uint64_t now_ms)
+{
+	int lost = 0;
+
+	for (size_t i = 0; i < t->n_blocks; i++) {
+		const Mcp__Ctl__TakeoverBlock *m = t->blocks[i];
+		struct mcp_prefix p;
+
+		if (mcp_prefix_parse(m->prefix, &p) ||
+		    blocklist_add(b, &p, m->ttl_left_ms, m->reason, now_ms)) {
+			pr_warn("takeover: blocklist entry '%s' not restored", m->prefix);
+			lost++;
+			continue;
+		}
+		blocklist_find(b, &p)->hits = m->hits;
+	}
+	return lost;
 }

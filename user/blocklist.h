@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include "addr.h"
 #include "stats.h"
+#include "control.pb-c.h"
 
 #define MCP_BLOCK_MAX	  4096
 #define MCP_BLOCK_REASON  32
@@ -49,5 +50,12 @@ uint64_t blocklist_kernel_hits(const struct blocklist *b, const struct block_ent
 void blocklist_attach_maps(struct blocklist *b, int v4_fd, int v6_fd, uint64_t now_ms);
 /* How many prefixes it holds. */
 void blocklist_collect(const struct blocklist *b, metric_fn fn, void *ctx);
+/* For a hot upgrade: the entries still in force, with the time each has left, as t->blocks
+ * (freed by blocklist_save_free). 0, or -ENOMEM (nothing left to free). */
+int blocklist_save(const struct blocklist *b, uint64_t now_ms, Mcp__Ctl__Takeover *t);
+void blocklist_save_free(Mcp__Ctl__Takeover *t);
+/* The entries another mcpd saved (mirrored into the guard's maps when attached): how many could
+ * not be restored, each logged. */
+int blocklist_restore(struct blocklist *b, const Mcp__Ctl__Takeover *t, uint64_t now_ms);
 
 #endif

@@ -110,63 +110,13 @@ static uint32_t give_fd(void *g, int fd)
 	return add_fd(g, fd);
 }
 
-/* The userspace blocklist (the guard's maps stay pinned; the new mcpd mirrors it again). */
-static void describe_blocks(struct router *r, Mcp__Ctl__Takeover *t, struct giving *g)
-{
-	uint64_t now = mcp_now_ms();
-
-	t->blocks = calloc(r->blocks->n ? (size_t)r->blocks->n : 1, sizeof(*t->blocks));
-	if (!t->blocks)
-		g->failed = true;
-	for (int i = 0; t->blocks && i < r->blocks->n; i++) {
-		const struct block_entry *e = &r->blocks->e[i];
-		Mcp__Ctl__TakeoverBlock *m;
-		char p[64];
-
-		if (e->expires_ms && e->expires_ms <= now)
-			continue; /* expired, not yet swept */
-		mcp_prefix_format(&e->p, p, sizeof(p));
-		m = calloc(1, sizeof(*m));
-		if (m)
-			mcp__ctl__takeover_block__init(m);
-		if (!m || !(m->prefix = strdup(p))) {
-			g->failed = true;
-			free(m);
-			return;
-		}
-		m->ttl_left_ms = e->expires_ms ? e->expires_ms - now : 0;
-		m->hits = e->hits;
-		m->reason = (char *)e->reason;
-		t->blocks[t->n_blocks++] = m;
-	}
-}
-
-static void restore_blocks(struct router *r, const Mcp__Ctl__Takeover *t)
-{
-	uint64_t now = mcp_now_ms();
-
-	for (size_t i = 0; i < t->n_blocks; i++) {
-		const Mcp__Ctl__TakeoverBlock *m = t->blocks[i];
-		struct mcp_prefix p;
-
-		if (mcp_prefix_parse(m->prefix, &p) ||
-		    blocklist_add(r->blocks, &p, m->ttl_left_ms, m->reason, now)) {
-			pr_warn("takeover: blocklist entry '%s' not restored", m->prefix);
-			continue;
-		}
-		blocklist_find(r->blocks, &p)->hits = m->hits;
-	}
-}
-
-/* The daemon's counters; the message points into r and the caller's arrays (nothing to free). */
+/* The daemon's counters; the message points into r's modules (nothing to free). */
 static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
 						     Mcp__Ctl__TakeoverCounters *k)
 {
 	mcp__ctl__takeover_counters__init(k);
 	counters_save(r->counters, k);
-	auth_counters(r->auth, &k->auth_results, &k->denials);
-	k->n_auth_results = MCP_AUTH__COUNT;
-	k->n_denials = MCP_PERM__COUNT;
+	auth_save(r->auth, k);
 	return k;
 }
 
@@ -175,13 +125,7 @@ static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters 
 	if (!k)
 		return; /* an mcpd from before the field */
 	counters_restore(r->counters, k);
-	uint64_t *results, *denials;
-
-	auth_counters(r->auth, &results, &denials);
-	for (size_t i = 0; i < k->n_auth_results && i < MCP_AUTH__COUNT; i++)
-		results[i] = k->auth_results[i];
-	for (size_t i = 0; i < k->n_denials && i < MCP_PERM__COUNT; i++)
-		denials[i] = k->denials[i];
+	auth_restore(r->auth, k);
 }
 
 int takeover_give(struct router *r, int sock)
@@ -225,7 +169,9 @@ int takeover_give(struct router *r, int sock)
 		}
 		t.sessions[t.n_sessions++] = m;
 	}
-	describe_blocks(r, &t, &g);
+	/* The userspace blocklist (the guard's maps stay pinned; the new mcpd mirrors it again). */
+	if (blocklist_save(r->blocks, mcp_now_ms(), &t))
+		g.failed = true;
 	t.datapath = (char *)r->dp.name;
 	char *pools[MCP_MAX_POOLS];
 	for (int i = 0; i < r->cfg.n_pools; i++)
@@ -264,11 +210,7 @@ int takeover_give(struct router *r, int sock)
 		free(t.sessions[i]);
 	}
 	free(t.sessions);
-	for (size_t i = 0; i < t.n_blocks; i++) {
-		free(t.blocks[i]->prefix);
-		free(t.blocks[i]);
-	}
-	free(t.blocks);
+	blocklist_save_free(&t);
 	udp_given(&t);
 	free(buf);
 	free(g.fds);
@@ -369,7 +311,7 @@ int takeover_take(struct router *r)
 	for (size_t i = 0; i < t->n_sessions; i++)
 		if (session_restore(r, t->sessions[i], fds, (int)t->n_fds))
 			goto broken;
-	restore_blocks(r, t);
+	blocklist_restore(r->blocks, t, mcp_now_ms());
 	udp_take(r, t, fds);
 	restore_counters(r, t->counters);
 	session_table_restore(r->sessions, t);

@@ -192,6 +192,57 @@ static void test_client_rows(void **state)
 	auth_free(a);
 }
 
+/* A takeover: the counts by result and by denial go across, to an mcpd that may know fewer
+ * or more kinds of either. */
+static void test_takeover_round_trip(void **state)
+{
+	struct mcp_config *cfg = config("required", "");
+	struct auth *a = with_key(), *next = auth_new();
+	Mcp__Ctl__TakeoverCounters k = MCP__CTL__TAKEOVER_COUNTERS__INIT, again;
+	uint64_t fewer[2] = { 0 }, more[MCP_AUTH__COUNT + 3];
+	struct auth_verdict v;
+	struct mcp_hello h;
+
+	(void)state;
+	assert_non_null(next);
+	hello_with(&h, NULL, 0, NULL, 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(auth_hello(a, cfg, &h, 0, &v), -1); /* MISSING */
+	hello_with(&h, "alice", 60, NULL, 0);
+	assert_int_equal(auth_hello(a, cfg, &h, 0, &v), 0); /* VERIFIED */
+	auth_count_denial(a, -1, MCP_PERM_RATE);
+	auth_count_denial(a, -1, MCP_PERM_RATE);
+	auth_save(a, &k);
+	assert_int_equal(k.n_auth_results, MCP_AUTH__COUNT);
+	assert_int_equal(k.n_denials, MCP_PERM__COUNT);
+	auth_restore(next, &k);
+	mcp__ctl__takeover_counters__init(&again);
+	auth_save(next, &again);
+	assert_int_equal(again.auth_results[MCP_AUTH_MISSING], 3);
+	assert_int_equal(again.auth_results[MCP_AUTH_OK], 1);
+	assert_int_equal(again.denials[MCP_PERM_RATE], 2);
+	assert_memory_equal(again.auth_results, k.auth_results, MCP_AUTH__COUNT * sizeof(uint64_t));
+	/* From an mcpd that counted two kinds: those two taken, the rest left alone. */
+	fewer[MCP_AUTH_MISSING] = 9; /* MISSING is kind 1 */
+	k.auth_results = fewer;
+	k.n_auth_results = 2;
+	k.n_denials = 0;
+	auth_restore(next, &k);
+	assert_int_equal(again.auth_results[MCP_AUTH_MISSING], 9); /* again points into next */
+	assert_int_equal(again.auth_results[MCP_AUTH_OK], 0);
+	assert_int_equal(again.denials[MCP_PERM_RATE], 2);
+	/* From one that counted more: the kinds this one knows, nothing written past them. */
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		more[i] = 100 + i;
+	k.auth_results = more;
+	k.n_auth_results = sizeof(more) / sizeof(more[0]);
+	auth_restore(next, &k);
+	assert_int_equal(again.auth_results[MCP_AUTH__COUNT - 1], 100 + MCP_AUTH__COUNT - 1);
+	auth_free(a);
+	auth_free(next);
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_required),
 		cmocka_unit_test(test_optional_anonymous),
 		cmocka_unit_test(test_client_rows),
+		cmocka_unit_test(test_takeover_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The blocklist (user/blocklist.c) without the XDP guard's maps: adding and refreshing,
  * matching by prefix and family with its hits, expiry at the exact millisecond, removal, the
- * cap, and what it reports. */
+ * cap, what it reports, and its part of a takeover. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -147,6 +147,46 @@ static void test_collect(void **state)
 	assert_int_equal(reported, 2);
 }
 
+/* A takeover: what is still in force goes across with its hits and the time it has left. */
+static void test_takeover_round_trip(void **state)
+{
+	struct blocklist *b = *state, *next = blocklist_new();
+	struct mcp_prefix forever = prefix("192.0.2.0/24"), brief = prefix("2001:db8::/48"),
+			  gone = prefix("198.51.100.7");
+	Mcp__Ctl__Takeover t = MCP__CTL__TAKEOVER__INIT;
+	Mcp__Ctl__TakeoverBlock bad = MCP__CTL__TAKEOVER_BLOCK__INIT, *bad_one = &bad;
+
+	(void)state;
+	assert_non_null(next);
+	assert_int_equal(blocklist_add(b, &forever, 0, "manual", 0), 0);
+	assert_int_equal(blocklist_add(b, &brief, 1000, "anomaly", 0), 0);
+	assert_int_equal(blocklist_add(b, &gone, 300, "anomaly", 0), 0);
+	for (int i = 0; i < 5; i++)
+		assert_true(blocked(b, "192.0.2.9", 100));
+	/* Saved at 400 ms: `gone` has expired (not yet swept), `brief` has 600 ms left. */
+	assert_int_equal(blocklist_save(b, 400, &t), 0);
+	assert_int_equal(t.n_blocks, 2);
+	/* The new mcpd's clock reads otherwise: what is left counts from its own now. */
+	assert_int_equal(blocklist_restore(next, &t, 50000), 0);
+	assert_int_equal(next->n, 2);
+	assert_int_equal(blocklist_find(next, &forever)->hits, 5);
+	assert_int_equal(blocklist_find(next, &forever)->expires_ms, 0);
+	assert_string_equal(blocklist_find(next, &forever)->reason, "manual");
+	assert_int_equal(blocklist_find(next, &brief)->expires_ms, 50600);
+	assert_null(blocklist_find(next, &gone));
+	assert_true(blocked(next, "2001:db8::1", 50599));
+	assert_false(blocked(next, "2001:db8::1", 50600));
+	blocklist_save_free(&t);
+	assert_int_equal(t.n_blocks, 0);
+	/* An entry that is no prefix is counted as lost; the others still come. */
+	bad.prefix = "not/a/prefix";
+	t.blocks = &bad_one;
+	t.n_blocks = 1;
+	assert_int_equal(blocklist_restore(next, &t, 0), 1);
+	assert_int_equal(next->n, 2);
+	blocklist_free(next);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +196,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_refuses_a_new_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_round_trip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("blocklist", tests, NULL, NULL);
