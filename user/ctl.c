@@ -405,13 +405,14 @@ static void do_upgrade(struct router *r, const struct ctl_req *q, struct arena *
 static void do_reload(struct router *r, const struct ctl_req *q, struct arena *a,
 		      Mcp__Ctl__Response *rsp)
 {
-	char why[1024];
+	char summary[1024];
+	struct err e;
 
 	(void)q;
-	if (router_reload(r, why, sizeof(why)))
-		fail(a, rsp, "%s", why);
+	if (router_reload(r, summary, sizeof(summary), &e))
+		fail(a, rsp, "%s", e.msg);
 	else
-		rsp->message = astr(a, why);
+		rsp->message = astr(a, summary);
 }
 
 /* The commands, by their number in proto/control.proto. The queries take no arguments. */

@@ -306,26 +306,22 @@ uint32_t router_pools_in_use(struct router *r)
 	return session_table_pools_in_use(r->sessions) | udp_pools_in_use(r);
 }
 
-int router_reload(struct router *r, char *msg, size_t len)
+int router_reload(struct router *r, char *msg, size_t len, struct err *e)
 {
 	struct mcp_config *next = malloc(sizeof(*next));
-	struct err e;
-	int rc = -1;
+	struct err why;
+	int rc;
 
-	if (!next) {
-		snprintf(msg, len, "out of memory");
-		return -1;
-	}
+	if (!next)
+		return err_set(e, ENOMEM, "reload refused: out of memory");
 	if (!r->cfg.path[0]) {
-		snprintf(msg, len, "mcpd runs without a config file; nothing to reload");
-		pr_warn("reload: %s", msg);
-	} else if (mcp_config_load(r->cfg.path, next, &e)) {
-		snprintf(msg, len, "reload refused, the running config stays: %s", e.msg);
-		pr_err("%s", msg);
-	} else if (router_pools_kept(r, next, &e) ||
-		   auth_configure(r->auth, next, &e)) {
-		snprintf(msg, len, "reload refused, the running config stays: %s", e.msg);
-		pr_err("%s", msg);
+		rc = err_set(e, ENOENT, "mcpd runs without a config file; nothing to reload");
+		pr_warn("reload: %s", e ? e->msg : "no config file");
+	} else if ((rc = mcp_config_load(r->cfg.path, next, &why)) ||
+		   (rc = router_pools_kept(r, next, &why)) ||
+		   (rc = auth_configure(r->auth, next, &why))) {
+		rc = err_set(e, rc, "reload refused, the running config stays: %s", why.msg);
+		pr_err("reload refused, the running config stays: %s", why.msg);
 	} else {
 		char fixed[128];
 
@@ -387,10 +383,10 @@ static void on_signal(struct router *r, struct handler *h, uint32_t events)
 		if (si.ssi_signo == SIGHUP) {
 			char msg[1024];
 
-			router_reload(r, msg, sizeof(msg));
-		}
-		else
+			router_reload(r, msg, sizeof(msg), NULL); /* logged either way */
+		} else {
 			begin_stop(r);
+		}
 	}
 }
 

@@ -61,8 +61,9 @@ int router_run(struct router *r);
 void router_free(struct router *r);
 int router_watch(struct router *r, struct conn *c, uint32_t events);
 
-/* SIGHUP and `mcpctl reload`: 0 with a summary in msg, or -1 with the reason. */
-int router_reload(struct router *r, char *msg, size_t len);
+/* SIGHUP and `mcpctl reload`: 0 with a summary in msg, or -errno with the reason in e; logged
+ * either way. */
+int router_reload(struct router *r, char *msg, size_t len, struct err *e);
 /* Pool positions that sessions or UDP relays use (bit i: pool i). */
 uint32_t router_pools_in_use(struct router *r);
 /* May `next` replace the running config without moving a pool in use? 0, or -errno with e. */
