@@ -5,6 +5,8 @@
  * stream id and session. One epoll loop; each readable socket is read in large chunks and
  * its answers written with one send per loop iteration. A connection whose peer does not take
  * its answers is not read past ECHO_MAX_QUEUED bytes of them: TCP's backpressure, passed on.
+ * Fault modes (slow, dying, stalling, garbage) stand in for a backend that misbehaves; --stats
+ * reports what was received (user/echo_stats.c). The e2e tests' backends are mcp-echo.
  */
 #include <errno.h>
 #include <getopt.h>
