@@ -159,6 +159,7 @@ static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 	Mcp__Ctl__Response *rsp = NULL;
 	struct timeval tv = { .tv_sec = 10 };
 	int fd = -1;
+	bool sent;
 
 	if (!req)
 		return NULL;
@@ -172,7 +173,10 @@ static Mcp__Ctl__Response *ask(const Mcp__Ctl__Request *q)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	mcp__ctl__request__pack(q, req);
-	if (fd_write_msg(fd, req, n) || fd_read_msg(fd, &ans, &len, 64u << 20)) {
+	/* mcpd may answer before it takes the request (out of descriptors, it refuses at once and
+	 * closes): its answer is read whether or not the request went in whole. */
+	sent = !fd_write_msg(fd, req, n) || errno == EPIPE || errno == ECONNRESET;
+	if (!sent || fd_read_msg(fd, &ans, &len, 64u << 20)) {
 		if (!quiet)
 			fprintf(stderr, "mcpctl: mcpd at %s did not answer, or not in whole\n",
 				sock_path);

@@ -58,11 +58,12 @@ struct ctl {
 	struct ctl_client *clients; /* newest first */
 	int n_clients;
 	struct arena arena; /* of the response being built */
+	bool paused;	    /* out of descriptors: not accepting until the next tick */
 };
-
 
 static void ctl_on_client(struct router *r, struct handler *h, uint32_t events);
 static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events);
+static void ctl_listen(struct router *r, struct ctl *c, bool paused);
 
 static void *amalloc(struct arena *a, size_t size)
 {
@@ -477,6 +478,8 @@ void ctl_tick(struct router *r, uint64_t now)
 	struct ctl *c = r->ctl;
 	struct ctl_client *x, *next;
 
+	if (c && c->paused)
+		ctl_listen(r, c, false);
 	for (x = c ? c->clients : NULL; x; x = next) {
 		next = x->next;
 		if (now > x->since_ms + CLIENT_MS) {
@@ -517,7 +520,7 @@ static void answer_with(struct router *r, struct ctl_client *x, respond_fn fn, c
 		afree(&c->arena);
 		c->arena = (struct arena){ 0 };
 		none.ok = false;
-		none.message = (char *)"mcpd is out of memory";
+		none.error = (char *)"mcpd is out of memory";
 		respond(x, &none);
 		return;
 	}
@@ -616,6 +619,42 @@ static void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
 	}
 }
 
+/* The control listener rests (paused) or listens again. */
+static void ctl_listen(struct router *r, struct ctl *c, bool paused)
+{
+	struct epoll_event ev = { .events = paused ? 0 : EPOLLIN, .data.ptr = &c->listen };
+
+	if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, c->listen.fd, &ev))
+		pr_warn("control socket: cannot %s: %s", paused ? "pause" : "resume",
+			strerror(errno));
+	c->paused = paused;
+}
+
+/* Out of descriptors, a control client still hears why (through the one kept in reserve). */
+static void refuse_client(struct router *r, int fd)
+{
+	Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
+	uint8_t out[256];
+	size_t n;
+
+	(void)r;
+	/* Its request, read and dropped first: closing over unread bytes would send a reset,
+	 * which can overtake the answer. */
+	while (recv(fd, out, sizeof(out), MSG_DONTWAIT) > 0)
+		;
+	rsp.ok = false;
+	rsp.error = (char *)"mcpd is out of file descriptors (raise LimitNOFILE, or lower "
+			    "max_sessions); try again";
+	n = mcp__ctl__response__get_packed_size(&rsp);
+	if (n + 4 <= sizeof(out)) {
+		mcp_put_be32(out, (uint32_t)n);
+		mcp__ctl__response__pack(&rsp, out + 4);
+		if (send(fd, out, n + 4, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			pr_debug("control: refused client: %s", strerror(errno));
+	}
+	close(fd);
+}
+
 static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events)
 {
 	(void)h;
@@ -627,8 +666,12 @@ static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events)
 		struct ctl_client *x;
 		struct epoll_event ev = { .events = EPOLLIN };
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (loop_out_of_descriptors(errno) &&
+			    !router_out_of_descriptors(r, c->listen.fd, errno, refuse_client))
+				ctl_listen(r, c, true); /* until the next tick */
 			return;
+		}
 		x = calloc(1, sizeof(*x));
 		if (!x) {
 			close(fd);
@@ -685,6 +728,7 @@ static int serve(struct router *r, int fd, const char *path)
 	struct ctl *c = calloc(1, sizeof(*c));
 
 	if (!c) {
+		pr_err("cannot serve the control socket %s: out of memory", path);
 		close(fd);
 		return -1;
 	}

@@ -7,6 +7,8 @@
 #ifndef MCP_LOOP_H
 #define MCP_LOOP_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct router;
@@ -24,6 +26,12 @@ struct handler {
  * SCM_RIGHTS stays open there, so close alone would leave it in the set). A failure other than
  * "not in the set" is logged. */
 void loop_unwatch(int epfd, int fd);
+
+/* accept() failed for want of descriptors or memory for one. */
+static inline bool loop_out_of_descriptors(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
 
 uint64_t mcp_now_ms(void);
 uint64_t mcp_now_ns(void); /* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */

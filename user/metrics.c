@@ -134,8 +134,10 @@ static int start(struct router *r, int listen_fd)
 	if (!r->cfg.metrics.len)
 		return 0;
 	m = calloc(1, sizeof(*m));
-	if (!m)
+	if (!m) {
+		pr_err("cannot serve metrics on %s: out of memory", r->cfg.metrics.text);
 		return -1;
+	}
 	if (r->cfg.metrics.ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* Slow or idle clients cannot keep a scraper out (Prometheus exporters do the same):

@@ -104,6 +104,14 @@ fail:
 	return -1;
 }
 
+/* router_init cannot go on: say why (every failure there is logged once, here or by the module
+ * that failed). */
+static int cannot_start(const char *what, int code)
+{
+	pr_err("cannot start: %s: %s", what, strerror(code));
+	return -code;
+}
+
 int router_adopt_listener(struct router *r, int fd)
 {
 	struct handler *h = &r->listeners[r->n_listeners];
@@ -156,13 +164,7 @@ static void send_refusal(struct router *r, int fd, const char *msg)
 	r->counters->errors_sent[MCP_ERR_RATE_LIMITED]++;
 }
 
-/*
- * accept() failed for want of descriptors (EMFILE, ENFILE; ENOBUFS, ENOMEM alike). The
- * connection stays in the backlog and the listener stays readable, so retrying at once would
- * spin. With the descriptor kept in reserve, take the connection, tell it why and close it;
- * without one, stop accepting until the next tick. Logged once a second at most.
- */
-static void out_of_descriptors(struct router *r, struct handler *h, int err)
+bool router_out_of_descriptors(struct router *r, int listen_fd, int err, refuse_fn refuse)
 {
 	uint64_t now = mcp_now_ms();
 	int fd;
@@ -172,17 +174,27 @@ static void out_of_descriptors(struct router *r, struct handler *h, int err)
 		pr_warn("accept: %s: refusing new connections (%llu so far; raise LimitNOFILE, or "
 			"lower max_sessions)", strerror(err),
 			(unsigned long long)r->counters->limit_hits[LIMIT_FDS]);
-	if (r->spare_fd >= 0) {
-		close(r->spare_fd);
-		r->spare_fd = -1;
-		fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd >= 0)
-			send_refusal(r, fd, "the router is out of file descriptors");
-		r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && r->spare_fd >= 0)
-			return;
-	}
-	/* No spare: the listeners rest until the next tick. */
+	if (r->spare_fd < 0)
+		return false;
+	close(r->spare_fd);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		refuse(r, fd); /* and closes it */
+	r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && r->spare_fd >= 0;
+}
+
+static void refuse_for_descriptors(struct router *r, int fd)
+{
+	send_refusal(r, fd, "the router is out of file descriptors");
+}
+
+/* A session listener out of descriptors: without the reserve, every listener rests until the
+ * next tick. */
+static void out_of_descriptors(struct router *r, struct handler *h, int err)
+{
+	if (router_out_of_descriptors(r, h->fd, err, refuse_for_descriptors))
+		return;
 	for (int i = 0; i < r->n_listeners; i++) {
 		struct epoll_event ev = { .events = 0, .data.ptr = &r->listeners[i] };
 
@@ -217,7 +229,7 @@ static void on_accept(struct router *r, struct handler *h, uint32_t events)
 		    one = 1;
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			if (loop_out_of_descriptors(errno))
 				out_of_descriptors(r, h, errno);
 			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				pr_warn("accept: %s", strerror(errno));
@@ -427,19 +439,19 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	r->taking_over = takeover;
 	r->pin_lock_fd = -1;
 	if (sodium_init() < 0)
-		return -1;
+		return cannot_start("libsodium would not initialise", EIO);
 	/* One descriptor kept in reserve: out of descriptors, accept-and-refuse uses it. */
 	r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (r->epfd < 0 || udp_init(r))
-		return -1;
+	if (r->epfd < 0)
+		return cannot_start("epoll_create1", errno);
 	r->auth = auth_new();
 	r->pools = pools_new();
 	r->sessions = session_table_new();
 	r->counters = counters_new();
 	r->blocks = blocklist_new();
-	if (!r->auth || !r->pools || !r->sessions || !r->counters || !r->blocks)
-		return -1;
+	if (udp_init(r) || !r->auth || !r->pools || !r->sessions || !r->counters || !r->blocks)
+		return cannot_start("the daemon's modules", ENOMEM);
 	if (auth_configure(r->auth, &r->cfg, &e)) {
 		pr_err("auth = %s: %s", mcp_auth_mode_name(r->cfg.auth), e.msg);
 		return -1;
@@ -456,13 +468,13 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	r->timer.on_event = on_tick;
 	r->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->sigfd.fd < 0 || r->timer.fd < 0 || timerfd_settime(r->timer.fd, 0, &its, NULL))
-		return -1;
+		return cannot_start("the signal and timer descriptors", errno);
 	ev.data.ptr = &r->sigfd;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->sigfd.fd, &ev))
-		return -1;
+		return cannot_start("epoll_ctl (signals)", errno);
 	ev.data.ptr = &r->timer;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timer.fd, &ev))
-		return -1;
+		return cannot_start("epoll_ctl (timer)", errno);
 
 	/* A takeover that cannot reach the running mcpd fails before it touches the kernel (a
 	 * load would make pins in a pin root nobody uses). */
@@ -536,7 +548,7 @@ int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bo
 	} else if (ctl_init(r) || metrics_init(r)) {
 		return -1;
 	}
-	return anomaly_init(r);
+	return anomaly_init(r) ? cannot_start("anomaly detection", ENOMEM) : 0;
 }
 
 int router_run(struct router *r)

@@ -61,6 +61,16 @@ int router_run(struct router *r);
 void router_free(struct router *r);
 int router_watch(struct router *r, struct conn *c, uint32_t events);
 
+/*
+ * accept() on listen_fd failed for want of descriptors (err). The connection stays in the
+ * backlog and the listener stays readable, so retrying at once would spin. Counted and logged
+ * (once a second at most); with the descriptor kept in reserve, one waiting connection is
+ * taken and handed to refuse, which tells it why and closes it. False when there is no reserve:
+ * the caller stops watching its listener until the next tick.
+ */
+typedef void (*refuse_fn)(struct router *r, int fd);
+bool router_out_of_descriptors(struct router *r, int listen_fd, int err, refuse_fn refuse);
+
 /* SIGHUP and `mcpctl reload`: 0 with a summary in msg, or -errno with the reason in e; logged
  * either way. */
 int router_reload(struct router *r, char *msg, size_t len, struct err *e);

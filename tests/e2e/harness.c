@@ -119,6 +119,17 @@ int h_count_fds(pid_t pid)
 	return n;
 }
 
+int h_lowest_free_fd(pid_t pid)
+{
+	char path[64];
+
+	for (int fd = 0;; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if (access(path, F_OK))
+			return fd;
+	}
+}
+
 void h_keep(pid_t pid)
 {
 	if (n_kept < (int)(sizeof(kept) / sizeof(kept[0])))
@@ -280,6 +291,8 @@ pid_t h_spawn(const char *log, char *const argv[])
 		if (fd >= 0) {
 			dup2(fd, 2);
 			dup2(fd, 1);
+			if (fd > 2)
+				close(fd); /* the child gets stdout and stderr, no third copy */
 		}
 		execv(path, argv);
 		_exit(127);

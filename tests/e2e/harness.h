@@ -33,6 +33,8 @@ void h_test_end(void);
 const char *h_pin_root(void);
 /* Open descriptors of a process. */
 int h_count_fds(pid_t pid);
+/* The descriptor a process would open next: as its RLIMIT_NOFILE, no room for one more. */
+int h_lowest_free_fd(pid_t pid);
 /* A process that serves the whole run (a backend): h_test_end() leaves it alone. */
 void h_keep(pid_t pid);
 /* Stop every child and orphan of this process, kept ones too: SIGTERM, SIGKILL after 5 s. */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
@@ -769,6 +770,90 @@ static int count_lines(const char *path, const char *needle)
 	return n;
 }
 
+/* A test with no mcpd of the suite's: its own directory and pin root only. */
+static int setup_own_mcpd(void **state)
+{
+	(void)state;
+	h_test_begin();
+	return 0;
+}
+
+/*
+ * Started under a descriptor limit too low for it, mcpd exits 1 and its log says why, at
+ * whichever step the limit stops it (each step opens descriptors of its own kind: the upgrade
+ * helper's socket pair, epoll, signals, the pin root, the programs, listeners, the control
+ * socket); once it has started with no descriptor to spare, a control request is told so
+ * (never a hang, never a spin); under the first limit that is enough, it serves. (`auto` may
+ * start without its inline path, saying so: the remote path does not need it.)
+ */
+static void test_too_few_descriptors_to_start(void **state)
+{
+	char cfg[PATH_MAX * 3], cmd[PATH_MAX * 2], ctl[PATH_MAX], log[64], logpath[PATH_MAX];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char *status[] = { "mcpctl", "-s", ctl, "status", NULL };
+	static char out[8192];
+	int p = h_free_port(), refused = 0, up_but_full = 0, n, fd = -1;
+	bool started = false;
+	pid_t pid = 0;
+
+	(void)state;
+	snprintf(ctl, sizeof(ctl), "%s/fds.sock", h_tmpdir());
+	snprintf(cfg, sizeof(cfg),
+		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\npin_root = %s\n"
+		 "[pool good]\nbackend = 127.0.0.1:%d\n[routes]\ndefault = good\n",
+		 p, ctl, h_pin_root(), h_backend_port(good));
+	for (n = 4; n <= 256 && !started; n++) {
+		uint64_t until = h_now_ms() + 3 * H_ANSWER_MS;
+
+		snprintf(cmd, sizeof(cmd), "ulimit -n %d && exec %s/mcpd -f -c %s --datapath %s", n,
+			 h_bindir(), h_write_file("fds.ini", cfg), datapath);
+		snprintf(log, sizeof(log), "mcpd-nofile-%d.log", n);
+		snprintf(logpath, sizeof(logpath), "%s/%s", h_tmpdir(), log);
+		pid = h_spawn(log, sh);
+		for (;;) {
+			int st;
+
+			if (waitpid(pid, &st, WNOHANG) == pid) {
+				/* Too few for the dynamic loader: below any program, not mcpd's. */
+				if (WIFEXITED(st) && WEXITSTATUS(st) == 127 &&
+				    h_file_contains(logpath, "error while loading shared libraries"))
+					break;
+				if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 ||
+				    !h_file_contains(logpath, "Too many open files"))
+					fail_msg("under %d descriptors mcpd ended with status %d and no "
+						 "reason (see %s)", n, st, logpath);
+				refused++;
+				break;
+			}
+			/* Up: serving if a session gets through; else it has nothing to spare,
+			 * and the control request or the session was told so. */
+			bool answered = h_run(out, sizeof(out), status) == 0;
+
+			if (answered && (fd = h_session(p, 1)) >= 0) {
+				started = true;
+				break;
+			}
+			if (strstr(out, "out of file descriptors") ||
+			    (answered && h_file_contains(logpath, "Too many open files"))) {
+				up_but_full++;
+				h_kill(pid, SIGTERM);
+				assert_int_equal(h_wait(pid, H_ANSWER_MS), 0);
+				break;
+			}
+			assert_true(h_now_ms() < until); /* neither gone nor serving: a hang */
+			usleep(20000);
+		}
+	}
+	print_message("mcpd refused to start under %d limits, each with its reason; up with no "
+		      "descriptor to spare under %d; serving under %d\n", refused, up_but_full, n - 1);
+	assert_true(started);
+	assert_true(refused >= 3); /* the limits below it were tried, and each said why */
+	assert_int_equal(h_roundtrip(fd, 1, MCP_OP_GET, 32), 0);
+	close(fd);
+	h_kill(pid, SIGTERM);
+	assert_int_equal(h_wait(pid, H_ANSWER_MS), 0);
+}
+
 /*
  * Out of file descriptors, mcpd neither spins nor floods its log: each connection it cannot
  * take is told why (ERROR RATE_LIMITED) and closed, counted, logged once a second at most;
@@ -787,6 +872,19 @@ static void test_out_of_descriptors(void **state)
 	assert_true(healthy >= 0);
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	soft = (int)(rl.rlim_max < 4096 ? rl.rlim_max : 4096);
+	/* No room at all: a control request is still answered, through the descriptor kept in
+	 * reserve, with the reason (and mcpd goes on: nothing spins on the waiting client). */
+	snprintf(cmd, sizeof(cmd), "prlimit --pid %d --nofile=%d:", (int)mcpd,
+		 h_lowest_free_fd(mcpd));
+	assert_int_equal(system(cmd), 0);
+	{
+		char out[4096], *argv[] = { "mcpctl", "-s", (char *)ctl_path(), "status", NULL };
+
+		assert_int_equal(h_run(out, sizeof(out), argv), 1);
+		if (!strstr(out, "mcpd is out of file descriptors"))
+			fail_msg("mcpctl status, out of descriptors: %s", out);
+	}
+	assert_int_equal(h_roundtrip(healthy, 1, MCP_OP_GET, 64), 0);
 	/* Room for nothing more than it holds (plus one: not even a whole session). */
 	snprintf(cmd, sizeof(cmd), "prlimit --pid %d --nofile=%d:", (int)mcpd, h_count_fds(mcpd) + 1);
 	assert_int_equal(system(cmd), 0);
@@ -1129,6 +1227,8 @@ int main(int argc, char **argv)
 		H_TEST(test_max_sessions),
 		H_TEST(test_slow_hellos_are_closed),
 		H_TEST(test_out_of_descriptors),
+		cmocka_unit_test_setup_teardown(test_too_few_descriptors_to_start, setup_own_mcpd,
+						teardown_mcpd),
 		H_TEST(test_short_sessions_leave_nothing),
 		H_TEST(test_queued_bytes_budget),
 		H_TEST(test_10000_sessions),
