@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <microhttpd.h>
+#include "addr.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -22,7 +25,9 @@
 
 struct metrics {
 	struct MHD_Daemon *d;
-	struct handler h;
+	struct handler h;      /* libmicrohttpd's epoll fd: its connections */
+	struct handler listen; /* the listening socket: accepted by mcpd (metrics_accept) */
+	bool paused;	       /* out of descriptors: not accepting until the next tick */
 };
 
 struct page {
@@ -124,11 +129,65 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	return ret;
 }
 
+/* Out of descriptors, a scraper still hears why (through the descriptor kept in reserve). */
+static void refuse_scrape(struct router *r, int fd)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+				   "Content-Type: text/plain\r\nConnection: close\r\n"
+				   "Content-Length: 32\r\n\r\n"
+				   "mcpd is out of file descriptors\n";
+	char drop[512];
+
+	(void)r;
+	/* Its request, read and dropped first: closing over unread bytes would send a reset,
+	 * which can overtake the answer. */
+	while (recv(fd, drop, sizeof(drop), MSG_DONTWAIT) > 0)
+		;
+	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("metrics: refused scrape: %s", strerror(errno));
+	close(fd);
+}
+
+static void metrics_listen(struct router *r, struct metrics *m, bool paused)
+{
+	struct epoll_event ev = { .events = paused ? 0 : EPOLLIN, .data.ptr = &m->listen };
+
+	if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, m->listen.fd, &ev))
+		pr_warn("metrics: cannot %s: %s", paused ? "pause" : "resume", strerror(errno));
+	m->paused = paused;
+}
+
+/* mcpd accepts scrapers itself and hands them to libmicrohttpd: out of descriptors, it is
+ * mcpd that refuses and rests (MHD, accepting on its own, would retry at once and spin). */
+static void metrics_accept(struct router *r, struct handler *h, uint32_t events)
+{
+	struct metrics *m = r->metrics;
+
+	(void)h;
+	(void)events;
+	for (int i = 0; i < 16; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(m->listen.fd, (struct sockaddr *)&ss, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (loop_out_of_descriptors(errno) &&
+			    !router_out_of_descriptors(r, m->listen.fd, errno, refuse_scrape))
+				metrics_listen(r, m, true); /* until the next tick */
+			break;
+		}
+		/* MHD closes it whatever happens, and applies the per-source cap. */
+		if (MHD_add_connection(m->d, fd, (struct sockaddr *)&ss, len) != MHD_YES)
+			pr_debug("metrics: a scrape not taken: %s", strerror(errno));
+	}
+	MHD_run(m->d);
+}
+
 static int start(struct router *r, int listen_fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	const union MHD_DaemonInfo *info;
-	unsigned int flags = MHD_USE_EPOLL;
 	struct metrics *m;
 
 	if (!r->cfg.metrics.len)
@@ -136,44 +195,52 @@ static int start(struct router *r, int listen_fd)
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		pr_err("cannot serve metrics on %s: out of memory", r->cfg.metrics.text);
+		if (listen_fd >= 0)
+			close(listen_fd);
 		return -1;
 	}
-	if (r->cfg.metrics.ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	/* Slow or idle clients cannot keep a scraper out (Prometheus exporters do the same):
-	 * a cap per source address, a short idle timeout, room for many sources. */
-	if (listen_fd >= 0)
-		m->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, r, MHD_OPTION_LISTEN_SOCKET,
-					listen_fd, MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
-					MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-					r->cfg.metrics_per_source, MHD_OPTION_CONNECTION_TIMEOUT,
-					r->cfg.metrics_timeout_s, MHD_OPTION_END);
-	else
-		m->d = MHD_start_daemon(flags, 0, NULL, NULL, answer, r, MHD_OPTION_SOCK_ADDR,
-					&r->cfg.metrics.ss, MHD_OPTION_CONNECTION_LIMIT,
-					MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-					r->cfg.metrics_per_source, MHD_OPTION_CONNECTION_TIMEOUT,
-					r->cfg.metrics_timeout_s, MHD_OPTION_END);
-	info = m->d ? MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
-	if (!info) {
-		pr_err("cannot serve metrics on %s", r->cfg.metrics.text);
-		if (m->d)
-			MHD_stop_daemon(m->d);
+	m->listen.on_event = metrics_accept;
+	m->listen.fd = listen_fd >= 0 ? listen_fd : mcp_addr_bind(&r->cfg.metrics, SOCK_STREAM, true);
+	if (m->listen.fd < 0) {
+		pr_err("cannot serve metrics on %s: %s", r->cfg.metrics.text,
+		       strerror(-m->listen.fd));
 		free(m);
 		return -1;
+	}
+	/* Slow or idle clients cannot keep a scraper out (Prometheus exporters do the same):
+	 * a cap per source address, a short idle timeout, room for many sources. */
+	m->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, answer, r,
+				MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, r->cfg.metrics_per_source,
+				MHD_OPTION_CONNECTION_TIMEOUT, r->cfg.metrics_timeout_s,
+				MHD_OPTION_END);
+	info = m->d ? MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+	if (!info) {
+		pr_err("cannot serve metrics on %s: libmicrohttpd would not start",
+		       r->cfg.metrics.text);
+		goto fail;
 	}
 	m->h.on_event = metrics_run;
 	m->h.fd = info->epoll_fd;
 	ev.data.ptr = &m->h;
-	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, m->h.fd, &ev)) {
-		pr_err("cannot serve metrics on %s: %s", r->cfg.metrics.text, strerror(errno));
-		MHD_stop_daemon(m->d);
-		free(m);
-		return -1;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, m->h.fd, &ev))
+		goto fail_epoll;
+	ev.data.ptr = &m->listen;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, m->listen.fd, &ev)) {
+		loop_unwatch(r->epfd, m->h.fd);
+		goto fail_epoll;
 	}
 	r->metrics = m;
 	pr_info("metrics on http://%s/metrics", r->cfg.metrics.text);
 	return 0;
+fail_epoll:
+	pr_err("cannot serve metrics on %s: %s", r->cfg.metrics.text, strerror(errno));
+fail:
+	if (m->d)
+		MHD_stop_daemon(m->d);
+	close(m->listen.fd);
+	free(m);
+	return -1;
 }
 
 int metrics_init(struct router *r)
@@ -188,28 +255,27 @@ int metrics_adopt(struct router *r, int fd)
 
 int metrics_listen_fd(struct router *r)
 {
-	struct metrics *m = r->metrics;
-	const union MHD_DaemonInfo *info;
-
-	if (!m)
-		return -1;
-	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_LISTEN_FD);
-	return info ? info->listen_fd : -1;
+	return r->metrics ? r->metrics->listen.fd : -1;
 }
 
 void metrics_tick(struct router *r)
 {
 	struct metrics *m = r->metrics;
 
-	if (m)
-		MHD_run(m->d);
+	if (!m)
+		return;
+	if (m->paused)
+		metrics_listen(r, m, false);
+	MHD_run(m->d);
 }
 
 static void metrics_run(struct router *r, struct handler *h, uint32_t events)
 {
+	struct metrics *m = r->metrics;
+
 	(void)h;
 	(void)events;
-	metrics_tick(r);
+	MHD_run(m->d);
 }
 
 void metrics_free(struct router *r)
@@ -219,7 +285,9 @@ void metrics_free(struct router *r)
 	if (!m)
 		return;
 	loop_unwatch(r->epfd, m->h.fd);
+	loop_unwatch(r->epfd, m->listen.fd);
 	MHD_stop_daemon(m->d);
+	close(m->listen.fd);
 	free(m);
 	r->metrics = NULL;
 }

@@ -617,6 +617,41 @@ int h_session(int port, int version)
 	return fd;
 }
 
+int h_http_get(int port, const char *path, char *out, size_t len)
+{
+	char req[128];
+	size_t got = 0;
+	ssize_t n;
+	int fd = h_connect(port), status = 0;
+	char *body;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return -1;
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	if (h_send(fd, req, strlen(req))) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (got + 1 >= len || poll(&p, 1, H_ANSWER_MS) != 1)
+			break;
+		n = recv(fd, out + got, len - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	close(fd);
+	sscanf(out, "HTTP/1.%*d %d", &status);
+	body = strstr(out, "\r\n\r\n");
+	if (body)
+		memmove(out, body + 4, strlen(body + 4) + 1);
+	return status;
+}
+
 int h_expect_eof(int fd)
 {
 	uint8_t b[4096];

@@ -110,6 +110,9 @@ int h_hello_token(int fd, const uint32_t *versions, int n, const uint8_t *token,
 int h_session(int port, int version);
 /* The next frame must be ERROR with `code`, then the connection must close. 0 if so. */
 int h_expect_error_close(int fd, int code);
+/* GET http://127.0.0.1:port/path (HTTP/1.0); the body lands in out. The status, or -1 when
+ * the request could not be sent. */
+int h_http_get(int port, const char *path, char *out, size_t len);
 /* The peer closes (read returns 0 or a reset) within 3 s. */
 int h_expect_eof(int fd);
 /* A request and its echoed response on a negotiated session. 0 if the answer is right. */

@@ -570,29 +570,6 @@ static void test_top(void **state)
 	assert_non_null(strstr(out, "frames_to_backend_per_s"));
 }
 
-/* GET http://127.0.0.1:port/path; the body lands in out. Returns the HTTP status. */
-static int http_get(int p, const char *path, char *out, size_t len)
-{
-	char req[128];
-	size_t got = 0;
-	ssize_t n;
-	int fd = h_connect(p), status = 0;
-	char *body;
-
-	assert_true(fd >= 0);
-	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
-	assert_int_equal(h_send(fd, req, strlen(req)), 0);
-	while (got + 1 < len && (n = recv(fd, out + got, len - 1 - got, 0)) > 0)
-		got += (size_t)n;
-	out[got] = '\0';
-	close(fd);
-	sscanf(out, "HTTP/1.%*d %d", &status);
-	body = strstr(out, "\r\n\r\n");
-	if (body)
-		memmove(out, body + 4, strlen(body + 4) + 1);
-	return status;
-}
-
 static void test_metrics_pass_promtool(void **state)
 {
 	static char page[1 << 20];
@@ -602,7 +579,7 @@ static void test_metrics_pass_promtool(void **state)
 	(void)state;
 	if (system("command -v promtool >/dev/null"))
 		fail_msg("promtool is missing (Debian package prometheus; make deps installs it)");
-	assert_int_equal(http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
+	assert_int_equal(h_http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
 	assert_non_null(strstr(page, "# TYPE mcp_sessions_opened_total counter"));
 	assert_non_null(strstr(page, "# HELP mcp_errors_sent_total"));
 	assert_non_null(strstr(page, "mcp_errors_sent_total{code=\"NO_ROUTE\"}"));
@@ -616,7 +593,7 @@ static void test_metrics_pass_promtool(void **state)
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(http_get(metrics_port, "/other", page, sizeof(page)), 404);
+	assert_int_equal(h_http_get(metrics_port, "/other", page, sizeof(page)), 404);
 }
 
 /*
@@ -637,12 +614,12 @@ static void test_metrics_under_slow_clients(void **state)
 			send(fds[i], partial, strlen(partial), MSG_NOSIGNAL);
 	}
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
+		assert_int_equal(h_http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
 	assert_non_null(strstr(page, "mcp_sessions_opened_total"));
 	for (int i = 0; i < N; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	assert_int_equal(http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
+	assert_int_equal(h_http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
 }
 
 /* ---- anomalies ------------------------------------------------------------------------ */
@@ -820,9 +797,16 @@ static void test_upgrade_keeps_sessions_and_blocklist(void **state)
 	assert_string_equal(jstr(o, "datapath"), datapath);
 	json_object_put(o);
 
-	/* The counters go on from where they were. */
+	/* The counters go on from where they were, and /metrics is served on the same socket. */
 	assert_true(counter("sessions_refused_total", "") >= refused);
 	assert_int_equal(counter("errors_sent_total", "code=BAD_MAGIC"), bad_magic);
+	{
+		static char page[1 << 20];
+
+		assert_int_equal(h_http_get(metrics_port, "/metrics", page, sizeof(page)), 200);
+		assert_non_null(strstr(page, "mcp_build_info"));
+		assert_non_null(strstr(page, "mcp_sessions_refused_total"));
+	}
 
 	/* Every session goes on, and new ones come. */
 	for (int i = 0; i < 3; i++) {

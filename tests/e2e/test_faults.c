@@ -31,7 +31,7 @@
 #include "kstats.h"
 
 static const char *datapath;
-static int port;
+static int port, metrics_port;
 static pid_t mcpd;
 static struct h_backend *good, *garbage, *stalled;
 
@@ -65,15 +65,17 @@ static int setup_mcpd(void **state)
 	(void)state;
 	h_test_begin();
 	port = h_free_port();
+	metrics_port = h_free_port();
 	snprintf(cfg, sizeof(cfg),
 		 "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s/faults.sock\npin_root = %s\n"
+		 "metrics = 127.0.0.1:%d\n"
 		 "idle_timeout_ms = 5000\nhandshake_timeout_ms = 1500\nmax_unnegotiated = 20\n"
 		 "heartbeat_ms = 1000\npartial_timeout_ms = 1500\nstall_timeout_ms = 2000\n"
 		 "[pool good]\nbackend = 127.0.0.1:%d\n[pool garbage]\nbackend = 127.0.0.1:%d\n"
 		 "[pool stalled]\nbackend = 127.0.0.1:%d\n"
 		 "[routes]\nGET-DEL = good\n0x50 = garbage\n0x51 = stalled\n",
-		 port, h_tmpdir(), h_pin_root(), h_backend_port(good), h_backend_port(garbage),
-		 h_backend_port(stalled));
+		 port, h_tmpdir(), h_pin_root(), metrics_port, h_backend_port(good),
+		 h_backend_port(garbage), h_backend_port(stalled));
 	mcpd = start_mcpd("faults.ini", cfg);
 	return h_wait_port(port, 5000);
 }
@@ -883,6 +885,9 @@ static void test_out_of_descriptors(void **state)
 		assert_int_equal(h_run(out, sizeof(out), argv), 1);
 		if (!strstr(out, "mcpd is out of file descriptors"))
 			fail_msg("mcpctl status, out of descriptors: %s", out);
+		/* A scrape too: 503 with the reason (mcpd accepts for libmicrohttpd). */
+		assert_int_equal(h_http_get(metrics_port, "/metrics", out, sizeof(out)), 503);
+		assert_string_equal(out, "mcpd is out of file descriptors\n");
 	}
 	assert_int_equal(h_roundtrip(healthy, 1, MCP_OP_GET, 64), 0);
 	/* Room for nothing more than it holds (plus one: not even a whole session). */
