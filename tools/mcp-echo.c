@@ -9,6 +9,7 @@
  * reports what was received (user/echo_stats.c). The e2e tests' backends are mcp-echo.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include "buf.h"
 #include "echo.h"
@@ -59,6 +61,7 @@ static int quiet;
 static struct mcp_echo udp_echo = { .versions = versions };
 static struct echo_stats stats;
 static int stats_fd = -1;
+static int spare_fd = -1; /* kept in reserve for refusing when out of descriptors */
 
 /* Fault modes, for testing what is in front of a backend. */
 static long die_after = -1; /* close a connection at its request number die_after + 1 */
@@ -254,6 +257,60 @@ static void on_udp(int fd)
 		pr_warn("udp: sendmmsg: %s", strerror(errno));
 }
 
+/*
+ * Out of descriptors, a waiting connection is taken on the descriptor kept in reserve and
+ * closed: left in the backlog, it would keep the listener readable and the loop spinning.
+ * Logged once a second at most.
+ */
+static void refuse_for_descriptors(int lfd, int err)
+{
+	static uint64_t logged_ms;
+	struct timespec ts;
+	int fd;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (mcp_log_due(&logged_ms, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
+			1000))
+		pr_warn("accept: %s: closing new connections", strerror(err));
+	if (spare_fd < 0)
+		return;
+	close(spare_fd);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void on_accept(int lfd)
+{
+	int fd, one = 1;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct echo_conn *ec = calloc(1, sizeof(*ec));
+		struct epoll_event cev = { .events = EPOLLIN, .data.ptr = ec };
+
+		if (!ec) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		ec->fd = fd;
+		ec->events = EPOLLIN;
+		ec->id = ++next_id;
+		ec->echo = (struct mcp_echo){ .versions = versions,
+					      .n_versions = n_versions,
+					      .session_id = ec->id };
+		mcp_decoder_init(&ec->dec, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &cev)) {
+			close(fd);
+			mcp_decoder_free(&ec->dec);
+			free(ec);
+		}
+	}
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+		refuse_for_descriptors(lfd, errno);
+}
+
 static int parse_versions(const char *s)
 {
 	char copy[64], *save = NULL;
@@ -317,7 +374,7 @@ int main(int argc, char **argv)
 	};
 	struct mcp_addr addr;
 	const char *listen_at = NULL, *stats_path = NULL;
-	int lfd, one = 1, c;
+	int lfd, c;
 
 	while ((c = getopt_long(argc, argv, "l:qhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -375,6 +432,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* The stats socket first: once the port takes connections, it answers too. */
 	if (stats_path) {
 		stats_fd = mcp_unix_listen(stats_path, 0600);
@@ -434,30 +492,7 @@ int main(int argc, char **argv)
 
 		for (int i = 0; i < n; i++) {
 			if (!evs[i].data.ptr) {
-				int fd;
-
-				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-					struct echo_conn *ec = calloc(1, sizeof(*ec));
-					struct epoll_event cev = { .events = EPOLLIN, .data.ptr = ec };
-
-					if (!ec) {
-						close(fd);
-						continue;
-					}
-					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-					ec->fd = fd;
-					ec->events = EPOLLIN;
-					ec->id = ++next_id;
-					ec->echo = (struct mcp_echo){ .versions = versions,
-								      .n_versions = n_versions,
-								      .session_id = ec->id };
-					mcp_decoder_init(&ec->dec, 0, MCP_PEER_CLIENT, MCP_MAX_FRAME_LIMIT);
-					if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &cev)) {
-						close(fd);
-						mcp_decoder_free(&ec->dec);
-						free(ec);
-					}
-				}
+				on_accept(lfd);
 				continue;
 			}
 			if (evs[i].data.ptr == &ufd) {

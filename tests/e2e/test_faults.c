@@ -476,6 +476,48 @@ static void test_echo_fault_modes(void **state)
 	close(fd);
 }
 
+/* mcp-echo out of descriptors closes what it cannot take (never spinning on a full backlog)
+ * and serves again once some are free. */
+static void test_echo_out_of_descriptors(void **state)
+{
+	enum { N = 6 };
+	int ep = h_free_port(), fds[N], served = 0, closed = 0;
+	char cmd[PATH_MAX + 128], log[PATH_MAX];
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	const uint32_t v1[] = { 1 };
+	struct mcp_hello_ack ack;
+
+	(void)state;
+	/* stdin, stdout, stderr, the reserve, TCP, UDP and epoll: room for two connections. */
+	snprintf(cmd, sizeof(cmd), "ulimit -n 9 && exec %s/mcp-echo --listen 127.0.0.1:%d",
+		 h_bindir(), ep);
+	h_spawn("echo-nofile.log", sh);
+	assert_int_equal(h_wait_port(ep, H_ANSWER_MS), 0); /* that probe is closed again */
+	for (int i = 0; i < N; i++) {
+		fds[i] = h_connect(ep);
+		assert_true(fds[i] >= 0);
+		if (h_hello(fds[i], v1, 1, &ack) == 1)
+			served++;
+		else if (h_expect_eof(fds[i]) == 0)
+			closed++;
+	}
+	print_message("mcp-echo under 9 descriptors: %d sessions served, %d connections closed\n",
+		      served, closed);
+	assert_int_equal(served + closed, N);
+	assert_true(served >= 1 && closed >= 1);
+	snprintf(log, sizeof(log), "%s/echo-nofile.log", h_tmpdir());
+	assert_true(h_wait_contains(log, "closing new connections"));
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	/* Descriptors free again: a new session is served. */
+	fds[0] = h_session(ep, 1);
+	for (uint64_t until = h_now_ms() + H_ANSWER_MS; fds[0] < 0 && h_now_ms() < until;)
+		fds[0] = h_session(ep, 1); /* its closes may still be on their way */
+	assert_true(fds[0] >= 0);
+	assert_int_equal(h_roundtrip(fds[0], 1, MCP_OP_GET, 16), 0);
+	close(fds[0]);
+}
+
 /* What mcp-echo's --stats socket reports, and the flags it refuses. */
 static void test_echo_reports_what_it_received(void **state)
 {
@@ -1228,6 +1270,7 @@ int main(int argc, char **argv)
 		H_TEST(test_echo_on_any_address_takes_both_families),
 		H_TEST(test_echo_fault_modes),
 		H_TEST(test_echo_reports_what_it_received),
+		H_TEST(test_echo_out_of_descriptors),
 		H_TEST(test_slow_sender_is_closed),
 		H_TEST(test_max_sessions),
 		H_TEST(test_slow_hellos_are_closed),
