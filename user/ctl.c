@@ -638,21 +638,18 @@ static void refuse_client(struct router *r, int fd)
 	size_t n;
 
 	(void)r;
-	/* Its request, read and dropped first: closing over unread bytes would send a reset,
-	 * which can overtake the answer. */
-	while (recv(fd, out, sizeof(out), MSG_DONTWAIT) > 0)
-		;
 	rsp.ok = false;
 	rsp.error = (char *)"mcpd is out of file descriptors (raise LimitNOFILE, or lower "
 			    "max_sessions); try again";
 	n = mcp__ctl__response__get_packed_size(&rsp);
-	if (n + 4 <= sizeof(out)) {
+	if (n + 4 <= sizeof(out)) { /* it fits: a constant sentence */
 		mcp_put_be32(out, (uint32_t)n);
 		mcp__ctl__response__pack(&rsp, out + 4);
-		if (send(fd, out, n + 4, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			pr_debug("control: refused client: %s", strerror(errno));
+		n += 4;
+	} else {
+		n = 0;
 	}
-	close(fd);
+	loop_refuse(fd, out, n);
 }
 
 static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events)

@@ -1,12 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The event loop's small pieces every module uses: the clock, and leaving the epoll set.
+/* The event loop's small pieces every module uses: the clock, leaving the epoll set, refusing.
  * Interface: loop.h. */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include "log.h"
 #include "loop.h"
+
+void loop_refuse(int fd, const void *answer, size_t len)
+{
+	char drop[512];
+
+	while (recv(fd, drop, sizeof(drop), MSG_DONTWAIT) > 0)
+		;
+	if (len && send(fd, answer, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		pr_debug("refused connection: %s", strerror(errno));
+	close(fd);
+}
 
 void loop_unwatch(int epfd, int fd)
 {

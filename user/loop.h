@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct router;
@@ -26,6 +27,11 @@ struct handler {
  * SCM_RIGHTS stays open there, so close alone would leave it in the set). A failure other than
  * "not in the set" is logged. */
 void loop_unwatch(int epfd, int fd);
+
+/* A connection refused without being served: it is told why (answer, len bytes; 0 for
+ * nothing) and closed. What it sent is read first: closing over unread bytes sends a reset,
+ * which can overtake the answer. */
+void loop_refuse(int fd, const void *answer, size_t len);
 
 /* accept() failed for want of descriptors or memory for one. */
 static inline bool loop_out_of_descriptors(int err)

@@ -136,16 +136,9 @@ static void refuse_scrape(struct router *r, int fd)
 				   "Content-Type: text/plain\r\nConnection: close\r\n"
 				   "Content-Length: 32\r\n\r\n"
 				   "mcpd is out of file descriptors\n";
-	char drop[512];
 
 	(void)r;
-	/* Its request, read and dropped first: closing over unread bytes would send a reset,
-	 * which can overtake the answer. */
-	while (recv(fd, drop, sizeof(drop), MSG_DONTWAIT) > 0)
-		;
-	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		pr_debug("metrics: refused scrape: %s", strerror(errno));
-	close(fd);
+	loop_refuse(fd, busy, sizeof(busy) - 1);
 }
 
 static void metrics_listen(struct router *r, struct metrics *m, bool paused)

@@ -157,9 +157,7 @@ static void send_refusal(struct router *r, int fd, const char *msg)
 	uint8_t buf[160];
 	ssize_t n = mcp_build_error_simple(buf, sizeof(buf), 1, 0, MCP_ERR_RATE_LIMITED, msg);
 
-	if (n > 0 && send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		pr_debug("refused connection: %s", strerror(errno));
-	close(fd);
+	loop_refuse(fd, buf, n > 0 ? (size_t)n : 0);
 	r->counters->sessions_refused++;
 	r->counters->errors_sent[MCP_ERR_RATE_LIMITED]++;
 }
