@@ -4,7 +4,9 @@
  * mcp_..., counters ending in _total, HELP and TYPE once per metric. libmicrohttpd runs
  * without threads of its own: its epoll fd sits in mcpd's epoll set and MHD_run() is called
  * when it is ready (and on every tick, for its timeouts), so a scrape reads the router's
- * state from the same thread that changes it.
+ * state from the same thread that changes it. mcpd owns the listening socket and hands each
+ * scraper to libmicrohttpd (MHD_add_connection), so it is mcpd that refuses when out of
+ * descriptors, and the socket passes to a new mcpd in an upgrade.
  */
 #include <errno.h>
 #include <stdarg.h>
