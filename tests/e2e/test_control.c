@@ -1036,6 +1036,63 @@ static void test_upgrade_when_the_binary_is_gone(void **state)
 	assert_int_equal(h_wait(other, 5000), 0);
 }
 
+/* A second upgrade while the first one's new mcpd has not yet taken over is refused with the
+ * pid it waits for; when that one dies, the running mcpd says the upgrade failed and carries
+ * on. (The new "mcpd" here is a script that never takes over.) */
+static void test_upgrade_while_one_is_under_way(void **state)
+{
+	char copy[256], cfg[512], other_sock[256], out[4096];
+	int other_port = h_free_port();
+	unsigned int waiting = 0;
+	pid_t other;
+	FILE *f;
+
+	(void)state;
+	snprintf(copy, sizeof(copy), "%s/mcpd-copy", h_tmpdir());
+	snprintf(cfg, sizeof(cfg), "cp %s/mcpd %s", h_bindir(), copy);
+	assert_int_equal(system(cfg), 0);
+	snprintf(other_sock, sizeof(other_sock), "%s/other.sock", h_tmpdir());
+	snprintf(cfg, sizeof(cfg), "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\n", other_port,
+		 other_sock);
+	char *argv[] = { copy, "-f", "-c", (char *)h_write_file("other.ini", cfg), "--datapath",
+			 "user", NULL };
+	other = h_spawn("other.log", argv);
+	assert_int_equal(h_wait_port(other_port, H_ANSWER_MS), 0);
+	/* Its binary is now something that starts and never takes over. */
+	assert_int_equal(unlink(copy), 0);
+	f = fopen(copy, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\nexec sleep 600\n", f);
+	fclose(f);
+	assert_int_equal(chmod(copy, 0755), 0);
+	char *first[] = { "mcpctl", "-s", other_sock, "upgrade", "--wait", "1", NULL };
+	assert_int_equal(h_run(out, sizeof(out), first), 1);
+	assert_non_null(strstr(out, "has not taken over"));
+	char *second[] = { "mcpctl", "-s", other_sock, "upgrade", NULL };
+	assert_int_equal(h_run(out, sizeof(out), second), 1);
+	assert_non_null(strstr(out, "an upgrade is under way already (pid "));
+	assert_int_equal(sscanf(strstr(out, "(pid ") + 5, "%u", &waiting), 1);
+	/* The one it waits for dies: the upgrade failed, the running mcpd carries on. */
+	assert_int_equal(kill((pid_t)waiting, SIGKILL), 0);
+	char *status[] = { "mcpctl", "-s", other_sock, "-j", "status", NULL };
+	for (uint64_t until = h_now_ms() + 3 * H_ANSWER_MS;; usleep(50000)) {
+		json_object *o;
+
+		assert_int_equal(h_run(out, sizeof(out), status), 0);
+		o = json_tokener_parse(out);
+		assert_non_null(o);
+		assert_int_equal(jint(o, "pid"), other);
+		if (strstr(jstr(o, "upgrade"), "failed")) {
+			json_object_put(o);
+			break;
+		}
+		json_object_put(o);
+		assert_true(h_now_ms() < until); /* never told: a hang */
+	}
+	h_kill(other, SIGTERM);
+	assert_int_equal(h_wait(other, H_ANSWER_MS), 0);
+}
+
 /* Someone kills mcpd-upgrader: mcpd says so, upgrades are refused with the way out. */
 static void test_upgrade_without_its_helper(void **state)
 {
@@ -1097,6 +1154,7 @@ int main(int argc, char **argv)
 		H_TEST(test_upgrade_that_fails_changes_nothing),
 		H_TEST(test_upgrade_keeps_sessions_and_blocklist),
 		H_TEST(test_upgrade_when_the_binary_is_gone),
+		H_TEST(test_upgrade_while_one_is_under_way),
 		H_TEST(test_upgrade_without_its_helper),
 	};
 	char name[32];
