@@ -288,6 +288,10 @@ pid_t h_spawn(const char *log, char *const argv[])
 	if (pid == 0) {
 		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
+		/* A test killed from outside (a timeout, ^C) takes its processes with it: the
+		 * backends serve the whole run and would otherwise outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+
 		if (fd >= 0) {
 			dup2(fd, 2);
 			dup2(fd, 1);

@@ -43,7 +43,9 @@ void h_stop_all(void);
 uint64_t h_now_ms(void);
 /* A TCP port nobody listens on right now, below the ephemeral range, never the same twice. */
 int h_free_port(void);
-/* Start argv[0] from h_bindir() (or as is, when it is an absolute path) with its stderr in LOG (a file under h_tmpdir()). */
+/* Start argv[0] from h_bindir() (or as is, when it is an absolute path) with its stderr in LOG
+ * (a file under h_tmpdir()). It gets SIGTERM if the test process dies (call from the main
+ * thread: the signal follows the thread that forked). */
 pid_t h_spawn(const char *log, char *const argv[]);
 /* Wait for a process; returns its exit status, or -1 after timeout_ms (then kills it). */
 int h_wait(pid_t pid, int timeout_ms);
