@@ -1009,24 +1009,35 @@ static void test_takeover_over_maps_of_another_shape(void **state)
 	close(fd);
 }
 
-/* The binary mcpd was started from is gone (removed, not replaced): refused, nothing moves. */
-static void test_upgrade_when_the_binary_is_gone(void **state)
+/* An mcpd of its own (user path) started from a copy of the binary at `copy`, which the test
+ * may then remove or replace: its pid; its control socket at `sock`. */
+static pid_t start_mcpd_copy(char *copy, size_t copy_len, char *sock, size_t sock_len)
 {
-	char copy[256], cmd[600], cfg[512], other_sock[256], out[4096];
+	char cmd[600], cfg[512];
 	int other_port = h_free_port();
 	pid_t other;
 
-	(void)state;
-	snprintf(copy, sizeof(copy), "%s/mcpd-copy", h_tmpdir());
+	snprintf(copy, copy_len, "%s/mcpd-copy", h_tmpdir());
 	snprintf(cmd, sizeof(cmd), "cp %s/mcpd %s", h_bindir(), copy);
 	assert_int_equal(system(cmd), 0);
-	snprintf(other_sock, sizeof(other_sock), "%s/other.sock", h_tmpdir());
+	snprintf(sock, sock_len, "%s/other.sock", h_tmpdir());
 	snprintf(cfg, sizeof(cfg), "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\n", other_port,
-		 other_sock);
+		 sock);
 	char *argv[] = { copy, "-f", "-c", (char *)h_write_file("other.ini", cfg), "--datapath",
 			 "user", NULL };
 	other = h_spawn("other.log", argv);
-	assert_int_equal(h_wait_port(other_port, 5000), 0);
+	assert_int_equal(h_wait_port(other_port, H_ANSWER_MS), 0);
+	return other;
+}
+
+/* The binary mcpd was started from is gone (removed, not replaced): refused, nothing moves. */
+static void test_upgrade_when_the_binary_is_gone(void **state)
+{
+	char copy[256], other_sock[256], out[4096];
+	pid_t other;
+
+	(void)state;
+	other = start_mcpd_copy(copy, sizeof(copy), other_sock, sizeof(other_sock));
 	unlink(copy);
 	char *upgrade[] = { "mcpctl", "-s", other_sock, "upgrade", NULL };
 	assert_int_equal(h_run(out, sizeof(out), upgrade), 1);
@@ -1041,23 +1052,13 @@ static void test_upgrade_when_the_binary_is_gone(void **state)
  * on. (The new "mcpd" here is a script that never takes over.) */
 static void test_upgrade_while_one_is_under_way(void **state)
 {
-	char copy[256], cfg[512], other_sock[256], out[4096];
-	int other_port = h_free_port();
+	char copy[256], other_sock[256], out[4096];
 	unsigned int waiting = 0;
 	pid_t other;
 	FILE *f;
 
 	(void)state;
-	snprintf(copy, sizeof(copy), "%s/mcpd-copy", h_tmpdir());
-	snprintf(cfg, sizeof(cfg), "cp %s/mcpd %s", h_bindir(), copy);
-	assert_int_equal(system(cfg), 0);
-	snprintf(other_sock, sizeof(other_sock), "%s/other.sock", h_tmpdir());
-	snprintf(cfg, sizeof(cfg), "[mcpd]\nlisten = 127.0.0.1:%d\ncontrol = %s\n", other_port,
-		 other_sock);
-	char *argv[] = { copy, "-f", "-c", (char *)h_write_file("other.ini", cfg), "--datapath",
-			 "user", NULL };
-	other = h_spawn("other.log", argv);
-	assert_int_equal(h_wait_port(other_port, H_ANSWER_MS), 0);
+	other = start_mcpd_copy(copy, sizeof(copy), other_sock, sizeof(other_sock));
 	/* Its binary is now something that starts and never takes over. */
 	assert_int_equal(unlink(copy), 0);
 	f = fopen(copy, "w");
