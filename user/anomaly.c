@@ -20,7 +20,7 @@
 #include "kstats.h"
 #include "baseline.h"
 #include "log.h"
-#include "router.h"
+#include "mcpd.h"
 
 #define SLOTS	       1024 /* sources seen in one second */
 #define SPIKE_FLOOR    1000.0
@@ -58,7 +58,7 @@ const char *anomaly_kind_name(int kind)
 	return kind >= 0 && kind < ANOMALY__COUNT ? names[kind] : "?";
 }
 
-static struct anomaly_state *st_of(struct router *r)
+static struct anomaly_state *st_of(struct mcpd *r)
 {
 	return r->anomaly;
 }
@@ -98,7 +98,7 @@ static struct src_slot *slot_for_sockaddr(struct anomaly_state *a, const struct 
 	return NULL;
 }
 
-void anomaly_bad_frame(struct router *r, const struct sockaddr *src)
+void anomaly_bad_frame(struct mcpd *r, const struct sockaddr *src)
 {
 	struct anomaly_state *a = st_of(r);
 	struct src_slot *s = a ? slot_for_sockaddr(a, src) : NULL;
@@ -107,7 +107,7 @@ void anomaly_bad_frame(struct router *r, const struct sockaddr *src)
 		s->bad++;
 }
 
-void anomaly_new_session(struct router *r, const struct sockaddr *src)
+void anomaly_new_session(struct mcpd *r, const struct sockaddr *src)
 {
 	struct anomaly_state *a = st_of(r);
 	struct src_slot *s = a ? slot_for_sockaddr(a, src) : NULL;
@@ -116,7 +116,7 @@ void anomaly_new_session(struct router *r, const struct sockaddr *src)
 		s->sessions++;
 }
 
-void anomaly_auth_failure(struct router *r, const struct sockaddr *src)
+void anomaly_auth_failure(struct mcpd *r, const struct sockaddr *src)
 {
 	struct anomaly_state *a = st_of(r);
 	struct src_slot *s = a ? slot_for_sockaddr(a, src) : NULL;
@@ -125,7 +125,7 @@ void anomaly_auth_failure(struct router *r, const struct sockaddr *src)
 		s->auth++;
 }
 
-void anomaly_frame(struct router *r, int dir, uint8_t opcode)
+void anomaly_frame(struct mcpd *r, int dir, uint8_t opcode)
 {
 	struct anomaly_state *a = st_of(r);
 
@@ -158,9 +158,9 @@ static void source_text(uint8_t family, const uint8_t *addr, char *out, size_t l
 	snprintf(out, len, "%s/%d", a, family == 4 ? 32 : 64);
 }
 
-static void report(struct router *r, int kind, const char *source, const char *fmt, ...)
+static void report(struct mcpd *r, int kind, const char *source, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void report(struct router *r, int kind, const char *source, const char *fmt, ...)
+static void report(struct mcpd *r, int kind, const char *source, const char *fmt, ...)
 {
 	struct anomaly_state *a = st_of(r);
 	struct anomaly_event *e = &a->recent[a->next];
@@ -192,7 +192,7 @@ static void report(struct router *r, int kind, const char *source, const char *f
 }
 
 /* Per-source rates: every source over the floor and far above the busiest-source baseline. */
-static void judge_sources(struct router *r, uint64_t now)
+static void judge_sources(struct mcpd *r, uint64_t now)
 {
 	struct anomaly_state *a = st_of(r);
 	uint32_t top_bad = 0, top_sess = 0, top_auth = 0;
@@ -232,7 +232,7 @@ static void judge_sources(struct router *r, uint64_t now)
 	(void)now;
 }
 
-static void judge_rates(struct router *r, uint64_t now, double secs)
+static void judge_rates(struct mcpd *r, uint64_t now, double secs)
 {
 	struct anomaly_state *a = st_of(r);
 	static struct mcp_kstats k;
@@ -275,7 +275,7 @@ static void judge_rates(struct router *r, uint64_t now, double secs)
 	a->have_prev = 1;
 }
 
-void anomaly_tick(struct router *r, uint64_t now_ms)
+void anomaly_tick(struct mcpd *r, uint64_t now_ms)
 {
 	struct anomaly_state *a = st_of(r);
 	double secs;
@@ -291,14 +291,14 @@ void anomaly_tick(struct router *r, uint64_t now_ms)
 	judge_rates(r, now_ms, secs);
 }
 
-bool anomaly_ready(struct router *r)
+bool anomaly_ready(struct mcpd *r)
 {
 	struct anomaly_state *a = st_of(r);
 
 	return a && baseline_ready(&a->bad_top) && baseline_ready(&a->sess_top);
 }
 
-int anomaly_recent(struct router *r, const struct anomaly_event **out)
+int anomaly_recent(struct mcpd *r, const struct anomaly_event **out)
 {
 	static struct anomaly_event ordered[ANOMALY_RECENT];
 	struct anomaly_state *a = st_of(r);
@@ -313,7 +313,7 @@ int anomaly_recent(struct router *r, const struct anomaly_event **out)
 	return a->n_recent;
 }
 
-int anomaly_init(struct router *r)
+int anomaly_init(struct mcpd *r)
 {
 	struct anomaly_state *a = calloc(1, sizeof(*a));
 	char path[128];
@@ -341,7 +341,7 @@ int anomaly_init(struct router *r)
 	return 0;
 }
 
-void anomaly_free(struct router *r)
+void anomaly_free(struct mcpd *r)
 {
 	struct anomaly_state *a = st_of(r);
 
@@ -360,7 +360,7 @@ static const struct metric
 	m_anomaly_ready = { "anomaly_detector_ready", "gauge",
 			    "1 once the anomaly detector has its baselines and judges." };
 
-void anomaly_collect(struct router *r, metric_fn fn, void *ctx)
+void anomaly_collect(struct mcpd *r, metric_fn fn, void *ctx)
 {
 	for (int i = 0; i < ANOMALY__COUNT; i++) {
 		struct label l = { "kind", anomaly_kind_name(i) };

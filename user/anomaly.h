@@ -15,7 +15,7 @@
 #include "stats.h"
 #include <sys/socket.h>
 
-struct router;
+struct mcpd;
 
 enum anomaly_kind {
 	ANOMALY_BAD_FRAMES = 0,	 /* a burst of bad frames from one source */
@@ -37,20 +37,20 @@ struct anomaly_event {
 	char detail[160];
 };
 
-int anomaly_init(struct router *r);
-void anomaly_free(struct router *r);
+int anomaly_init(struct mcpd *r);
+void anomaly_free(struct mcpd *r);
 /* Once a second, from the timer. */
-void anomaly_tick(struct router *r, uint64_t now_ms);
+void anomaly_tick(struct mcpd *r, uint64_t now_ms);
 /* Has the detector its baselines (a few seconds after start), so that it judges? */
-bool anomaly_ready(struct router *r);
+bool anomaly_ready(struct mcpd *r);
 /* Anomalies by kind, and whether the detector judges yet (stats.h). */
-void anomaly_collect(struct router *r, metric_fn fn, void *ctx);
+void anomaly_collect(struct mcpd *r, metric_fn fn, void *ctx);
 /* Userspace sightings. */
-void anomaly_bad_frame(struct router *r, const struct sockaddr *src);
-void anomaly_new_session(struct router *r, const struct sockaddr *src);
-void anomaly_auth_failure(struct router *r, const struct sockaddr *src); /* a refused token */
-void anomaly_frame(struct router *r, int dir, uint8_t opcode);
+void anomaly_bad_frame(struct mcpd *r, const struct sockaddr *src);
+void anomaly_new_session(struct mcpd *r, const struct sockaddr *src);
+void anomaly_auth_failure(struct mcpd *r, const struct sockaddr *src); /* a refused token */
+void anomaly_frame(struct mcpd *r, int dir, uint8_t opcode);
 /* The most recent anomalies, oldest first. */
-int anomaly_recent(struct router *r, const struct anomaly_event **out);
+int anomaly_recent(struct mcpd *r, const struct anomaly_event **out);
 
 #endif

@@ -26,7 +26,7 @@
 #include "inline.h"
 #include "log.h"
 #include "pools.h"
-#include "router.h"
+#include "mcpd.h"
 #include "stats.h"
 #include "takeover.h"
 #include "upgrade.h"
@@ -61,9 +61,9 @@ struct ctl {
 	bool paused;	    /* out of descriptors: not accepting until the next tick */
 };
 
-static void ctl_on_client(struct router *r, struct handler *h, uint32_t events);
-static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events);
-static void ctl_listen(struct router *r, struct ctl *c, bool paused);
+static void ctl_on_client(struct mcpd *r, struct handler *h, uint32_t events);
+static void ctl_on_listen(struct mcpd *r, struct handler *h, uint32_t events);
+static void ctl_listen(struct mcpd *r, struct ctl *c, bool paused);
 
 static void *amalloc(struct arena *a, size_t size)
 {
@@ -127,7 +127,7 @@ static void fail(struct arena *a, Mcp__Ctl__Response *rsp, const char *fmt, ...)
 	rsp->error = astr(a, msg);
 }
 
-static void do_status(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+static void do_status(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp)
 {
 	Mcp__Ctl__Status *s = amalloc(a, sizeof(*s));
 	char xdp[256];
@@ -173,7 +173,7 @@ static void do_status(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp
 	rsp->status = s;
 }
 
-static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+static void do_sessions(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp)
 {
 	uint64_t now = mcp_now_ms();
 
@@ -208,7 +208,7 @@ static void do_sessions(struct router *r, struct arena *a, Mcp__Ctl__Response *r
 }
 
 /* Identities: the auth module's totals, with what their open sessions add. */
-static void do_clients(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+static void do_clients(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp)
 {
 	const struct auth_client *rows;
 	int n = auth_clients(r->auth, &rows);
@@ -240,7 +240,7 @@ static void do_clients(struct router *r, struct arena *a, Mcp__Ctl__Response *rs
 			PUSH(a, rsp->clients, rsp->n_clients, by_row[i]);
 }
 
-static void do_routes(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+static void do_routes(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp)
 {
 	for (int op = MCP_OP_REQUEST_MIN; op <= MCP_OP_REQUEST_MAX;) {
 		int slot = r->cfg.routes[op], last = op;
@@ -258,7 +258,7 @@ static void do_routes(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp
 	}
 }
 
-static void do_pools(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+static void do_pools(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp)
 {
 	uint64_t now = mcp_now_ms();
 
@@ -304,14 +304,14 @@ static void add_counter(void *ctx, const struct metric *m, const struct label *l
 	PUSH(c->a, c->rsp->counters, c->rsp->n_counters, x);
 }
 
-static void do_stats(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+static void do_stats(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp)
 {
 	struct collect_ctx c = { a, rsp };
 
 	const struct anomaly_event *ev;
 	int n;
 
-	router_collect(r, add_counter, &c);
+	mcpd_collect(r, add_counter, &c);
 	n = anomaly_recent(r, &ev);
 	for (int i = 0; i < n; i++) {
 		Mcp__Ctl__Anomaly *m = amalloc(a, sizeof(*m));
@@ -325,7 +325,7 @@ static void do_stats(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
 	}
 }
 
-static void do_blocklist(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp)
+static void do_blocklist(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp)
 {
 	uint64_t now = mcp_now_ms();
 
@@ -344,7 +344,7 @@ static void do_blocklist(struct router *r, struct arena *a, Mcp__Ctl__Response *
 	}
 }
 
-static void do_block(struct router *r, const struct ctl_req *q, struct arena *a,
+static void do_block(struct mcpd *r, const struct ctl_req *q, struct arena *a,
 		     Mcp__Ctl__Response *rsp)
 {
 	bool block = q->command == MCP__CTL__COMMAND__COMMAND_BLOCK;
@@ -360,7 +360,7 @@ static void do_block(struct router *r, const struct ctl_req *q, struct arena *a,
 			q->ttl_s ? " (with a ttl)" : "");
 }
 
-static void do_drain(struct router *r, const struct ctl_req *q, struct arena *a,
+static void do_drain(struct mcpd *r, const struct ctl_req *q, struct arena *a,
 		     Mcp__Ctl__Response *rsp)
 {
 	int pool = pools_drain(r->pools, &r->cfg, q->arg);
@@ -374,7 +374,7 @@ static void do_drain(struct router *r, const struct ctl_req *q, struct arena *a,
 	rsp->message = astr(a, "drained: new sessions go to the pool's other backends");
 }
 
-static void do_kill(struct router *r, const struct ctl_req *q, struct arena *a,
+static void do_kill(struct mcpd *r, const struct ctl_req *q, struct arena *a,
 		    Mcp__Ctl__Response *rsp)
 {
 	for (struct session *s = r->sessions->head; s; s = s->next)
@@ -386,7 +386,7 @@ static void do_kill(struct router *r, const struct ctl_req *q, struct arena *a,
 	fail(a, rsp, "no session %u", q->session);
 }
 
-static void do_upgrade(struct router *r, const struct ctl_req *q, struct arena *a,
+static void do_upgrade(struct mcpd *r, const struct ctl_req *q, struct arena *a,
 		       Mcp__Ctl__Response *rsp)
 {
 	char text[16];
@@ -403,22 +403,22 @@ static void do_upgrade(struct router *r, const struct ctl_req *q, struct arena *
 	}
 }
 
-static void do_reload(struct router *r, const struct ctl_req *q, struct arena *a,
+static void do_reload(struct mcpd *r, const struct ctl_req *q, struct arena *a,
 		      Mcp__Ctl__Response *rsp)
 {
 	char summary[1024];
 	struct err e;
 
 	(void)q;
-	if (router_reload(r, summary, sizeof(summary), &e))
+	if (mcpd_reload(r, summary, sizeof(summary), &e))
 		fail(a, rsp, "%s", e.msg);
 	else
 		rsp->message = astr(a, summary);
 }
 
 /* The commands, by their number in proto/control.proto. The queries take no arguments. */
-typedef void (*query_fn)(struct router *r, struct arena *a, Mcp__Ctl__Response *rsp);
-typedef void (*command_fn)(struct router *r, const struct ctl_req *q, struct arena *a,
+typedef void (*query_fn)(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp);
+typedef void (*command_fn)(struct mcpd *r, const struct ctl_req *q, struct arena *a,
 			   Mcp__Ctl__Response *rsp);
 
 static const struct {
@@ -440,7 +440,7 @@ static const struct {
 	[MCP__CTL__COMMAND__COMMAND_RELOAD] = { .command = do_reload },
 };
 
-static void handle(struct router *r, const struct ctl_req *q, struct arena *a,
+static void handle(struct mcpd *r, const struct ctl_req *q, struct arena *a,
 		   Mcp__Ctl__Response *rsp)
 {
 	size_t i = (size_t)q->command;
@@ -455,7 +455,7 @@ static void handle(struct router *r, const struct ctl_req *q, struct arena *a,
 		commands[i].command(r, q, a, rsp);
 }
 
-static void client_free(struct ctl *c, struct router *r, struct ctl_client *x)
+static void client_free(struct ctl *c, struct mcpd *r, struct ctl_client *x)
 {
 	loop_unwatch(r->epfd, x->h.fd);
 	close(x->h.fd);
@@ -473,7 +473,7 @@ static void client_free(struct ctl *c, struct router *r, struct ctl_client *x)
 
 /* A connection that has not sent its request, or not taken its answer, within CLIENT_MS is
  * closed: idle connections cannot pile up on the control socket. */
-void ctl_tick(struct router *r, uint64_t now)
+void ctl_tick(struct mcpd *r, uint64_t now)
 {
 	struct ctl *c = r->ctl;
 	struct ctl_client *x, *next;
@@ -502,12 +502,12 @@ static void respond(struct ctl_client *x, const Mcp__Ctl__Response *rsp)
 	x->out.len += n + 4;
 }
 
-typedef void (*respond_fn)(struct router *r, const void *arg, struct arena *a,
+typedef void (*respond_fn)(struct mcpd *r, const void *arg, struct arena *a,
 			   Mcp__Ctl__Response *rsp);
 
 /* Build a response with fn and send it; out of memory, an ERROR saying so instead. The arena
  * lives on the heap (c->arena), which a longjmp leaves as it was. */
-static void answer_with(struct router *r, struct ctl_client *x, respond_fn fn, const void *arg)
+static void answer_with(struct mcpd *r, struct ctl_client *x, respond_fn fn, const void *arg)
 {
 	struct ctl *c = r->ctl;
 	Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
@@ -530,13 +530,13 @@ static void answer_with(struct router *r, struct ctl_client *x, respond_fn fn, c
 	c->arena = (struct arena){ 0 };
 }
 
-static void respond_handled(struct router *r, const void *arg, struct arena *a,
+static void respond_handled(struct mcpd *r, const void *arg, struct arena *a,
 			    Mcp__Ctl__Response *rsp)
 {
 	handle(r, arg, a, rsp);
 }
 
-static void respond_failure(struct router *r, const void *arg, struct arena *a,
+static void respond_failure(struct mcpd *r, const void *arg, struct arena *a,
 			    Mcp__Ctl__Response *rsp)
 {
 	(void)r;
@@ -544,7 +544,7 @@ static void respond_failure(struct router *r, const void *arg, struct arena *a,
 }
 
 /* Answer a whole request. True when the connection went with it (a failed takeover). */
-static bool answer(struct router *r, struct ctl_client *x)
+static bool answer(struct mcpd *r, struct ctl_client *x)
 {
 	const uint8_t *d = x->in.data + x->in.head;
 	uint32_t n = mcp_be32_at(d);
@@ -569,7 +569,7 @@ static bool answer(struct router *r, struct ctl_client *x)
 	return false;
 }
 
-static void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
+static void ctl_on_client(struct mcpd *r, struct handler *h, uint32_t events)
 {
 	struct ctl *c = r->ctl;
 	struct ctl_client *x = (struct ctl_client *)h;
@@ -620,7 +620,7 @@ static void ctl_on_client(struct router *r, struct handler *h, uint32_t events)
 }
 
 /* The control listener rests (paused) or listens again. */
-static void ctl_listen(struct router *r, struct ctl *c, bool paused)
+static void ctl_listen(struct mcpd *r, struct ctl *c, bool paused)
 {
 	struct epoll_event ev = { .events = paused ? 0 : EPOLLIN, .data.ptr = &c->listen };
 
@@ -631,7 +631,7 @@ static void ctl_listen(struct router *r, struct ctl *c, bool paused)
 }
 
 /* Out of descriptors, a control client still hears why (through the one kept in reserve). */
-static void refuse_client(struct router *r, int fd)
+static void refuse_client(struct mcpd *r, int fd)
 {
 	Mcp__Ctl__Response rsp = MCP__CTL__RESPONSE__INIT;
 	uint8_t out[256];
@@ -652,7 +652,7 @@ static void refuse_client(struct router *r, int fd)
 	loop_refuse(fd, out, n);
 }
 
-static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events)
+static void ctl_on_listen(struct mcpd *r, struct handler *h, uint32_t events)
 {
 	(void)h;
 	(void)events;
@@ -665,7 +665,7 @@ static void ctl_on_listen(struct router *r, struct handler *h, uint32_t events)
 
 		if (fd < 0) {
 			if (loop_out_of_descriptors(errno) &&
-			    !router_out_of_descriptors(r, c->listen.fd, errno, refuse_client))
+			    !mcpd_out_of_descriptors(r, c->listen.fd, errno, refuse_client))
 				ctl_listen(r, c, true); /* until the next tick */
 			return;
 		}
@@ -719,7 +719,7 @@ static int private_dir(const char *dir, struct err *e)
 	return 0;
 }
 
-static int serve(struct router *r, int fd, const char *path)
+static int serve(struct mcpd *r, int fd, const char *path)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct ctl *c = calloc(1, sizeof(*c));
@@ -744,19 +744,19 @@ static int serve(struct router *r, int fd, const char *path)
 	return 0;
 }
 
-int ctl_listen_fd(struct router *r)
+int ctl_listen_fd(struct mcpd *r)
 {
 	struct ctl *c = r->ctl;
 
 	return c ? c->listen.fd : -1;
 }
 
-int ctl_adopt(struct router *r, int fd)
+int ctl_adopt(struct mcpd *r, int fd)
 {
 	return serve(r, fd, r->cfg.control);
 }
 
-int ctl_init(struct router *r)
+int ctl_init(struct mcpd *r)
 {
 	const char *path = r->cfg.control;
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *slash;
@@ -795,7 +795,7 @@ int ctl_init(struct router *r)
 	return serve(r, fd, path);
 }
 
-void ctl_free(struct router *r)
+void ctl_free(struct mcpd *r)
 {
 	struct ctl *c = r->ctl;
 

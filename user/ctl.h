@@ -5,15 +5,15 @@
 
 #include <stdint.h>
 
-struct router;
+struct mcpd;
 struct handler;
 
-int ctl_init(struct router *r);
-void ctl_free(struct router *r);
+int ctl_init(struct mcpd *r);
+void ctl_free(struct mcpd *r);
 /* Every tick: control connections past their time are closed. */
-void ctl_tick(struct router *r, uint64_t now);
-int ctl_listen_fd(struct router *r);
+void ctl_tick(struct mcpd *r, uint64_t now);
+int ctl_listen_fd(struct mcpd *r);
 /* Serve the control socket on an inherited listening fd (takeover). */
-int ctl_adopt(struct router *r, int fd);
+int ctl_adopt(struct mcpd *r, int fd);
 
 #endif

@@ -28,7 +28,7 @@
 #include "log.h"
 #include "pin_dir.h"
 #include "pin_root.h"
-#include "router.h"
+#include "mcpd.h"
 #include "mcp_sockmap.skel.h"
 #include "err.h"
 
@@ -46,7 +46,7 @@ struct bpf_dp {
 	uint64_t full_logged_ms;
 };
 
-static struct bpf_dp *dp_of(struct router *r)
+static struct bpf_dp *dp_of(struct mcpd *r)
 {
 	return r->dp.priv;
 }
@@ -76,7 +76,7 @@ static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, str
 	return NULL;
 }
 
-void dp_bpf_set_routes(struct router *r)
+void dp_bpf_set_routes(struct mcpd *r)
 {
 	struct bpf_dp *d = dp_of(r);
 
@@ -102,7 +102,7 @@ static int queued_bytes(int fd, uint64_t *out)
 
 /* Every entry of one socket goes with it (cookies and session ids are not reused at once,
  * but a map that kept them would fill: 131 072 sockets, then no session is installed). */
-static void bpf_forget(struct router *r, struct conn *c)
+static void bpf_forget(struct mcpd *r, struct conn *c)
 {
 	struct bpf_dp *d = dp_of(r);
 	struct mcp_sock_key key = { .session = c->s->id, .slot = (uint32_t)c->slot };
@@ -119,7 +119,7 @@ static void bpf_forget(struct router *r, struct conn *c)
 	c->backlog = 0;
 }
 
-static void bpf_uninstall(struct router *r, struct session *s)
+static void bpf_uninstall(struct mcpd *r, struct session *s)
 {
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
 		struct conn *c = session_conn(s, slot);
@@ -129,7 +129,7 @@ static void bpf_uninstall(struct router *r, struct session *s)
 	}
 }
 
-static int bpf_install(struct router *r, struct session *s)
+static int bpf_install(struct mcpd *r, struct session *s)
 {
 	struct bpf_dp *d = dp_of(r);
 	uint64_t zero = 0;
@@ -186,7 +186,7 @@ fail:
 	return -1;
 }
 
-static int bpf_can_write(struct router *r, struct conn *c)
+static int bpf_can_write(struct mcpd *r, struct conn *c)
 {
 	struct bpf_dp *d = dp_of(r);
 	struct mcp_sock_key key = { .session = c->s->id, .slot = (uint32_t)c->slot };
@@ -198,7 +198,7 @@ static int bpf_can_write(struct router *r, struct conn *c)
 	return queued - c->queue_base >= c->daemon_written + redir;
 }
 
-static void bpf_on_read(struct router *r, struct conn *c, size_t n)
+static void bpf_on_read(struct mcpd *r, struct conn *c, size_t n)
 {
 	struct bpf_dp *d = dp_of(r);
 	struct mcp_sock_state st;
@@ -217,7 +217,7 @@ static void bpf_on_read(struct router *r, struct conn *c, size_t n)
 	c->raw_dest = st.ep_dest;
 }
 
-static void bpf_publish(struct router *r, struct conn *c)
+static void bpf_publish(struct mcpd *r, struct conn *c)
 {
 	struct bpf_dp *d = dp_of(r);
 	struct session *s = c->s;
@@ -246,7 +246,7 @@ static int attach_verdict(struct bpf_dp *d, struct err *e)
 	return 0;
 }
 
-int dp_bpf_took_over(struct router *r, struct err *e)
+int dp_bpf_took_over(struct mcpd *r, struct err *e)
 {
 	struct bpf_dp *d = dp_of(r);
 
@@ -259,7 +259,7 @@ int dp_bpf_took_over(struct router *r, struct err *e)
 	return attach_verdict(d, e);
 }
 
-int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uint64_t *bytes)
+int dp_bpf_sock_counters(struct mcpd *r, struct conn *c, uint64_t *frames, uint64_t *bytes)
 {
 	struct bpf_dp *d = dp_of(r);
 	struct mcp_sock_state st;
@@ -271,7 +271,7 @@ int dp_bpf_sock_counters(struct router *r, struct conn *c, uint64_t *frames, uin
 	return 0;
 }
 
-static uint64_t bpf_last_active_ms(struct router *r, struct session *s)
+static uint64_t bpf_last_active_ms(struct mcpd *r, struct session *s)
 {
 	struct bpf_dp *d = dp_of(r);
 	struct mcp_sock_state st;
@@ -281,7 +281,7 @@ static uint64_t bpf_last_active_ms(struct router *r, struct session *s)
 	return st.last_ns / 1000000;
 }
 
-static uint64_t bpf_partial_since_ms(struct router *r, struct conn *c)
+static uint64_t bpf_partial_since_ms(struct mcpd *r, struct conn *c)
 {
 	struct bpf_dp *d = dp_of(r);
 	struct mcp_sock_state st;
@@ -323,7 +323,7 @@ static void watch_backlog(struct bpf_dp *d, struct session *s, struct conn *c)
 	}
 }
 
-static void bpf_tick(struct router *r, struct session *s)
+static void bpf_tick(struct mcpd *r, struct session *s)
 {
 	struct bpf_dp *d = dp_of(r);
 
@@ -339,7 +339,7 @@ static void bpf_tick(struct router *r, struct session *s)
  * what the verdict passed to mcpd that mcpd has not read, for the sockets mcpd has stopped
  * reading (it reads the others at once).
  */
-static uint64_t bpf_kernel_held(struct router *r, struct session *s, struct conn **slowest)
+static uint64_t bpf_kernel_held(struct mcpd *r, struct session *s, struct conn **slowest)
 {
 	struct bpf_dp *d = dp_of(r);
 	uint64_t held = 0, most = 0;
@@ -363,7 +363,7 @@ static uint64_t bpf_kernel_held(struct router *r, struct session *s, struct conn
 	return held;
 }
 
-static void bpf_destroy(struct router *r)
+static void bpf_destroy(struct mcpd *r)
 {
 	struct bpf_dp *d = dp_of(r);
 
@@ -377,7 +377,7 @@ static void bpf_destroy(struct router *r)
 	r->dp.priv = NULL;
 }
 
-int dp_bpf_init(struct router *r, struct err *e)
+int dp_bpf_init(struct mcpd *r, struct err *e)
 {
 	struct bpf_dp *d;
 	int err;

@@ -31,7 +31,7 @@
 #include "log.h"
 #include "pin_dir.h"
 #include "mcp_inline.skel.h"
-#include "router.h"
+#include "mcpd.h"
 #include "tuple.h"
 #include "err.h"
 
@@ -44,7 +44,7 @@ struct inline_path {
 	char description[PATH_MAX + 32];
 };
 
-static struct inline_path *of(struct router *r)
+static struct inline_path *of(struct mcpd *r)
 {
 	return r->inl;
 }
@@ -58,12 +58,12 @@ static uint32_t port_of(const struct mcp_addr *a)
 	return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
 }
 
-const char *inline_describe(struct router *r)
+const char *inline_describe(struct mcpd *r)
 {
 	return of(r) ? of(r)->description : why_not;
 }
 
-void inline_apply_config(struct router *r)
+void inline_apply_config(struct mcpd *r)
 {
 	struct inline_path *p = of(r);
 	uint8_t none = 0;
@@ -115,7 +115,7 @@ static bool kernel_counts_unread(void)
 	return found;
 }
 
-int inline_init(struct router *r, struct err *e)
+int inline_init(struct mcpd *r, struct err *e)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = r->cfg.pin_root);
 	struct inline_path *p = calloc(1, sizeof(*p));
@@ -202,7 +202,7 @@ fail:
 	return -e->code;
 }
 
-void inline_free(struct router *r)
+void inline_free(struct mcpd *r)
 {
 	struct inline_path *p = of(r);
 
@@ -215,7 +215,7 @@ void inline_free(struct router *r)
 	r->inl = NULL;
 }
 
-void inline_own_connection(struct router *r, int fd)
+void inline_own_connection(struct mcpd *r, int fd)
 {
 	struct inline_path *p = of(r);
 	socklen_t len = sizeof(uint64_t);
@@ -235,7 +235,7 @@ static void leave_map(struct inline_path *p, const struct mcp_tuple *t, const bo
 			bpf_map_delete_elem(p->socks, &t[slot]);
 }
 
-bool inline_install(struct router *r, struct session *s)
+bool inline_install(struct mcpd *r, struct session *s)
 {
 	struct inline_path *p = of(r);
 	struct mcp_tuple t[MCP_MAX_POOLS + 1];
@@ -297,7 +297,7 @@ undo:
 	return false;
 }
 
-void inline_uninstall(struct router *r, struct session *s)
+void inline_uninstall(struct mcpd *r, struct session *s)
 {
 	struct inline_path *p = of(r);
 
@@ -318,12 +318,12 @@ void inline_uninstall(struct router *r, struct session *s)
 	s->path = SESSION_PATH_MCPD;
 }
 
-static int state_of(struct router *r, struct session *s, int slot, struct mcp_sock_state *st)
+static int state_of(struct mcpd *r, struct session *s, int slot, struct mcp_sock_state *st)
 {
 	return bpf_map_lookup_elem(of(r)->state, &s->tuples[slot], st);
 }
 
-uint64_t inline_last_active_ms(struct router *r, struct session *s)
+uint64_t inline_last_active_ms(struct mcpd *r, struct session *s)
 {
 	uint64_t last = 0;
 	struct mcp_sock_state st;
@@ -336,7 +336,7 @@ uint64_t inline_last_active_ms(struct router *r, struct session *s)
 	return last / 1000000; /* bpf_ktime_get_ns() is CLOCK_MONOTONIC, as mcp_now_ms() */
 }
 
-uint64_t inline_partial_since_ms(struct router *r, struct session *s)
+uint64_t inline_partial_since_ms(struct mcpd *r, struct session *s)
 {
 	struct mcp_sock_state st;
 
@@ -345,7 +345,7 @@ uint64_t inline_partial_since_ms(struct router *r, struct session *s)
 	return st.partial_ns / 1000000;
 }
 
-void inline_counters(struct router *r, struct session *s, uint64_t *frames_in,
+void inline_counters(struct mcpd *r, struct session *s, uint64_t *frames_in,
 		     uint64_t *bytes_in, uint64_t *frames_out, uint64_t *bytes_out)
 {
 	struct mcp_sock_state st;
@@ -371,7 +371,7 @@ static const struct metric m_inline = { "inline_bytes_total", "counter",
 					     "Runs of frames (or messages) the inline verdict handled, "
 					     "by what it did; fall_* counts sessions handed to mcpd." };
 
-void inline_collect(struct router *r, metric_fn fn, void *ctx)
+void inline_collect(struct mcpd *r, metric_fn fn, void *ctx)
 {
 	struct mcp_counter sum[MCP_INLINE__COUNT];
 

@@ -4,7 +4,7 @@
  * mcpd (session.c). It needs no hooks; this file only names it.
  */
 #include <string.h>
-#include "router.h"
+#include "mcpd.h"
 
 void dp_user_init(struct datapath *dp)
 {

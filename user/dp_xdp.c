@@ -19,7 +19,7 @@
 #include <xdp/libxdp.h>
 #include "log.h"
 #include "pin_dir.h"
-#include "router.h"
+#include "mcpd.h"
 #include "mcp_xdp.skel.h"
 #include "err.h"
 
@@ -101,7 +101,7 @@ static int attach_one(struct xdp_guard *g, const char *ifname, int want, struct 
 		       mcp_xdp_mode_name(want), strerror(-err), err);
 }
 
-void xdp_guard_apply_config(struct router *r)
+void xdp_guard_apply_config(struct mcpd *r)
 {
 	struct xdp_guard *g = r->xdp;
 	struct mcp_xdp_cfg c = { .rate_pps = r->cfg.rate_pps, .burst = r->cfg.rate_burst,
@@ -122,7 +122,7 @@ void xdp_guard_apply_config(struct router *r)
 	bpf_map_update_elem(bpf_map__fd(g->skel->maps.mcp_xdp_cfg), &zero, &c, BPF_ANY);
 }
 
-int xdp_guard_check(struct router *r, struct err *e)
+int xdp_guard_check(struct mcpd *r, struct err *e)
 {
 	for (int i = 0; i < r->cfg.n_xdp_ifaces; i++)
 		if (!if_nametoindex(r->cfg.xdp_ifaces[i]))
@@ -131,7 +131,7 @@ int xdp_guard_check(struct router *r, struct err *e)
 	return 0;
 }
 
-int xdp_guard_init(struct router *r, struct err *e)
+int xdp_guard_init(struct mcpd *r, struct err *e)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = r->cfg.pin_root);
 	struct xdp_guard *g;
@@ -172,7 +172,7 @@ fail:
 	return -e->code;
 }
 
-void xdp_guard_describe(struct router *r, char *out, size_t len)
+void xdp_guard_describe(struct mcpd *r, char *out, size_t len)
 {
 	struct xdp_guard *g = r->xdp;
 	size_t used = 0;
@@ -204,7 +204,7 @@ static void expire(int fd, size_t key_size, uint64_t now_ns)
 	}
 }
 
-void xdp_guard_tick(struct router *r, uint64_t now_ms)
+void xdp_guard_tick(struct mcpd *r, uint64_t now_ms)
 {
 	struct xdp_guard *g = r->xdp;
 	struct timespec ts;
@@ -217,7 +217,7 @@ void xdp_guard_tick(struct router *r, uint64_t now_ms)
 	expire(bpf_map__fd(g->skel->maps.mcp_block_v6), sizeof(struct mcp_lpm_v6), now_ns);
 }
 
-void xdp_guard_free(struct router *r)
+void xdp_guard_free(struct mcpd *r)
 {
 	struct xdp_guard *g = r->xdp;
 

@@ -2,7 +2,7 @@
 /*
  * The event loop's primitives every module uses: a handler (a descriptor and what to call
  * when it is ready), the monotonic clock, and leaving the epoll set (loop.c). The loop itself
- * is router.c.
+ * is mcpd.c.
  */
 #ifndef MCP_LOOP_H
 #define MCP_LOOP_H
@@ -12,11 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct router;
+struct mcpd;
 struct handler;
 
 /* What the event loop calls when a descriptor is ready: each handler carries its own. */
-typedef void (*handler_fn)(struct router *r, struct handler *h, uint32_t events);
+typedef void (*handler_fn)(struct mcpd *r, struct handler *h, uint32_t events);
 
 struct handler {
 	handler_fn on_event;

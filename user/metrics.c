@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * GET /metrics in the Prometheus text format (version 0.0.4), from router_collect(): names
+ * GET /metrics in the Prometheus text format (version 0.0.4), from mcpd_collect(): names
  * mcp_..., counters ending in _total, HELP and TYPE once per metric. libmicrohttpd runs
  * without threads of its own: its epoll fd sits in mcpd's epoll set and MHD_run() is called
  * when it is ready (and on every tick, for its timeouts), so a scrape reads the router's
@@ -20,7 +20,7 @@
 #include "addr.h"
 #include "log.h"
 #include "metrics.h"
-#include "router.h"
+#include "mcpd.h"
 #include "stats.h"
 
 #define MAX_CONNECTIONS 256u /* at once, over every source */
@@ -39,7 +39,7 @@ struct page {
 	bool short_of_memory; /* the page could not grow: answered 500, not cut short */
 };
 
-static void metrics_run(struct router *r, struct handler *h, uint32_t events);
+static void metrics_run(struct mcpd *r, struct handler *h, uint32_t events);
 
 static void put(struct page *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct page *p, const char *fmt, ...)
@@ -91,7 +91,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 			      const char *method, const char *version, const char *upload,
 			      size_t *upload_size, void **con_cls)
 {
-	struct router *r = cls;
+	struct mcpd *r = cls;
 	struct page p = { .cap = 16384 };
 	struct MHD_Response *rsp;
 	enum MHD_Result ret;
@@ -112,7 +112,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 		status = MHD_HTTP_NOT_FOUND;
 		put(&p, "mcpd serves /metrics\n");
 	} else {
-		router_collect(r, sample, &p);
+		mcpd_collect(r, sample, &p);
 	}
 	if (p.short_of_memory) {
 		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
@@ -132,7 +132,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 }
 
 /* Out of descriptors, a scraper still hears why (through the descriptor kept in reserve). */
-static void refuse_scrape(struct router *r, int fd)
+static void refuse_scrape(struct mcpd *r, int fd)
 {
 	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 				   "Content-Type: text/plain\r\nConnection: close\r\n"
@@ -143,7 +143,7 @@ static void refuse_scrape(struct router *r, int fd)
 	loop_refuse(fd, busy, sizeof(busy) - 1);
 }
 
-static void metrics_listen(struct router *r, struct metrics *m, bool paused)
+static void metrics_listen(struct mcpd *r, struct metrics *m, bool paused)
 {
 	struct epoll_event ev = { .events = paused ? 0 : EPOLLIN, .data.ptr = &m->listen };
 
@@ -154,7 +154,7 @@ static void metrics_listen(struct router *r, struct metrics *m, bool paused)
 
 /* mcpd accepts scrapers itself and hands them to libmicrohttpd: out of descriptors, it is
  * mcpd that refuses and rests (MHD, accepting on its own, would retry at once and spin). */
-static void metrics_accept(struct router *r, struct handler *h, uint32_t events)
+static void metrics_accept(struct mcpd *r, struct handler *h, uint32_t events)
 {
 	struct metrics *m = r->metrics;
 
@@ -168,7 +168,7 @@ static void metrics_accept(struct router *r, struct handler *h, uint32_t events)
 
 		if (fd < 0) {
 			if (loop_out_of_descriptors(errno) &&
-			    !router_out_of_descriptors(r, m->listen.fd, errno, refuse_scrape))
+			    !mcpd_out_of_descriptors(r, m->listen.fd, errno, refuse_scrape))
 				metrics_listen(r, m, true); /* until the next tick */
 			break;
 		}
@@ -179,7 +179,7 @@ static void metrics_accept(struct router *r, struct handler *h, uint32_t events)
 	MHD_run(m->d);
 }
 
-static int start(struct router *r, int listen_fd)
+static int start(struct mcpd *r, int listen_fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	const union MHD_DaemonInfo *info;
@@ -238,22 +238,22 @@ fail:
 	return -1;
 }
 
-int metrics_init(struct router *r)
+int metrics_init(struct mcpd *r)
 {
 	return start(r, -1);
 }
 
-int metrics_adopt(struct router *r, int fd)
+int metrics_adopt(struct mcpd *r, int fd)
 {
 	return start(r, fd);
 }
 
-int metrics_listen_fd(struct router *r)
+int metrics_listen_fd(struct mcpd *r)
 {
 	return r->metrics ? r->metrics->listen.fd : -1;
 }
 
-void metrics_tick(struct router *r)
+void metrics_tick(struct mcpd *r)
 {
 	struct metrics *m = r->metrics;
 
@@ -264,7 +264,7 @@ void metrics_tick(struct router *r)
 	MHD_run(m->d);
 }
 
-static void metrics_run(struct router *r, struct handler *h, uint32_t events)
+static void metrics_run(struct mcpd *r, struct handler *h, uint32_t events)
 {
 	struct metrics *m = r->metrics;
 
@@ -273,7 +273,7 @@ static void metrics_run(struct router *r, struct handler *h, uint32_t events)
 	MHD_run(m->d);
 }
 
-void metrics_free(struct router *r)
+void metrics_free(struct mcpd *r)
 {
 	struct metrics *m = r->metrics;
 

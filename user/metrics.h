@@ -3,14 +3,14 @@
 #ifndef MCP_METRICS_H
 #define MCP_METRICS_H
 
-struct router;
+struct mcpd;
 
-int metrics_init(struct router *r);
-void metrics_free(struct router *r);
-int metrics_listen_fd(struct router *r);
+int metrics_init(struct mcpd *r);
+void metrics_free(struct mcpd *r);
+int metrics_listen_fd(struct mcpd *r);
 /* libmicrohttpd's own timeouts, every tick. */
-void metrics_tick(struct router *r);
+void metrics_tick(struct mcpd *r);
 /* Serve /metrics on an inherited listening fd (takeover). */
-int metrics_adopt(struct router *r, int fd);
+int metrics_adopt(struct mcpd *r, int fd);
 
 #endif

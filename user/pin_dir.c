@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include "pin_dir.h"
 #include "pin_root.h"
-#include "router.h"
+#include "mcpd.h"
 #include "err.h"
 
-int pin_dir_lock(struct router *r, bool wait, struct err *e)
+int pin_dir_lock(struct mcpd *r, bool wait, struct err *e)
 {
 	int fd, err, tries = wait ? 500 : 1;
 
@@ -43,7 +43,7 @@ int pin_dir_lock(struct router *r, bool wait, struct err *e)
 	return err;
 }
 
-void pin_dir_unlock(struct router *r)
+void pin_dir_unlock(struct mcpd *r)
 {
 	if (r->pin_lock_fd >= 0)
 		close(r->pin_lock_fd);

@@ -12,11 +12,11 @@
 #include <stddef.h>
 #include "err.h"
 
-struct router;
+struct mcpd;
 
 /* Hold the directory (again: a no-op). With wait, for up to 5 s: a takeover waits for the old
  * mcpd to let go. 0, or -errno with the reason in e. */
-int pin_dir_lock(struct router *r, bool wait, struct err *e);
-void pin_dir_unlock(struct router *r);
+int pin_dir_lock(struct mcpd *r, bool wait, struct err *e);
+void pin_dir_unlock(struct mcpd *r);
 
 #endif

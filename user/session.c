@@ -9,14 +9,14 @@
 #include <unistd.h>
 #include "log.h"
 #include "pools.h"
-#include "router.h"
+#include "mcpd.h"
 #include "auth.h"
 #include "perm_map.h"
 #include "inline.h"
 #include "session_int.h"
 #include "session_table.h"
 
-int session_set_state(struct router *r, struct session *s, int next)
+int session_set_state(struct mcpd *r, struct session *s, int next)
 {
 	if (!session_transition_legal(s->state, next)) {
 		r->sessions->illegal_transitions++;
@@ -32,7 +32,7 @@ int session_set_state(struct router *r, struct session *s, int next)
 	return 0;
 }
 
-static void close_conn(struct router *r, struct conn *c)
+static void close_conn(struct mcpd *r, struct conn *c)
 {
 	if (c->installed && r->dp.forget)
 		r->dp.forget(r, c);
@@ -45,8 +45,8 @@ static void close_conn(struct router *r, struct conn *c)
 	c->installed = false;
 }
 
-/* Close a backend now; its memory is freed at the end of the loop iteration (router.c). */
-void session_drop_backend(struct router *r, struct session *s, int slot)
+/* Close a backend now; its memory is freed at the end of the loop iteration (mcpd.c). */
+void session_drop_backend(struct mcpd *r, struct session *s, int slot)
 {
 	struct conn *b = s->backends[slot];
 
@@ -62,14 +62,14 @@ void session_drop_backend(struct router *r, struct session *s, int slot)
 
 /* ---- ending ---------------------------------------------------------------------------- */
 
-void session_close_backends(struct router *r, struct session *s)
+void session_close_backends(struct mcpd *r, struct session *s)
 {
 	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
 		session_drop_backend(r, s, slot);
 }
 
 /* Everything for the client is queued: flush it, then shut down and linger (session_flush). */
-void session_finish(struct router *r, struct session *s)
+void session_finish(struct mcpd *r, struct session *s)
 {
 	if (s->state == S_CLOSED)
 		return;
@@ -78,7 +78,7 @@ void session_finish(struct router *r, struct session *s)
 	session_table_mark_dirty(r->sessions, &s->client);
 }
 
-void session_end(struct router *r, struct session *s, int code, const char *msg)
+void session_end(struct mcpd *r, struct session *s, int code, const char *msg)
 {
 	if (s->state == S_ERROR || s->state == S_CLOSED)
 		return;
@@ -93,7 +93,7 @@ void session_end(struct router *r, struct session *s, int code, const char *msg)
 }
 
 /* An orderly end: CLOSE to every backend, wait for them, then CLOSE to the client. */
-void session_start_close(struct router *r, struct session *s)
+void session_start_close(struct mcpd *r, struct session *s)
 {
 	bool waiting = false;
 
@@ -115,7 +115,7 @@ void session_start_close(struct router *r, struct session *s)
 	}
 }
 
-void session_check_closing_done(struct router *r, struct session *s)
+void session_check_closing_done(struct mcpd *r, struct session *s)
 {
 	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++) {
 		struct conn *b = s->backends[slot];
@@ -129,13 +129,13 @@ void session_check_closing_done(struct router *r, struct session *s)
 	session_finish(r, s);
 }
 
-void session_shutdown(struct router *r, struct session *s)
+void session_shutdown(struct mcpd *r, struct session *s)
 {
 	session_end(r, s, MCP_ERR_SHUTTING_DOWN, "the router is stopping");
 }
 
-/* Close a session now; its memory is freed at the end of the loop iteration (router.c). */
-void session_free(struct router *r, struct session *s)
+/* Close a session now; its memory is freed at the end of the loop iteration (mcpd.c). */
+void session_free(struct mcpd *r, struct session *s)
 {
 	if (s->dead)
 		return;
@@ -158,7 +158,7 @@ void session_free(struct router *r, struct session *s)
 	pr_debug("session %u closed", s->id);
 }
 
-struct session *session_alloc(struct router *r, uint32_t id, const struct sockaddr_storage *ss,
+struct session *session_alloc(struct mcpd *r, uint32_t id, const struct sockaddr_storage *ss,
 			      const char *peer)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -182,7 +182,7 @@ struct session *session_alloc(struct router *r, uint32_t id, const struct sockad
 	return s;
 }
 
-struct session *session_new(struct router *r, int fd, const struct sockaddr_storage *ss,
+struct session *session_new(struct mcpd *r, int fd, const struct sockaddr_storage *ss,
 			    const char *peer)
 {
 	uint32_t id = session_table_next_id(r->sessions);
@@ -196,14 +196,14 @@ struct session *session_new(struct router *r, int fd, const struct sockaddr_stor
 	mcp_decoder_init(&s->client.dec, 0, MCP_PEER_CLIENT, r->cfg.max_frame);
 	r->sessions->opened++;
 	session_table_unnegotiated(r->sessions, s);
-	if (router_watch(r, &s->client, EPOLLIN)) {
+	if (mcpd_watch(r, &s->client, EPOLLIN)) {
 		session_free(r, s);
 		return NULL;
 	}
 	return s;
 }
 
-void session_counters(struct router *r, struct session *s, struct session_counters *out)
+void session_counters(struct mcpd *r, struct session *s, struct session_counters *out)
 {
 	uint64_t f, b;
 

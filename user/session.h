@@ -20,7 +20,7 @@
 #include "session_state.h"
 #include "stream_decoder.h"
 
-struct router;
+struct mcpd;
 struct mcp_tuple;
 
 struct session;
@@ -102,21 +102,21 @@ struct session {
 
 /* session.c */
 /* A session in IDLE, in the router's list, its client connection not yet given a socket. */
-struct session *session_alloc(struct router *r, uint32_t id, const struct sockaddr_storage *ss,
+struct session *session_alloc(struct mcpd *r, uint32_t id, const struct sockaddr_storage *ss,
 			      const char *peer);
-struct session *session_new(struct router *r, int fd, const struct sockaddr_storage *ss,
+struct session *session_new(struct mcpd *r, int fd, const struct sockaddr_storage *ss,
 			    const char *peer);
 
 /* Frames and bytes each way: what mcpd forwarded itself plus what the kernel did. */
 struct session_counters {
 	uint64_t frames_in, bytes_in, frames_out, bytes_out;
 };
-void session_counters(struct router *r, struct session *s, struct session_counters *out);
+void session_counters(struct mcpd *r, struct session *s, struct session_counters *out);
 /* The handler of every session socket (client and backends). */
-void session_on_event(struct router *r, struct handler *h, uint32_t events);
-void session_tick(struct router *r, struct session *s, uint64_t now);
+void session_on_event(struct mcpd *r, struct handler *h, uint32_t events);
+void session_tick(struct mcpd *r, struct session *s, uint64_t now);
 /* When s last carried a frame, on whichever path: mcpd's, the kernel's or the inline one. */
-uint64_t session_last_active_ms(struct router *r, struct session *s);
+uint64_t session_last_active_ms(struct mcpd *r, struct session *s);
 
 /* What the data paths may know of a session and its sockets (session_io.c): they never read
  * the decoder's or the buffers' layout themselves. */
@@ -132,13 +132,13 @@ size_t conn_partial_len(const struct conn *c);
 bool conn_between_frames(const struct conn *c);
 /* Every tick: all sessions' buffers within max_queued_bytes (the largest holders end), and
  * memory given back to the system after a peak. */
-void sessions_within_budget(struct router *r, uint64_t now);
-void session_end(struct router *r, struct session *s, int code, const char *msg);
-void session_shutdown(struct router *r, struct session *s);
-void session_flush(struct router *r, struct conn *c);
-void session_free(struct router *r, struct session *s);
+void sessions_within_budget(struct mcpd *r, uint64_t now);
+void session_end(struct mcpd *r, struct session *s, int code, const char *msg);
+void session_shutdown(struct mcpd *r, struct session *s);
+void session_flush(struct mcpd *r, struct conn *c);
+void session_free(struct mcpd *r, struct session *s);
 const char *session_path_name(int path);
 
-int session_set_state(struct router *r, struct session *s, int next);
+int session_set_state(struct mcpd *r, struct session *s, int next);
 
 #endif

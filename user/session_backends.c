@@ -13,13 +13,13 @@
 #include "log.h"
 #include "messages.h"
 #include "pools.h"
-#include "router.h"
+#include "mcpd.h"
 #include "auth.h"
 #include "perm_map.h"
 #include "inline.h"
 #include "session_int.h"
 
-static int connect_backend(struct router *r, struct session *s, int slot)
+static int connect_backend(struct mcpd *r, struct session *s, int slot)
 {
 	uint64_t now = mcp_now_ms();
 	int pool = slot - 1, one = 1;
@@ -74,7 +74,7 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 		 * every backend's HELLO_ACK "too large" and marked them all down). */
 		mcp_decoder_init(&b->dec, MCP_VERSION_1, MCP_PEER_BACKEND, r->cfg.max_frame);
 		s->backends[slot] = b;
-		if (router_watch(r, b, EPOLLOUT)) {
+		if (mcpd_watch(r, b, EPOLLOUT)) {
 			backend_failed(r, b, "epoll");
 			return s->backends[slot] ? 0 : -1;
 		}
@@ -82,7 +82,7 @@ static int connect_backend(struct router *r, struct session *s, int slot)
 	}
 }
 
-void backend_failed(struct router *r, struct conn *b, const char *why)
+void backend_failed(struct mcpd *r, struct conn *b, const char *why)
 {
 	struct session *s = b->s;
 	int slot = b->slot, pool = slot - 1;
@@ -118,7 +118,7 @@ void backend_failed(struct router *r, struct conn *b, const char *why)
 
 /* A restricted identity's rules go into the kernel before any of its sockets does. False
  * when they cannot: the session stays where mcpd judges every frame. */
-static bool kernel_may_judge(struct router *r, struct session *s)
+static bool kernel_may_judge(struct mcpd *r, struct session *s)
 {
 	int err;
 
@@ -132,7 +132,7 @@ static bool kernel_may_judge(struct router *r, struct session *s)
 	return !err;
 }
 
-void session_connected(struct router *r, struct session *s)
+void session_connected(struct mcpd *r, struct session *s)
 {
 	struct mcp_hello_ack ack = { .version = s->version, .session_id = s->id,
 				     .max_frame = s->max_frame, .heartbeat_ms = s->heartbeat_ms };
@@ -162,7 +162,7 @@ void session_connected(struct router *r, struct session *s)
 	pr_debug("session %u: connected, v%u", s->id, s->version);
 }
 
-void session_start_backends(struct router *r, struct session *s)
+void session_start_backends(struct mcpd *r, struct session *s)
 {
 	uint32_t used = mcp_config_pools_used(&r->cfg);
 
@@ -185,7 +185,7 @@ void session_start_backends(struct router *r, struct session *s)
 		session_connected(r, s);
 }
 
-void backend_connected(struct router *r, struct conn *b)
+void backend_connected(struct mcpd *r, struct conn *b)
 {
 	struct session *s = b->s;
 	struct mcp_hello h = { .versions = { s->version }, .n_versions = 1,
@@ -200,5 +200,5 @@ void backend_connected(struct router *r, struct conn *b)
 	n = mcp_build_hello(buf, sizeof(buf), &h);
 	if (n > 0)
 		conn_queue(r, b, buf, (size_t)n);
-	router_watch(r, b, EPOLLIN);
+	mcpd_watch(r, b, EPOLLIN);
 }

@@ -10,15 +10,15 @@
 #include "messages.h"
 #include "perm_map.h"
 #include "pools.h"
-#include "router.h"
+#include "mcpd.h"
 #include "session_int.h"
 
 struct feed {
-	struct router *r;
+	struct mcpd *r;
 	struct conn *c;
 };
 
-void conn_queue(struct router *r, struct conn *c, const void *p, size_t n)
+void conn_queue(struct mcpd *r, struct conn *c, const void *p, size_t n)
 {
 	if (c->closed || c->h.fd < 0)
 		return;
@@ -30,7 +30,7 @@ void conn_queue(struct router *r, struct conn *c, const void *p, size_t n)
 	session_table_mark_dirty(r->sessions, c);
 }
 
-void session_queue_error(struct router *r, struct session *s, int code, const char *msg)
+void session_queue_error(struct mcpd *r, struct session *s, int code, const char *msg)
 {
 	uint8_t buf[MCP_HDR_MAX_LEN + MCP_ERROR_MSG_MAX + 64];
 	struct mcp_error e = { .code = (uint32_t)code };
@@ -48,7 +48,7 @@ void session_queue_error(struct router *r, struct session *s, int code, const ch
 		r->counters->errors_sent[code]++;
 }
 
-void session_queue_close(struct router *r, struct session *s, struct conn *c)
+void session_queue_close(struct mcpd *r, struct session *s, struct conn *c)
 {
 	uint8_t buf[MCP_HDR_MAX_LEN];
 	ssize_t n = mcp_build_close(buf, sizeof(buf), s->version ? s->version : 1, s->id);
@@ -58,7 +58,7 @@ void session_queue_close(struct router *r, struct session *s, struct conn *c)
 }
 
 /* Queue a frame for `to`, writing the session id into v2 requests bound for a backend. */
-static void forward_frame(struct router *r, struct conn *to, const struct mcp_frame *f)
+static void forward_frame(struct mcpd *r, struct conn *to, const struct mcp_frame *f)
 {
 	struct mcp_frame copy = *f;
 	uint8_t *t;
@@ -81,7 +81,7 @@ static void forward_frame(struct router *r, struct conn *to, const struct mcp_fr
 	session_table_mark_dirty(r->sessions, to);
 }
 
-static void on_hello(struct router *r, struct session *s, const struct mcp_frame *f)
+static void on_hello(struct mcpd *r, struct session *s, const struct mcp_frame *f)
 {
 	struct session_terms t;
 	struct auth_verdict v;
@@ -117,7 +117,7 @@ static void on_hello(struct router *r, struct session *s, const struct mcp_frame
 	session_start_backends(r, s);
 }
 
-static void answer_ping(struct router *r, struct conn *c, const struct mcp_frame *f)
+static void answer_ping(struct mcpd *r, struct conn *c, const struct mcp_frame *f)
 {
 	struct mcp_frame pong = *f;
 
@@ -126,7 +126,7 @@ static void answer_ping(struct router *r, struct conn *c, const struct mcp_frame
 }
 
 /* A request its identity may not send (now): answered, never forwarded; the session goes on. */
-static int deny(struct router *r, struct session *s, const struct mcp_frame *f, int verdict)
+static int deny(struct mcpd *r, struct session *s, const struct mcp_frame *f, int verdict)
 {
 	const char *who = s->client_id[0] ? s->client_id : session_auth_name(s->auth);
 	char msg[MCP_CLIENT_ID_MAX + 96];
@@ -148,7 +148,7 @@ static int deny(struct router *r, struct session *s, const struct mcp_frame *f, 
 /* May a restricted session's request go to `pool` now? Its token is taken if so. On a kernel
  * path the kernel's copy of the bucket is the one both judge from; the rest of the rules never
  * change, so without a rate the copy in memory is enough (no system call per frame). */
-static int judge(struct router *r, struct session *s, uint8_t op, int pool)
+static int judge(struct mcpd *r, struct session *s, uint8_t op, int pool)
 {
 	uint64_t now = mcp_now_ns();
 	bool kernel = s->perms.rate_fps && s->perms_in_kernel &&
@@ -163,7 +163,7 @@ static int judge(struct router *r, struct session *s, uint8_t op, int pool)
 	return verdict;
 }
 
-static int client_frame(struct router *r, struct conn *c, const struct mcp_frame *f)
+static int client_frame(struct mcpd *r, struct conn *c, const struct mcp_frame *f)
 {
 	struct session *s = c->s;
 	int cls = mcp_opcode_class(f->opcode), code;
@@ -229,7 +229,7 @@ static int client_frame(struct router *r, struct conn *c, const struct mcp_frame
 	return 1;
 }
 
-static int backend_frame(struct router *r, struct conn *b, const struct mcp_frame *f)
+static int backend_frame(struct mcpd *r, struct conn *b, const struct mcp_frame *f)
 {
 	struct session *s = b->s;
 
@@ -313,7 +313,7 @@ static struct conn *raw_destination(struct session *s, struct conn *from, uint32
 	return NULL;
 }
 
-static void decoder_failed(struct router *r, struct conn *c)
+static void decoder_failed(struct mcpd *r, struct conn *c)
 {
 	struct session *s = c->s;
 	char msg[128];
@@ -337,7 +337,7 @@ static void decoder_failed(struct router *r, struct conn *c)
 }
 
 /* Bytes read from c: raw continuation first (BPF path), then the decoder. */
-void conn_consume(struct router *r, struct conn *c, const uint8_t *p, size_t n)
+void conn_consume(struct mcpd *r, struct conn *c, const uint8_t *p, size_t n)
 {
 	struct feed fd = { .r = r, .c = c };
 

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "router.h"
+#include "mcpd.h"
 
 #define READ_CHUNK	(256 * 1024)
 #define READS_PER_EVENT 4
@@ -19,23 +19,23 @@
 #define CLOSE_WAIT_MS	2000
 
 /* session.c: ending */
-void session_drop_backend(struct router *r, struct session *s, int slot);
-void session_close_backends(struct router *r, struct session *s);
-void session_finish(struct router *r, struct session *s);
-void session_start_close(struct router *r, struct session *s);
-void session_check_closing_done(struct router *r, struct session *s);
+void session_drop_backend(struct mcpd *r, struct session *s, int slot);
+void session_close_backends(struct mcpd *r, struct session *s);
+void session_finish(struct mcpd *r, struct session *s);
+void session_start_close(struct mcpd *r, struct session *s);
+void session_check_closing_done(struct mcpd *r, struct session *s);
 
 /* session_backends.c */
-void session_start_backends(struct router *r, struct session *s);
-void session_connected(struct router *r, struct session *s);
-void backend_connected(struct router *r, struct conn *b);
-void backend_failed(struct router *r, struct conn *b, const char *why);
+void session_start_backends(struct mcpd *r, struct session *s);
+void session_connected(struct mcpd *r, struct session *s);
+void backend_connected(struct mcpd *r, struct conn *b);
+void backend_failed(struct mcpd *r, struct conn *b, const char *why);
 
 /* session_frames.c */
-void conn_queue(struct router *r, struct conn *c, const void *p, size_t n);
-void session_queue_error(struct router *r, struct session *s, int code, const char *msg);
-void session_queue_close(struct router *r, struct session *s, struct conn *c);
-void conn_consume(struct router *r, struct conn *c, const uint8_t *p, size_t n);
+void conn_queue(struct mcpd *r, struct conn *c, const void *p, size_t n);
+void session_queue_error(struct mcpd *r, struct session *s, int code, const char *msg);
+void session_queue_close(struct mcpd *r, struct session *s, struct conn *c);
+void conn_consume(struct mcpd *r, struct conn *c, const uint8_t *p, size_t n);
 
 /* session_io.c */
 bool session_backpressured(struct session *s);

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <sys/epoll.h>
 #include "log.h"
-#include "router.h"
+#include "mcpd.h"
 #include "session_int.h"
 
 struct conn *session_conn(struct session *s, int slot)
@@ -69,7 +69,7 @@ bool session_holding(struct session *s)
 	return false;
 }
 
-static void read_conn(struct router *r, struct conn *c)
+static void read_conn(struct mcpd *r, struct conn *c)
 {
 	static uint8_t buf[READ_CHUNK];
 	struct session *s = c->s;
@@ -78,7 +78,7 @@ static void read_conn(struct router *r, struct conn *c)
 		ssize_t n;
 
 		if (s->state != S_CLOSED && session_backpressured(s)) {
-			router_watch(r, c, c->events & ~EPOLLIN);
+			mcpd_watch(r, c, c->events & ~EPOLLIN);
 			return;
 		}
 		n = recv(c->h.fd, buf, sizeof(buf), 0);
@@ -131,7 +131,7 @@ static void read_conn(struct router *r, struct conn *c)
 	}
 }
 
-void session_on_event(struct router *r, struct handler *h, uint32_t events)
+void session_on_event(struct mcpd *r, struct handler *h, uint32_t events)
 {
 	struct conn *c = (struct conn *)h;
 
@@ -156,22 +156,22 @@ void session_on_event(struct router *r, struct handler *h, uint32_t events)
 }
 
 /* Sources paused by backpressure read again once their destinations drained. */
-static void resume_reading(struct router *r, struct session *s)
+static void resume_reading(struct mcpd *r, struct session *s)
 {
 	if (s->state == S_ERROR || session_backpressured(s))
 		return;
 	if (!s->client.closed && s->client.h.fd >= 0 && !(s->client.events & EPOLLIN))
-		router_watch(r, &s->client, s->client.events | EPOLLIN);
+		mcpd_watch(r, &s->client, s->client.events | EPOLLIN);
 	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++) {
 		struct conn *b = s->backends[slot];
 
 		if (b && !b->closed && !b->connecting && !(b->events & EPOLLIN))
-			router_watch(r, b, b->events | EPOLLIN);
+			mcpd_watch(r, b, b->events | EPOLLIN);
 	}
 }
 
 /* Write what c holds. Called from the flush list and on EPOLLOUT. */
-void session_flush(struct router *r, struct conn *c)
+void session_flush(struct mcpd *r, struct conn *c)
 {
 	struct session *s = c->s;
 
@@ -189,7 +189,7 @@ void session_flush(struct router *r, struct conn *c)
 			if (errno == EAGAIN) {
 				if (!c->stalled_since_ms)
 					c->stalled_since_ms = mcp_now_ms();
-				router_watch(r, c, c->events | EPOLLOUT);
+				mcpd_watch(r, c, c->events | EPOLLOUT);
 				return;
 			}
 			c->closed = true;
@@ -201,7 +201,7 @@ void session_flush(struct router *r, struct conn *c)
 		buf_consume(&c->out, (size_t)n);
 	}
 	if (c->h.fd >= 0 && !c->closed && !c->out.len && (c->events & EPOLLOUT) && !c->connecting)
-		router_watch(r, c, c->events & ~EPOLLOUT);
+		mcpd_watch(r, c, c->events & ~EPOLLOUT);
 	resume_reading(r, s);
 
 	/* Everything queued for the client is out: shut down and linger. */

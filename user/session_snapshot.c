@@ -12,7 +12,7 @@
 #include "inline.h"
 #include "log.h"
 #include "pools.h"
-#include "router.h"
+#include "mcpd.h"
 #include "session_snapshot.h"
 
 /* ---- the old mcpd ------------------------------------------------------------------------ */
@@ -122,7 +122,7 @@ static int no_frame(void *ctx, const struct mcp_frame *f)
 	return 0;
 }
 
-static int restore_conn(struct router *r, struct conn *c, const Mcp__Ctl__TakeoverConn *m,
+static int restore_conn(struct mcpd *r, struct conn *c, const Mcp__Ctl__TakeoverConn *m,
 			int fd, int peer)
 {
 	int whole = 0;
@@ -154,14 +154,14 @@ static int restore_conn(struct router *r, struct conn *c, const Mcp__Ctl__Takeov
 	c->raw_left = m->raw_left;
 	c->raw_dest = m->raw_dest;
 	c->full = m->full;
-	if (router_watch(r, c, EPOLLIN | (c->out.len ? EPOLLOUT : 0)))
+	if (mcpd_watch(r, c, EPOLLIN | (c->out.len ? EPOLLOUT : 0)))
 		return -1;
 	if (c->out.len)
 		session_table_mark_dirty(r->sessions, c);
 	return 0;
 }
 
-int session_restore(struct router *r, const Mcp__Ctl__TakeoverSession *m, const int *fds,
+int session_restore(struct mcpd *r, const Mcp__Ctl__TakeoverSession *m, const int *fds,
 		    int n_fds)
 {
 	struct sockaddr_storage addr = { 0 };

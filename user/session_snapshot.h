@@ -7,7 +7,7 @@
 #include "control.pb-c.h"
 #include "takeover.h"
 
-struct router;
+struct mcpd;
 struct session;
 struct session_table;
 
@@ -17,7 +17,7 @@ int session_snapshot(struct session *s, Mcp__Ctl__TakeoverSession *m, takeover_f
 		     void *ctx);
 void session_snapshot_free(Mcp__Ctl__TakeoverSession *m);
 /* Rebuild one session from m, its sockets from fds. 0, or -1 (the takeover fails). */
-int session_restore(struct router *r, const Mcp__Ctl__TakeoverSession *m, const int *fds,
+int session_restore(struct mcpd *r, const Mcp__Ctl__TakeoverSession *m, const int *fds,
 		    int n_fds);
 /* The table's ids and counters into a takeover message, and back (sessions come one by one). */
 void session_table_save(const struct session_table *t, Mcp__Ctl__Takeover *m,

@@ -7,7 +7,7 @@
 #include <malloc.h>
 #include <sys/epoll.h>
 #include "log.h"
-#include "router.h"
+#include "mcpd.h"
 #include "inline.h"
 #include "session_int.h"
 
@@ -25,7 +25,7 @@ static uint64_t session_held(const struct session *s)
 	return n;
 }
 
-uint64_t session_last_active_ms(struct router *r, struct session *s)
+uint64_t session_last_active_ms(struct mcpd *r, struct session *s)
 {
 	uint64_t last = s->last_active_ms, in = inline_last_active_ms(r, s); /* 0: not inline */
 
@@ -42,7 +42,7 @@ uint64_t session_last_active_ms(struct router *r, struct session *s)
 
 /* Its queued output goes (the peer was not taking it), then the session: with an ERROR if it
  * was still running, at once if it was already ending (its last bytes were that output). */
-static void end_over_budget(struct router *r, struct session *s)
+static void end_over_budget(struct mcpd *r, struct session *s)
 {
 	buf_free(&s->client.out);
 	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
@@ -57,7 +57,7 @@ static void end_over_budget(struct router *r, struct session *s)
 			    "the most");
 }
 
-void sessions_within_budget(struct router *r, uint64_t now)
+void sessions_within_budget(struct mcpd *r, uint64_t now)
 {
 	struct session_table *t = r->sessions;
 	uint64_t budget = r->cfg.max_queued_bytes;
@@ -103,7 +103,7 @@ void sessions_within_budget(struct router *r, uint64_t now)
 /* A peer that does not take what is sent to it: the session ends. A client that reads nothing
  * is over the router's limits, RATE_LIMITED (docs/protocol.md), should it ever read again; a
  * backend that does not is unavailable. */
-static void end_for_not_reading(struct router *r, struct session *s, const struct conn *slow,
+static void end_for_not_reading(struct mcpd *r, struct session *s, const struct conn *slow,
 				int limit, const char *what)
 {
 	bool backend = slow->peer == MCP_PEER_BACKEND;
@@ -114,7 +114,7 @@ static void end_for_not_reading(struct router *r, struct session *s, const struc
 	session_end(r, s, backend ? MCP_ERR_BACKEND_UNAVAILABLE : MCP_ERR_RATE_LIMITED, msg);
 }
 
-void session_tick(struct router *r, struct session *s, uint64_t now)
+void session_tick(struct mcpd *r, struct session *s, uint64_t now)
 {
 
 	if (r->dp.tick && s->state == S_CONNECTED)

@@ -10,7 +10,7 @@
 #include "inline.h"
 #include "kstats.h"
 #include "pools.h"
-#include "router.h"
+#include "mcpd.h"
 #include "stats.h"
 #include "auth.h"
 #include "mcp/perm.h"
@@ -29,7 +29,7 @@ static const struct metric
 /* One label, as the (labels, n) pair the callback takes. */
 #define L1(k, v) (const struct label[]){ { (k), (v) } }, 1
 
-void router_collect(struct router *r, metric_fn fn, void *ctx)
+void mcpd_collect(struct mcpd *r, metric_fn fn, void *ctx)
 {
 	static struct mcp_kstats k;
 

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-struct router;
+struct mcpd;
 
 struct metric {
 	const char *name; /* without the mcp_ prefix */
@@ -26,6 +26,6 @@ struct label {
 typedef void (*metric_fn)(void *ctx, const struct metric *m, const struct label *labels,
 			  int n_labels, uint64_t value);
 
-void router_collect(struct router *r, metric_fn fn, void *ctx);
+void mcpd_collect(struct mcpd *r, metric_fn fn, void *ctx);
 
 #endif

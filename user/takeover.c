@@ -27,7 +27,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "metrics.h"
-#include "router.h"
+#include "mcpd.h"
 #include "auth.h"
 #include "takeover.h"
 #include "session_snapshot.h"
@@ -111,7 +111,7 @@ static uint32_t give_fd(void *g, int fd)
 }
 
 /* The daemon's counters; the message points into r's modules (nothing to free). */
-static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
+static Mcp__Ctl__TakeoverCounters *describe_counters(struct mcpd *r,
 						     Mcp__Ctl__TakeoverCounters *k)
 {
 	mcp__ctl__takeover_counters__init(k);
@@ -120,7 +120,7 @@ static Mcp__Ctl__TakeoverCounters *describe_counters(struct router *r,
 	return k;
 }
 
-static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters *k)
+static void restore_counters(struct mcpd *r, const Mcp__Ctl__TakeoverCounters *k)
 {
 	if (!k)
 		return; /* an mcpd from before the field */
@@ -128,7 +128,7 @@ static void restore_counters(struct router *r, const Mcp__Ctl__TakeoverCounters 
 	auth_restore(r->auth, k);
 }
 
-int takeover_give(struct router *r, int sock)
+int takeover_give(struct mcpd *r, int sock)
 {
 	Mcp__Ctl__Takeover t = MCP__CTL__TAKEOVER__INIT;
 	struct giving g = { 0 };
@@ -220,7 +220,7 @@ int takeover_give(struct router *r, int sock)
 /* ---- the new mcpd: take ------------------------------------------------------------------ */
 
 /* Sessions hold their backends by pool position: this config must keep those in use. */
-static bool pools_kept(struct router *r, const Mcp__Ctl__Takeover *t)
+static bool pools_kept(struct mcpd *r, const Mcp__Ctl__Takeover *t)
 {
 	uint32_t in_use = 0;
 	struct err e;
@@ -239,7 +239,7 @@ static bool pools_kept(struct router *r, const Mcp__Ctl__Takeover *t)
 	return false;
 }
 
-int takeover_possible(struct router *r)
+int takeover_possible(struct mcpd *r)
 {
 	int sock;
 
@@ -258,7 +258,7 @@ int takeover_possible(struct router *r)
 	return 0;
 }
 
-int takeover_take(struct router *r)
+int takeover_take(struct mcpd *r)
 {
 	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
 	Mcp__Ctl__Takeover *t = NULL;
@@ -299,7 +299,7 @@ int takeover_take(struct router *r)
 	}
 
 	for (uint32_t i = 0; i < t->n_tcp; i++)
-		if (router_adopt_listener(r, fds[next++]))
+		if (mcpd_adopt_listener(r, fds[next++]))
 			goto broken;
 	for (uint32_t i = 0; i < t->n_udp; i++)
 		if (udp_adopt(r, fds[next++], i))

@@ -5,17 +5,17 @@
 
 #include <stdint.h>
 
-struct router;
+struct mcpd;
 
 /* A module handing a socket over: the index it will have among the fds the new mcpd gets. */
 typedef uint32_t (*takeover_fd_fn)(void *ctx, int fd);
 
 /* The old mcpd, asked on its control socket: 0 when the new one has everything. */
-int takeover_give(struct router *r, int sock);
+int takeover_give(struct mcpd *r, int sock);
 /* The new mcpd (--takeover): 0 when it holds every listener and session of the old one. */
-int takeover_take(struct router *r);
+int takeover_take(struct mcpd *r);
 /* Before a takeover touches anything: is there a running mcpd to take over from (a control
  * socket in the config that answers)? 0, or -1 with the reason logged. */
-int takeover_possible(struct router *r);
+int takeover_possible(struct mcpd *r);
 
 #endif

@@ -22,7 +22,7 @@
 #include "hash.h"
 #include "log.h"
 #include "pools.h"
-#include "router.h"
+#include "mcpd.h"
 #include "udp.h"
 #include "auth.h"
 #include "kstats.h"
@@ -70,18 +70,18 @@ struct udp {
 	uint64_t given_count[MCP_XDP__COUNT], given_bytes[MCP_XDP__COUNT]; /* for a hand-over */
 };
 
-static void udp_on_event(struct router *r, struct handler *h, uint32_t events);
-static void upstream_on_readable(struct router *r, struct handler *h, uint32_t events);
+static void udp_on_event(struct mcpd *r, struct handler *h, uint32_t events);
+static void upstream_on_readable(struct mcpd *r, struct handler *h, uint32_t events);
 
 static uint8_t bufs[BATCH][DGRAM_MAX];
 
-static void count(struct router *r, uint32_t reason, size_t bytes)
+static void count(struct mcpd *r, uint32_t reason, size_t bytes)
 {
 	r->udp->stats[reason].count++;
 	r->udp->stats[reason].bytes += bytes;
 }
 
-int udp_open(struct router *r, const struct mcp_addr *a)
+int udp_open(struct mcpd *r, const struct mcp_addr *a)
 {
 	struct udp_listener *l = &r->udp->listeners[r->udp->n_listeners];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->h };
@@ -106,7 +106,7 @@ fail:
 	return -1;
 }
 
-int udp_adopt(struct router *r, int fd, uint32_t index)
+int udp_adopt(struct mcpd *r, int fd, uint32_t index)
 {
 	struct udp_listener *l = &r->udp->listeners[r->udp->n_listeners];
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->h };
@@ -127,13 +127,13 @@ static uint32_t hash_client(const struct sockaddr_storage *ss, socklen_t len, in
 
 /* ---- relay sockets: a hash by (client, pool), and a list by last use ------------------ */
 
-static struct upstream *least_recent(struct router *r)
+static struct upstream *least_recent(struct mcpd *r)
 {
 	return list_entry(r->udp->relays.oldest, struct upstream, lru);
 }
 
-/* Out of the hash chain and the list, closed; freed once the batch is done (router.c). */
-static void upstream_drop(struct router *r, struct upstream *u)
+/* Out of the hash chain and the list, closed; freed once the batch is done (mcpd.c). */
+static void upstream_drop(struct mcpd *r, struct upstream *u)
 {
 	uint32_t b = hash_client(&u->client, u->client_len, u->pool);
 
@@ -154,7 +154,7 @@ static void upstream_drop(struct router *r, struct upstream *u)
 
 /* Put a connected socket for (client, pool) in the table; at udp_relays, the socket used
  * least recently makes room (never a refusal: a flood of new sources only churns). */
-static struct upstream *upstream_add(struct router *r, int fd, int listener,
+static struct upstream *upstream_add(struct mcpd *r, int fd, int listener,
 				     const struct sockaddr_storage *client, socklen_t len, int pool,
 				     int backend, uint32_t id)
 {
@@ -195,7 +195,7 @@ static struct upstream *upstream_add(struct router *r, int fd, int listener,
 }
 
 /* The connected socket for (client, pool), made on first use. */
-static struct upstream *upstream_for(struct router *r, int listener,
+static struct upstream *upstream_for(struct mcpd *r, int listener,
 				     const struct sockaddr_storage *client, socklen_t len, int pool)
 {
 	uint32_t b = hash_client(client, len, pool);
@@ -227,7 +227,7 @@ static struct upstream *upstream_for(struct router *r, int listener,
 	return u;
 }
 
-static int adopt_upstream(struct router *r, int fd, int listener, int pool, int backend,
+static int adopt_upstream(struct mcpd *r, int fd, int listener, int pool, int backend,
 			  const void *client, size_t len, uint32_t id, uint32_t client_session)
 {
 	struct sockaddr_storage ss;
@@ -250,7 +250,7 @@ static int adopt_upstream(struct router *r, int fd, int listener, int pool, int 
 
 #define COOKIE_EPOCH_MS 30000 /* a cookie is good for this epoch and the next */
 
-uint32_t udp_cookie(const struct router *r, const struct sockaddr_storage *ss, uint64_t epoch)
+uint32_t udp_cookie(const struct mcpd *r, const struct sockaddr_storage *ss, uint64_t epoch)
 {
 	uint8_t msg[1 + 16 + 2 + 8] = { 0 }, out[crypto_shorthash_BYTES];
 	uint32_t c;
@@ -276,7 +276,7 @@ uint32_t udp_cookie(const struct router *r, const struct sockaddr_storage *ss, u
 
 /* Has this request's source shown that it receives what is sent to it: does the v2
  * `session` field carry the cookie its PONG carried (this epoch or the last)? */
-static bool udp_verified(struct router *r, const uint8_t *d, const struct sockaddr_storage *from)
+static bool udp_verified(struct mcpd *r, const uint8_t *d, const struct sockaddr_storage *from)
 {
 	uint64_t epoch = mcp_now_ms() / COOKIE_EPOCH_MS;
 	uint32_t got;
@@ -289,7 +289,7 @@ static bool udp_verified(struct router *r, const uint8_t *d, const struct sockad
 	return got == udp_cookie(r, from, epoch) || got == udp_cookie(r, from, epoch - 1);
 }
 
-void udp_on_readable(struct router *r, struct udp_listener *l)
+void udp_on_readable(struct mcpd *r, struct udp_listener *l)
 {
 	struct mmsghdr in[BATCH], out[BATCH];
 	struct sockaddr_storage from[BATCH];
@@ -360,13 +360,13 @@ void udp_on_readable(struct router *r, struct udp_listener *l)
 		pr_debug("udp: sendmmsg: %s", strerror(errno));
 }
 
-static void udp_on_event(struct router *r, struct handler *h, uint32_t events)
+static void udp_on_event(struct mcpd *r, struct handler *h, uint32_t events)
 {
 	(void)events;
 	udp_on_readable(r, (struct udp_listener *)h);
 }
 
-static void upstream_on_readable(struct router *r, struct handler *h, uint32_t events)
+static void upstream_on_readable(struct mcpd *r, struct handler *h, uint32_t events)
 {
 	struct upstream *u = (struct upstream *)h;
 
@@ -420,13 +420,13 @@ static void upstream_on_readable(struct router *r, struct handler *h, uint32_t e
 }
 
 /* Relay sockets unused for udp_relay_idle_ms go: the oldest are at the front of the list. */
-void udp_tick(struct router *r, uint64_t now)
+void udp_tick(struct mcpd *r, uint64_t now)
 {
 	while (least_recent(r) && now - least_recent(r)->last_ms > r->cfg.udp_relay_idle_ms)
 		upstream_drop(r, least_recent(r));
 }
 
-void udp_close_all(struct router *r)
+void udp_close_all(struct mcpd *r)
 {
 	while (least_recent(r))
 		upstream_drop(r, least_recent(r));
@@ -437,7 +437,7 @@ void udp_close_all(struct router *r)
 	r->udp->n_listeners = 0;
 }
 
-int udp_init(struct router *r)
+int udp_init(struct mcpd *r)
 {
 	r->udp = calloc(1, sizeof(*r->udp));
 	if (!r->udp)
@@ -446,7 +446,7 @@ int udp_init(struct router *r)
 	return 0;
 }
 
-void udp_reap(struct router *r)
+void udp_reap(struct mcpd *r)
 {
 	while (r->udp && r->udp->dead) {
 		struct upstream *u = r->udp->dead;
@@ -456,7 +456,7 @@ void udp_reap(struct router *r)
 	}
 }
 
-void udp_free(struct router *r)
+void udp_free(struct mcpd *r)
 {
 	if (!r->udp)
 		return;
@@ -466,13 +466,13 @@ void udp_free(struct router *r)
 	r->udp = NULL;
 }
 
-void udp_serve(struct router *r)
+void udp_serve(struct mcpd *r)
 {
 	for (int i = 0; i < r->udp->n_listeners; i++)
 		udp_on_readable(r, &r->udp->listeners[i]);
 }
 
-uint32_t udp_pools_in_use(struct router *r)
+uint32_t udp_pools_in_use(struct mcpd *r)
 {
 	uint32_t used = 0;
 
@@ -493,7 +493,7 @@ static const struct metric
 	m_udp_no_route = { "udp_no_route_total", "counter",
 			   "UDP requests dropped: no route or no backend." };
 
-void udp_collect(struct router *r, metric_fn fn, void *ctx)
+void udp_collect(struct mcpd *r, metric_fn fn, void *ctx)
 {
 	struct udp *u = r->udp;
 
@@ -510,17 +510,17 @@ void udp_collect(struct router *r, metric_fn fn, void *ctx)
 
 /* ---- hot upgrade ------------------------------------------------------------------------ */
 
-int udp_n_listeners(struct router *r)
+int udp_n_listeners(struct mcpd *r)
 {
 	return r->udp->n_listeners;
 }
 
-int udp_listener_fd(struct router *r, int i)
+int udp_listener_fd(struct mcpd *r, int i)
 {
 	return r->udp->listeners[i].h.fd;
 }
 
-int udp_give(struct router *r, Mcp__Ctl__Takeover *t, Mcp__Ctl__TakeoverCounters *k,
+int udp_give(struct mcpd *r, Mcp__Ctl__Takeover *t, Mcp__Ctl__TakeoverCounters *k,
 	     takeover_fd_fn add_fd, void *ctx)
 {
 	struct udp *x = r->udp;
@@ -575,7 +575,7 @@ void udp_given(Mcp__Ctl__Takeover *t)
 	t->n_upstreams = 0;
 }
 
-void udp_take(struct router *r, const Mcp__Ctl__Takeover *t, const int *fds)
+void udp_take(struct mcpd *r, const Mcp__Ctl__Takeover *t, const int *fds)
 {
 	const Mcp__Ctl__TakeoverCounters *k = t->counters;
 	struct udp *x = r->udp;

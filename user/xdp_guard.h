@@ -10,17 +10,17 @@
 #include <stdint.h>
 #include "err.h"
 
-struct router;
+struct mcpd;
 struct xdp_guard;
 
 /* Load and attach to the configured interfaces (none: nothing to do). 0, or -errno with e. */
-int xdp_guard_init(struct router *r, struct err *e);
+int xdp_guard_init(struct mcpd *r, struct err *e);
 /* Before a takeover: could the guard attach where the config says? 0, or -errno with e. */
-int xdp_guard_check(struct router *r, struct err *e);
-void xdp_guard_apply_config(struct router *r);
-void xdp_guard_tick(struct router *r, uint64_t now);
-void xdp_guard_free(struct router *r);
+int xdp_guard_check(struct mcpd *r, struct err *e);
+void xdp_guard_apply_config(struct mcpd *r);
+void xdp_guard_tick(struct mcpd *r, uint64_t now);
+void xdp_guard_free(struct mcpd *r);
 /* "eth0 native, eth1 skb" */
-void xdp_guard_describe(struct router *r, char *out, size_t len);
+void xdp_guard_describe(struct mcpd *r, char *out, size_t len);
 
 #endif

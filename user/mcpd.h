@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * mcpd's core: the event loop (router.c) and what it holds: listeners, signals, the timer, and
+ * mcpd's core: the event loop (mcpd.c) and what it holds: listeners, signals, the timer, and
  * a pointer to each module. One thread, one epoll set; every socket is non-blocking.
  */
-#ifndef MCP_ROUTER_H
-#define MCP_ROUTER_H
+#ifndef MCP_MCPD_H
+#define MCP_MCPD_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,7 +24,7 @@ struct anomaly_state;
 struct ctl;
 struct metrics;
 
-struct router {
+struct mcpd {
 	struct mcp_config cfg;
 	int epfd;
 	struct handler listeners[MCP_MAX_LISTEN];
@@ -54,12 +54,12 @@ struct router {
 	struct counters *counters; /* what no one module owns (counters.c) */
 };
 
-/* router.c */
-int router_init(struct router *r, const struct mcp_config *cfg, int datapath, bool takeover);
-int router_adopt_listener(struct router *r, int fd);
-int router_run(struct router *r);
-void router_free(struct router *r);
-int router_watch(struct router *r, struct conn *c, uint32_t events);
+/* mcpd.c */
+int mcpd_init(struct mcpd *r, const struct mcp_config *cfg, int datapath, bool takeover);
+int mcpd_adopt_listener(struct mcpd *r, int fd);
+int mcpd_run(struct mcpd *r);
+void mcpd_free(struct mcpd *r);
+int mcpd_watch(struct mcpd *r, struct conn *c, uint32_t events);
 
 /*
  * accept() on listen_fd failed for want of descriptors (err). The connection stays in the
@@ -68,15 +68,15 @@ int router_watch(struct router *r, struct conn *c, uint32_t events);
  * taken and handed to refuse, which tells it why and closes it. False when there is no reserve:
  * the caller stops watching its listener until the next tick.
  */
-typedef void (*refuse_fn)(struct router *r, int fd);
-bool router_out_of_descriptors(struct router *r, int listen_fd, int err, refuse_fn refuse);
+typedef void (*refuse_fn)(struct mcpd *r, int fd);
+bool mcpd_out_of_descriptors(struct mcpd *r, int listen_fd, int err, refuse_fn refuse);
 
 /* SIGHUP and `mcpctl reload`: 0 with a summary in msg, or -errno with the reason in e; logged
  * either way. */
-int router_reload(struct router *r, char *msg, size_t len, struct err *e);
+int mcpd_reload(struct mcpd *r, char *msg, size_t len, struct err *e);
 /* Pool positions that sessions or UDP relays use (bit i: pool i). */
-uint32_t router_pools_in_use(struct router *r);
+uint32_t mcpd_pools_in_use(struct mcpd *r);
 /* May `next` replace the running config without moving a pool in use? 0, or -errno with e. */
-int router_pools_kept(struct router *r, const struct mcp_config *next, struct err *e);
+int mcpd_pools_kept(struct mcpd *r, const struct mcp_config *next, struct err *e);
 
 #endif
