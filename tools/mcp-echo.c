@@ -262,15 +262,20 @@ static void on_udp(int fd)
  * closed: left in the backlog, it would keep the listener readable and the loop spinning.
  * Logged once a second at most.
  */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void refuse_for_descriptors(int lfd, int err)
 {
 	static uint64_t logged_ms;
-	struct timespec ts;
 	int fd;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (mcp_log_due(&logged_ms, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000,
-			1000))
+	if (mcp_log_due(&logged_ms, now_ms(), 1000))
 		pr_warn("accept: %s: closing new connections", strerror(err));
 	if (spare_fd < 0)
 		return;
@@ -309,6 +314,21 @@ static void on_accept(int lfd)
 	}
 	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 		refuse_for_descriptors(lfd, errno);
+}
+
+/* Out of descriptors, the reserve makes room for the report: it needs no other. */
+static void serve_stats(void)
+{
+	static uint64_t logged_ms;
+	int err = echo_stats_serve(stats_fd, &stats);
+
+	if ((err == -EMFILE || err == -ENFILE) && spare_fd >= 0) {
+		close(spare_fd);
+		err = echo_stats_serve(stats_fd, &stats);
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (err && mcp_log_due(&logged_ms, now_ms(), 1000))
+		pr_warn("stats: accept: %s", strerror(-err));
 }
 
 static int parse_versions(const char *s)
@@ -500,7 +520,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 			if (evs[i].data.ptr == &stats_fd) {
-				echo_stats_serve(stats_fd, &stats);
+				serve_stats();
 				continue;
 			}
 			if (evs[i].data.ptr == &timer_fd) {

@@ -75,7 +75,7 @@ size_t echo_stats_report(const struct echo_stats *s, char *out, size_t cap)
 	return r.len;
 }
 
-void echo_stats_serve(int listen_fd, const struct echo_stats *s)
+int echo_stats_serve(int listen_fd, const struct echo_stats *s)
 {
 	static char report[2 * 256 * 48 + 1024];
 	size_t n = echo_stats_report(s, report, sizeof(report));
@@ -87,4 +87,5 @@ void echo_stats_serve(int listen_fd, const struct echo_stats *s)
 			pr_warn("stats: %s", strerror(errno));
 		close(fd);
 	}
+	return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
 }

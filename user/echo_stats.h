@@ -33,7 +33,9 @@ void echo_stats_datagram(struct echo_stats *s, const uint8_t *d, size_t n);
  * Its length (cut at cap - 1, always terminated).
  */
 size_t echo_stats_report(const struct echo_stats *s, char *out, size_t cap);
-/* Answer everyone waiting on the listening socket with the report. */
-void echo_stats_serve(int listen_fd, const struct echo_stats *s);
+/* Answer everyone waiting on the listening socket with the report. 0 once none waits, or
+ * -errno when accept failed otherwise (out of descriptors: the caller must make room, or its
+ * listener stays readable with the client still waiting). */
+int echo_stats_serve(int listen_fd, const struct echo_stats *s);
 
 #endif

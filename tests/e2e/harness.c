@@ -766,17 +766,15 @@ int h_backend_port(const struct h_backend *b)
 	return b->port;
 }
 
-/* The value of the report line that starts with `key` and a space ("" for an empty one): 1,
- * 0 when the report has no such line, -1 when mcp-echo gave none (said on stderr). */
-static int backend_report(const struct h_backend *b, const char *key, char *val, size_t len)
+int h_echo_report(const char *stats, const char *key, char *val, size_t len)
 {
 	static __thread char report[64 * 1024];
 	size_t got = 0, klen = strlen(key);
-	int fd = mcp_unix_connect(b->stats);
-	ssize_t n = 0;
+	int fd = mcp_unix_connect(stats);
+	ssize_t n = -1;
 
 	if (fd < 0) {
-		fprintf(stderr, "mcp-echo stats at %s: %s\n", b->stats, strerror(-fd));
+		fprintf(stderr, "mcp-echo stats at %s: %s\n", stats, strerror(-fd));
 		return -1;
 	}
 	while (got + 1 < sizeof(report)) {
@@ -792,7 +790,7 @@ static int backend_report(const struct h_backend *b, const char *key, char *val,
 	close(fd);
 	report[got] = '\0';
 	if (n != 0) {
-		fprintf(stderr, "mcp-echo stats at %s: no whole report\n", b->stats);
+		fprintf(stderr, "mcp-echo stats at %s: no whole report\n", stats);
 		return -1;
 	}
 	for (char *line = report; *line;) {
@@ -805,6 +803,11 @@ static int backend_report(const struct h_backend *b, const char *key, char *val,
 		line = *end ? end + 1 : end;
 	}
 	return 0;
+}
+
+static int backend_report(const struct h_backend *b, const char *key, char *val, size_t len)
+{
+	return h_echo_report(b->stats, key, val, len);
 }
 
 uint64_t h_backend_count(const struct h_backend *b, uint8_t op)

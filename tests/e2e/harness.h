@@ -141,5 +141,9 @@ void h_backend_last_client_id(struct h_backend *b, char *out, size_t len);
 uint32_t h_backend_last_udp_session(const struct h_backend *b);
 /* Stop it (NULL: nothing to stop). */
 void h_backend_stop(struct h_backend *b);
+/* The value of the line of mcp-echo's report (from its --stats socket) that starts with `key`
+ * and a space ("" for an empty one): 1, 0 when the report has no such line, -1 when mcp-echo
+ * gave none (said on stderr). */
+int h_echo_report(const char *stats, const char *key, char *val, size_t len);
 
 #endif

@@ -482,15 +482,18 @@ static void test_echo_out_of_descriptors(void **state)
 {
 	enum { N = 6 };
 	int ep = h_free_port(), fds[N], served = 0, closed = 0;
-	char cmd[PATH_MAX + 128], log[PATH_MAX];
+	char cmd[2 * PATH_MAX + 128], log[PATH_MAX], stats[PATH_MAX], val[32];
 	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
 	const uint32_t v1[] = { 1 };
 	struct mcp_hello_ack ack;
 
 	(void)state;
-	/* stdin, stdout, stderr, the reserve, TCP, UDP and epoll: room for two connections. */
-	snprintf(cmd, sizeof(cmd), "ulimit -n 9 && exec %s/mcp-echo --listen 127.0.0.1:%d",
-		 h_bindir(), ep);
+	/* stdin, stdout, stderr, the reserve, TCP, UDP, stats and epoll: room for two
+	 * connections. */
+	snprintf(stats, sizeof(stats), "%s/echo-nofile.sock", h_tmpdir());
+	snprintf(cmd, sizeof(cmd),
+		 "ulimit -n 10 && exec %s/mcp-echo --listen 127.0.0.1:%d --stats %s", h_bindir(),
+		 ep, stats);
 	h_spawn("echo-nofile.log", sh);
 	assert_int_equal(h_wait_port(ep, H_ANSWER_MS), 0); /* that probe is closed again */
 	for (int i = 0; i < N; i++) {
@@ -501,12 +504,15 @@ static void test_echo_out_of_descriptors(void **state)
 		else if (h_expect_eof(fds[i]) == 0)
 			closed++;
 	}
-	print_message("mcp-echo under 9 descriptors: %d sessions served, %d connections closed\n",
+	print_message("mcp-echo under 10 descriptors: %d sessions served, %d connections closed\n",
 		      served, closed);
 	assert_int_equal(served + closed, N);
 	assert_true(served >= 1 && closed >= 1);
 	snprintf(log, sizeof(log), "%s/echo-nofile.log", h_tmpdir());
 	assert_true(h_wait_contains(log, "closing new connections"));
+	/* No descriptor free, and its report still comes (through the reserve). */
+	assert_int_equal(h_echo_report(stats, "sessions", val, sizeof(val)), 1);
+	assert_int_equal(atoi(val), served);
 	for (int i = 0; i < N; i++)
 		close(fds[i]);
 	/* Descriptors free again: a new session is served. */
