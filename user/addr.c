@@ -64,14 +64,14 @@ int mcp_parse_addr(const char *text, struct mcp_addr *out)
 	return 0;
 }
 
-int mcp_prefix_parse(const char *text, struct mcp_prefix *out)
+int mcp_prefix_parse(const char *text, struct mcp_prefix *out, struct err *e)
 {
 	char addr[64], *slash, *end;
 	long len;
 
 	memset(out, 0, sizeof(*out));
 	if (strlen(text) >= sizeof(addr))
-		return -1;
+		return err_set(e, EINVAL, "'%.64s...' is too long for an address or prefix", text);
 	strcpy(addr, text);
 	slash = strchr(addr, '/');
 	if (slash)
@@ -83,7 +83,8 @@ int mcp_prefix_parse(const char *text, struct mcp_prefix *out)
 		out->family = AF_INET6;
 		len = 128;
 	} else {
-		return -1;
+		return err_set(e, EINVAL,
+			       "'%s' is not an address or prefix (10.0.0.0/8, 2001:db8::/32)", text);
 	}
 	if (slash) {
 		long max = len;
@@ -91,7 +92,7 @@ int mcp_prefix_parse(const char *text, struct mcp_prefix *out)
 		errno = 0;
 		len = strtol(slash + 1, &end, 10);
 		if (errno || *end || slash[1] == '\0' || len < 0 || len > max)
-			return -1;
+			return err_set(e, EINVAL, "'%s': a prefix length is 0 to %ld", text, max);
 	}
 	out->len = (uint32_t)len;
 	/* Clear the host bits, so 10.1.2.3/16 and 10.1.0.0/16 are one prefix. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include "err.h"
 
 #define MCP_ADDR_TEXT_MAX 64
 
@@ -38,8 +39,9 @@ struct mcp_prefix {
 	uint32_t len; /* prefix length in bits */
 };
 
-/* "10.0.0.0/8", "192.0.2.7" (a /32), "2001:db8::/32". 0, or -1 when not a prefix. */
-int mcp_prefix_parse(const char *text, struct mcp_prefix *out);
+/* "10.0.0.0/8", "192.0.2.7" (a /32), "2001:db8::/32". 0, or -EINVAL with the reason in e
+ * (which may be NULL). */
+int mcp_prefix_parse(const char *text, struct mcp_prefix *out, struct err *e);
 void mcp_prefix_format(const struct mcp_prefix *p, char *out, size_t len);
 /* Does the prefix contain this address? */
 bool mcp_prefix_match(const struct mcp_prefix *p, const struct sockaddr *sa);

@@ -184,7 +184,7 @@ static void report(struct mcpd *r, int kind, const char *source, const char *fmt
 		char why[MCP_BLOCK_REASON];
 
 		snprintf(why, sizeof(why), "anomaly: %s", anomaly_kind_name(kind));
-		if (!mcp_prefix_parse(source, &p) &&
+		if (!mcp_prefix_parse(source, &p, NULL) &&
 		    !blocklist_add(r->blocks, &p, (uint64_t)r->cfg.auto_block_ttl_s * 1000, why,
 				   mcp_now_ms()))
 			pr_warn("auto_block: %s blocked for %u s", source, r->cfg.auto_block_ttl_s);

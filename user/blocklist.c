@@ -221,10 +221,12 @@ int blocklist_restore(struct blocklist *b, const Mcp__Ctl__Takeover *t, uint64_t
 	for (size_t i = 0; i < t->n_blocks; i++) {
 		const Mcp__Ctl__TakeoverBlock *m = t->blocks[i];
 		struct mcp_prefix p;
+		struct err e = { 0 };
 
-		if (mcp_prefix_parse(m->prefix, &p) ||
+		if (mcp_prefix_parse(m->prefix, &p, &e) ||
 		    blocklist_add(b, &p, m->ttl_left_ms, m->reason, now_ms)) {
-			pr_warn("takeover: blocklist entry '%s' not restored", m->prefix);
+			pr_warn("takeover: blocklist entry '%s' not restored%s%s", m->prefix,
+				e.code ? ": " : "", e.msg);
 			lost++;
 			continue;
 		}

@@ -28,12 +28,9 @@ int ctl_parse_request(const uint8_t *buf, size_t len, struct ctl_req *out, struc
 	switch (q->command) {
 	case MCP__CTL__COMMAND__COMMAND_BLOCK:
 	case MCP__CTL__COMMAND__COMMAND_UNBLOCK:
-		if (mcp_prefix_parse(out->arg, &out->prefix)) {
-			rc = err_set(e, EINVAL,
-				     "'%.64s' is not an address or prefix (10.0.0.0/8, 2001:db8::/32)",
-				     out->arg);
+		rc = mcp_prefix_parse(out->arg, &out->prefix, e);
+		if (rc)
 			goto out;
-		}
 		if (out->ttl_s > 86400u * 365) {
 			rc = err_set(e, ERANGE, "ttl of %u s: more than a year", out->ttl_s);
 			goto out;

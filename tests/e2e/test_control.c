@@ -543,6 +543,7 @@ static void test_errors_are_clear(void **state)
 	assert_int_equal(ctl(out, sizeof(out), "block", "not-an-address", NULL), 1);
 	assert_non_null(strstr(out, "not an address or prefix"));
 	assert_int_equal(ctl(out, sizeof(out), "block", "10.0.0.0/33", NULL), 1);
+	assert_non_null(strstr(out, "a prefix length is 0 to 32"));
 	assert_int_equal(ctl(out, sizeof(out), "frobnicate", NULL), 2);
 	assert_int_equal(ctl(out, sizeof(out), "kill", "abc", NULL), 2);
 	assert_int_equal(ctl(out, sizeof(out), "block", NULL), 2);

@@ -16,7 +16,7 @@ static struct mcp_prefix prefix(const char *text)
 {
 	struct mcp_prefix p;
 
-	assert_int_equal(mcp_prefix_parse(text, &p), 0);
+	assert_int_equal(mcp_prefix_parse(text, &p, NULL), 0);
 	return p;
 }
 
@@ -187,6 +187,42 @@ static void test_takeover_round_trip(void **state)
 	blocklist_free(next);
 }
 
+/* What mcp_prefix_parse takes, what it makes of host bits, and why it refuses the rest. */
+static void test_prefix_parse(void **state)
+{
+	struct mcp_prefix p, q;
+	struct err e = { 0 };
+	char text[64], longer[80];
+
+	(void)state;
+	assert_int_equal(mcp_prefix_parse("10.1.2.3/16", &p, &e), 0);
+	assert_int_equal(mcp_prefix_parse("10.1.0.0/16", &q, &e), 0);
+	assert_memory_equal(&p, &q, sizeof(p)); /* host bits cleared: one prefix */
+	mcp_prefix_format(&p, text, sizeof(text));
+	assert_string_equal(text, "10.1.0.0/16");
+	assert_int_equal(mcp_prefix_parse("192.0.2.7", &p, NULL), 0);
+	assert_int_equal(p.len, 32);
+	assert_int_equal(mcp_prefix_parse("2001:db8::1/32", &p, NULL), 0);
+	assert_int_equal(p.family, AF_INET6);
+	assert_int_equal(p.len, 32);
+	assert_int_equal(mcp_prefix_parse("::/0", &p, NULL), 0);
+
+	assert_int_equal(mcp_prefix_parse("not-an-address", &p, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "'not-an-address' is not an address or prefix"));
+	assert_int_equal(mcp_prefix_parse("10.0.0.0/33", &p, &e), -EINVAL);
+	assert_string_equal(e.msg, "'10.0.0.0/33': a prefix length is 0 to 32");
+	assert_int_equal(mcp_prefix_parse("2001:db8::/129", &p, &e), -EINVAL);
+	assert_string_equal(e.msg, "'2001:db8::/129': a prefix length is 0 to 128");
+	assert_int_equal(mcp_prefix_parse("10.0.0.0/", &p, &e), -EINVAL);
+	assert_int_equal(mcp_prefix_parse("10.0.0.0/8x", &p, &e), -EINVAL);
+	assert_int_equal(mcp_prefix_parse("10.0.0.0/-1", &p, &e), -EINVAL);
+	memset(longer, '1', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	assert_int_equal(mcp_prefix_parse(longer, &p, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "is too long for an address or prefix"));
+	assert_int_equal(mcp_prefix_parse("", &p, NULL), -EINVAL); /* no e: still refused */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_refuses_a_new_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_takeover_round_trip, setup, teardown),
+		cmocka_unit_test(test_prefix_parse),
 	};
 
 	return cmocka_run_group_tests_name("blocklist", tests, NULL, NULL);
