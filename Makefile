@@ -50,10 +50,10 @@ CTL_SRCS   := user/ctl_request.c
 DAEMON_LIB_SRCS := user/config.c user/kstats.c user/blocklist.c user/pin_root.c user/log_libbpf.c \
 		   user/tuple.c user/cgroup.c user/session_state.c \
 		   user/baseline.c user/token.c user/auth.c user/pools.c user/session_table.c \
-		   user/counters.c user/loop.c
+		   user/counters.c user/loop.c user/datapath.c
 MCPD_SRCS := user/main.c user/mcpd.c user/session.c user/session_backends.c \
 	     user/session_frames.c user/session_io.c user/session_timers.c user/session_snapshot.c \
-	     user/dp_user.c user/dp_bpf.c \
+	     user/dp_bpf.c \
 	     user/dp_inline.c user/udp.c user/dp_xdp.c user/ctl.c user/stats.c user/metrics.c user/anomaly.c \
 	     user/takeover.c user/upgrade.c user/pin_dir.c user/privileges.c \
 	     user/perm_map.c

@@ -240,7 +240,7 @@ static void judge_rates(struct mcpd *r, uint64_t now, double secs)
 	double sigma = r->cfg.anomaly_sigma;
 
 	memset(&k, 0, sizeof(k));
-	if (r->dp.priv || r->inl)
+	if (datapath_carries_sessions(r))
 		mcp_kstats_read(r->cfg.pin_root, &k);
 	for (int i = 0; i < MCP_DP__COUNT; i++) {
 		skbs += k.dp[i].count;

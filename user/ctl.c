@@ -6,6 +6,7 @@
  * their changes (blocklist, drain, kill, reload) take effect at once.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,7 +24,6 @@
 #include "control.pb-c.h"
 #include "ctl.h"
 #include "ctl_request.h"
-#include "inline.h"
 #include "log.h"
 #include "pools.h"
 #include "mcpd.h"
@@ -130,12 +130,13 @@ static void fail(struct arena *a, Mcp__Ctl__Response *rsp, const char *fmt, ...)
 static void do_status(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp)
 {
 	Mcp__Ctl__Status *s = amalloc(a, sizeof(*s));
-	char xdp[256];
+	char xdp[256], inl[PATH_MAX + 32];
 
 	mcp__ctl__status__init(s);
-	xdp_guard_describe(r, xdp, sizeof(xdp));
+	datapath_describe(r, DATAPATH_XDP, xdp, sizeof(xdp));
+	datapath_describe(r, DATAPATH_INLINE, inl, sizeof(inl));
 	s->version = astr(a, MCP_VERSION_STRING);
-	s->datapath = astr(a, r->dp.name);
+	s->datapath = astr(a, datapath_mode(r));
 	s->xdp = astr(a, xdp);
 	s->uptime_s = (mcp_now_ms() - r->counters->started_ms) / 1000;
 	s->sessions = r->sessions->n;
@@ -144,13 +145,13 @@ static void do_status(struct mcpd *r, struct arena *a, Mcp__Ctl__Response *rsp)
 	s->config = astr(a, r->cfg.path[0] ? r->cfg.path : "(defaults)");
 	s->pid = (uint32_t)getpid();
 	s->upgrade = astr(a, upgrade_state());
-	s->inline_path = astr(a, r->inl ? inline_describe(r) : "");
+	s->inline_path = astr(a, inl);
 	for (struct session *x = r->sessions->head; x; x = x->next) {
 		s->sessions_inline += x->path == SESSION_PATH_INLINE;
 		s->sessions_kernel += x->path == SESSION_PATH_KERNEL;
 		s->sessions_mcpd += x->path == SESSION_PATH_MCPD;
 	}
-	if (r->dp.priv) {
+	if (r->paths[DATAPATH_SOCKMAP]) {
 		for (struct session *x = r->sessions->head; x; x = x->next) {
 			s->fastpath_sockets += x->client.installed;
 			for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
@@ -719,25 +720,27 @@ static int private_dir(const char *dir, struct err *e)
 	return 0;
 }
 
-static int serve(struct mcpd *r, int fd, const char *path)
+static int serve(struct mcpd *r, int fd, const char *path, struct err *e)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct ctl *c = calloc(1, sizeof(*c));
+	int err;
 
 	if (!c) {
-		pr_err("cannot serve the control socket %s: out of memory", path);
 		close(fd);
-		return -1;
+		return err_set(e, ENOMEM, "cannot serve the control socket %s: out of memory",
+			       path);
 	}
 	c->listen.on_event = ctl_on_listen;
 	c->listen.fd = fd;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	ev.data.ptr = &c->listen;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		pr_err("cannot watch the control socket %s: %s", path, strerror(errno));
+		err = err_set(e, errno, "cannot watch the control socket %s: %s", path,
+			      strerror(errno));
 		close(fd);
 		free(c);
-		return -1;
+		return err;
 	}
 	r->ctl = c;
 	pr_info("control socket on %s", path);
@@ -751,48 +754,40 @@ int ctl_listen_fd(struct mcpd *r)
 	return c ? c->listen.fd : -1;
 }
 
-int ctl_adopt(struct mcpd *r, int fd)
+int ctl_adopt(struct mcpd *r, int fd, struct err *e)
 {
-	return serve(r, fd, r->cfg.control);
+	return serve(r, fd, r->cfg.control, e);
 }
 
-int ctl_init(struct mcpd *r)
+int ctl_init(struct mcpd *r, struct err *e)
 {
 	const char *path = r->cfg.control;
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *slash;
-	struct err e;
+	struct err why;
 	int fd;
 
 	if (!path[0])
 		return 0; /* control = (empty): no control socket */
-	if (strlen(path) >= sizeof(dir)) {
-		pr_err("control socket path too long: %s", path);
-		return -1;
-	}
+	if (strlen(path) >= sizeof(dir))
+		return err_set(e, ENAMETOOLONG, "control socket path too long: %s", path);
 	strcpy(dir, path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir)
 		*slash = '\0';
 	else
 		strcpy(dir, "/");
-	if (mkdir(dir, 0750) && errno != EEXIST) {
-		pr_err("cannot create %s for the control socket: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (private_dir(dir, &e)) {
-		pr_err("control socket %s refused: %s", path, e.msg);
-		return -1;
-	}
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return err_set(e, errno, "cannot create %s for the control socket: %s", dir,
+			       strerror(errno));
+	if (private_dir(dir, &why))
+		return err_set(e, why.code, "control socket %s refused: %s", path, why.msg);
 	fd = mcp_unix_listen(path, 0660);
-	if (fd == -EADDRINUSE) {
-		pr_err("control socket %s is in use by another mcpd", path);
-		return -1;
-	}
-	if (fd < 0) {
-		pr_err("cannot serve the control socket %s: %s", path, strerror(-fd));
-		return -1;
-	}
-	return serve(r, fd, path);
+	if (fd == -EADDRINUSE)
+		return err_set(e, EADDRINUSE, "control socket %s is in use by another mcpd", path);
+	if (fd < 0)
+		return err_set(e, -fd, "cannot serve the control socket %s: %s", path,
+			       strerror(-fd));
+	return serve(r, fd, path, e);
 }
 
 void ctl_free(struct mcpd *r)

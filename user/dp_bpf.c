@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The BPF data path: loads bpf/mcp_sockmap.bpf.c, pins its maps under /sys/fs/bpf/mcp/,
- * attaches the verdict to the sockhash, and installs each connected session's sockets.
+ * attaches the verdict to the sockhash, and installs each connected session's sockets. Its
+ * hooks are the DATAPATH_SOCKMAP slot's (datapath.h).
  *
  * What mcpd must do so the kernel and the daemon never reorder a session's frames
  * (docs/kernel-notes.md, note 4):
@@ -40,6 +41,7 @@
 #define BACKLOG_LOW  (256u << 10) /* ... and that make it not full again */
 
 struct bpf_dp {
+	struct datapath dp; /* mcpd's DATAPATH_SOCKMAP slot points here */
 	struct mcp_sockmap *skel;
 	int full;
 	int socks, state, fwd, redir, routes;
@@ -48,7 +50,7 @@ struct bpf_dp {
 
 static struct bpf_dp *dp_of(struct mcpd *r)
 {
-	return r->dp.priv;
+	return r->paths[DATAPATH_SOCKMAP] ? r->paths[DATAPATH_SOCKMAP]->priv : NULL;
 }
 
 static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, struct err *e)
@@ -76,7 +78,7 @@ static struct mcp_sockmap *open_and_load(const char *root, bool taking_over, str
 	return NULL;
 }
 
-void dp_bpf_set_routes(struct mcpd *r)
+static void bpf_apply_config(struct mcpd *r)
 {
 	struct bpf_dp *d = dp_of(r);
 
@@ -133,6 +135,7 @@ static int bpf_install(struct mcpd *r, struct session *s)
 {
 	struct bpf_dp *d = dp_of(r);
 	uint64_t zero = 0;
+	int err;
 
 	/* State first, so the verdict knows every socket before any is in the sockhash. */
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
@@ -170,8 +173,10 @@ static int bpf_install(struct mcpd *r, struct session *s)
 		if (bpf_map_update_elem(d->socks, &key, &fd, BPF_ANY))
 			goto fail;
 	}
+	s->path = SESSION_PATH_KERNEL;
 	return 0;
 fail:
+	err = -errno;
 	if (errno == E2BIG || errno == ENOSPC || errno == ENOMEM) {
 		r->counters->limit_hits[LIMIT_MAP_FULL]++;
 		if (mcp_log_due(&d->full_logged_ms, mcp_now_ms(), 1000))
@@ -183,7 +188,7 @@ fail:
 			strerror(errno));
 	}
 	bpf_uninstall(r, s);
-	return -1;
+	return err;
 }
 
 static int bpf_can_write(struct mcpd *r, struct conn *c)
@@ -192,6 +197,8 @@ static int bpf_can_write(struct mcpd *r, struct conn *c)
 	struct mcp_sock_key key = { .session = c->s->id, .slot = (uint32_t)c->slot };
 	uint64_t queued, redir = 0;
 
+	if (!c->installed)
+		return 1;
 	if (queued_bytes(c->h.fd, &queued))
 		return 1; /* the socket is failing: the write will say so */
 	bpf_map_lookup_elem(d->redir, &key, &redir);
@@ -203,6 +210,8 @@ static void bpf_on_read(struct mcpd *r, struct conn *c, size_t n)
 	struct bpf_dp *d = dp_of(r);
 	struct mcp_sock_state st;
 
+	if (!c->installed)
+		return;
 	c->read_total += n;
 	if (bpf_map_lookup_elem(d->state, &c->cookie, &st))
 		return;
@@ -223,7 +232,7 @@ static void bpf_publish(struct mcpd *r, struct conn *c)
 	struct session *s = c->s;
 	uint64_t done;
 
-	if (!s || !session_flushed(s))
+	if (!c->installed || !s || !session_flushed(s))
 		return;
 	/* Every conn of the session is flushed: publish each one's progress. */
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
@@ -255,20 +264,22 @@ int dp_bpf_took_over(struct mcpd *r, struct err *e)
 	if (pin_dir_lock(r, true, e))
 		pr_warn("%s", e->msg);
 	/* The old verdict ran on until now; this build's replaces it, with this config's routes. */
-	dp_bpf_set_routes(r);
+	bpf_apply_config(r);
 	return attach_verdict(d, e);
 }
 
-int dp_bpf_sock_counters(struct mcpd *r, struct conn *c, uint64_t *frames, uint64_t *bytes)
+/* The kernel counts what each socket received. */
+static void bpf_counters(struct mcpd *r, struct session *s, struct session_counters *out)
 {
 	struct bpf_dp *d = dp_of(r);
 	struct mcp_sock_state st;
 
-	if (!d || !c->installed || bpf_map_lookup_elem(d->state, &c->cookie, &st))
-		return -1;
-	*frames = st.frames;
-	*bytes = st.bytes;
-	return 0;
+	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
+		struct conn *c = session_conn(s, slot);
+
+		if (c && c->installed && !bpf_map_lookup_elem(d->state, &c->cookie, &st))
+			session_counters_add(out, slot, st.frames, st.bytes);
+	}
 }
 
 static uint64_t bpf_last_active_ms(struct mcpd *r, struct session *s)
@@ -281,9 +292,10 @@ static uint64_t bpf_last_active_ms(struct mcpd *r, struct session *s)
 	return st.last_ns / 1000000;
 }
 
-static uint64_t bpf_partial_since_ms(struct mcpd *r, struct conn *c)
+static uint64_t bpf_partial_since_ms(struct mcpd *r, struct session *s)
 {
 	struct bpf_dp *d = dp_of(r);
+	struct conn *c = &s->client;
 	struct mcp_sock_state st;
 
 	if (!c->installed || bpf_map_lookup_elem(d->state, &c->cookie, &st) || !st.partial_ns)
@@ -323,7 +335,7 @@ static void watch_backlog(struct bpf_dp *d, struct session *s, struct conn *c)
 	}
 }
 
-static void bpf_tick(struct mcpd *r, struct session *s)
+static void bpf_session_tick(struct mcpd *r, struct session *s)
 {
 	struct bpf_dp *d = dp_of(r);
 
@@ -374,7 +386,7 @@ static void bpf_destroy(struct mcpd *r)
 			 BPF_SK_SKB_VERDICT);
 	mcp_sockmap__destroy(d->skel);
 	free(d);
-	r->dp.priv = NULL;
+	r->paths[DATAPATH_SOCKMAP] = NULL;
 }
 
 int dp_bpf_init(struct mcpd *r, struct err *e)
@@ -423,20 +435,26 @@ int dp_bpf_init(struct mcpd *r, struct err *e)
 		pin_map_clear(d->full);
 	}
 
-	r->dp.name = "bpf";
-	r->dp.priv = d;
-	r->dp.install = bpf_install;
-	r->dp.uninstall = bpf_uninstall;
-	r->dp.forget = bpf_forget;
-	r->dp.can_write = bpf_can_write;
-	r->dp.on_read = bpf_on_read;
-	r->dp.publish = bpf_publish;
-	r->dp.last_active_ms = bpf_last_active_ms;
-	r->dp.partial_since_ms = bpf_partial_since_ms;
-	r->dp.tick = bpf_tick;
-	r->dp.kernel_held = bpf_kernel_held;
-	r->dp.destroy = bpf_destroy;
+	d->dp = (struct datapath){
+		.name = "bpf",
+		.priv = d,
+		.apply_config = bpf_apply_config,
+		.destroy = bpf_destroy,
+		.install = bpf_install,
+		.uninstall = bpf_uninstall,
+		.linger = bpf_uninstall, /* the client's socket leaves before mcpd shuts it down */
+		.forget = bpf_forget,
+		.can_write = bpf_can_write,
+		.on_read = bpf_on_read,
+		.publish = bpf_publish,
+		.last_active_ms = bpf_last_active_ms,
+		.partial_since_ms = bpf_partial_since_ms,
+		.session_tick = bpf_session_tick,
+		.kernel_held = bpf_kernel_held,
+		.counters = bpf_counters,
+	};
+	r->paths[DATAPATH_SOCKMAP] = &d->dp;
 	if (!r->taking_over)
-		dp_bpf_set_routes(r);
+		bpf_apply_config(r);
 	return 0;
 }

@@ -3,7 +3,8 @@
  * The XDP guard in mcpd: loads bpf/mcp_xdp.bpf.c through libxdp (so it shares each interface
  * with other XDP programs through the dispatcher), attaches it to the configured interfaces
  * in the configured mode, says which mode each really got, fills the ports and rates, and
- * removes expired blocklist entries. A failure to attach is an error that stops mcpd.
+ * removes expired blocklist entries. A failure to attach is an error that stops mcpd. Its
+ * hooks are the DATAPATH_XDP slot's (datapath.h); it carries no sessions.
  */
 #include <errno.h>
 #include <arpa/inet.h>
@@ -24,12 +25,18 @@
 #include "err.h"
 
 struct xdp_guard {
+	struct datapath dp; /* mcpd's DATAPATH_XDP slot points here */
 	struct mcp_xdp *skel;
 	struct xdp_program *prog;
 	int ifindex[MCP_MAX_XDP_IFACES];
 	enum xdp_attach_mode mode[MCP_MAX_XDP_IFACES];
 	int n;
 };
+
+static struct xdp_guard *of(struct mcpd *r)
+{
+	return r->paths[DATAPATH_XDP] ? r->paths[DATAPATH_XDP]->priv : NULL;
+}
 
 static const char *mode_name(enum xdp_attach_mode m)
 {
@@ -101,9 +108,9 @@ static int attach_one(struct xdp_guard *g, const char *ifname, int want, struct 
 		       mcp_xdp_mode_name(want), strerror(-err), err);
 }
 
-void xdp_guard_apply_config(struct mcpd *r)
+static void guard_apply_config(struct mcpd *r)
 {
-	struct xdp_guard *g = r->xdp;
+	struct xdp_guard *g = of(r);
 	struct mcp_xdp_cfg c = { .rate_pps = r->cfg.rate_pps, .burst = r->cfg.rate_burst,
 				 .newsrc_pps = r->cfg.newsrc_pps };
 	int ports = bpf_map__fd(g->skel->maps.mcp_xdp_ports);
@@ -120,6 +127,81 @@ void xdp_guard_apply_config(struct mcpd *r)
 		bpf_map_update_elem(ports, &port, &both, BPF_ANY);
 	}
 	bpf_map_update_elem(bpf_map__fd(g->skel->maps.mcp_xdp_cfg), &zero, &c, BPF_ANY);
+}
+
+static void guard_describe(struct mcpd *r, char *out, size_t len)
+{
+	struct xdp_guard *g = of(r);
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; g && i < g->n && used < len; i++) {
+		char name[IF_NAMESIZE] = "?";
+
+		if_indextoname((unsigned int)g->ifindex[i], name);
+		used += (size_t)snprintf(out + used, len - used, "%s%s %s", i ? ", " : "", name,
+					 mode_name(g->mode[i]));
+	}
+}
+
+/* Remove blocklist entries whose time is up (the guard ignores them already). */
+static void expire(int fd, size_t key_size, uint64_t now_ns)
+{
+	uint8_t key[32], next[32];
+	void *prev = NULL;
+	struct mcp_block v;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (!bpf_map_lookup_elem(fd, key, &v) && v.expires_ns && v.expires_ns < now_ns) {
+			bpf_map_delete_elem(fd, key);
+			prev = NULL; /* start over: the walk lost its place */
+		}
+	}
+}
+
+static void guard_tick(struct mcpd *r, uint64_t now_ms)
+{
+	struct xdp_guard *g = of(r);
+	struct timespec ts;
+
+	if (!g || now_ms % 1000 >= 100)
+		return; /* about once a second */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	expire(bpf_map__fd(g->skel->maps.mcp_block_v4), sizeof(struct mcp_lpm_v4), now_ns);
+	expire(bpf_map__fd(g->skel->maps.mcp_block_v6), sizeof(struct mcp_lpm_v6), now_ns);
+}
+
+static void guard_free(struct mcpd *r, struct xdp_guard *g)
+{
+	for (int i = 0; i < g->n; i++) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = xdp_program__fd(g->prog));
+		__u32 flags = g->mode[i] == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+
+		if (xdp_program__detach(g->prog, g->ifindex[i], g->mode[i], 0) == 0)
+			continue;
+		/* libxdp looks programs up by id, which takes CAP_SYS_ADMIN, dropped by now.
+		 * Attached alone (no dispatcher), the guard comes off by its fd with netlink,
+		 * and only if it is still the one attached. */
+		flags |= XDP_FLAGS_REPLACE;
+		if (bpf_xdp_detach(g->ifindex[i], flags, &o))
+			pr_warn("cannot detach the XDP guard from ifindex %d: %s", g->ifindex[i],
+				strerror(errno));
+	}
+	if (g->prog)
+		xdp_program__close(g->prog);
+	if (g->skel)
+		mcp_xdp__destroy(g->skel);
+	free(g);
+	blocklist_attach_maps(r->blocks, -1, -1, mcp_now_ms());
+}
+
+static void guard_destroy(struct mcpd *r)
+{
+	guard_free(r, of(r));
+	r->paths[DATAPATH_XDP] = NULL;
 }
 
 int xdp_guard_check(struct mcpd *r, struct err *e)
@@ -161,87 +243,20 @@ int xdp_guard_init(struct mcpd *r, struct err *e)
 	for (int i = 0; i < r->cfg.n_xdp_ifaces; i++)
 		if (attach_one(g, r->cfg.xdp_ifaces[i], r->cfg.xdp_mode, e))
 			goto fail;
-	r->xdp = g;
-	xdp_guard_apply_config(r);
+	g->dp = (struct datapath){
+		.name = "xdp",
+		.priv = g,
+		.apply_config = guard_apply_config,
+		.tick = guard_tick,
+		.describe = guard_describe,
+		.destroy = guard_destroy,
+	};
+	r->paths[DATAPATH_XDP] = &g->dp;
+	guard_apply_config(r);
 	blocklist_attach_maps(r->blocks, bpf_map__fd(g->skel->maps.mcp_block_v4),
 			      bpf_map__fd(g->skel->maps.mcp_block_v6), mcp_now_ms());
 	return 0;
 fail:
-	r->xdp = g;
-	xdp_guard_free(r);
+	guard_free(r, g);
 	return -e->code;
-}
-
-void xdp_guard_describe(struct mcpd *r, char *out, size_t len)
-{
-	struct xdp_guard *g = r->xdp;
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (int i = 0; g && i < g->n && used < len; i++) {
-		char name[IF_NAMESIZE] = "?";
-
-		if_indextoname((unsigned int)g->ifindex[i], name);
-		used += (size_t)snprintf(out + used, len - used, "%s%s %s", i ? ", " : "", name,
-					 mode_name(g->mode[i]));
-	}
-}
-
-/* Remove blocklist entries whose time is up (the guard ignores them already). */
-static void expire(int fd, size_t key_size, uint64_t now_ns)
-{
-	uint8_t key[32], next[32];
-	void *prev = NULL;
-	struct mcp_block v;
-
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, key_size);
-		prev = key;
-		if (!bpf_map_lookup_elem(fd, key, &v) && v.expires_ns && v.expires_ns < now_ns) {
-			bpf_map_delete_elem(fd, key);
-			prev = NULL; /* start over: the walk lost its place */
-		}
-	}
-}
-
-void xdp_guard_tick(struct mcpd *r, uint64_t now_ms)
-{
-	struct xdp_guard *g = r->xdp;
-	struct timespec ts;
-
-	if (!g || now_ms % 1000 >= 100)
-		return; /* about once a second */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	expire(bpf_map__fd(g->skel->maps.mcp_block_v4), sizeof(struct mcp_lpm_v4), now_ns);
-	expire(bpf_map__fd(g->skel->maps.mcp_block_v6), sizeof(struct mcp_lpm_v6), now_ns);
-}
-
-void xdp_guard_free(struct mcpd *r)
-{
-	struct xdp_guard *g = r->xdp;
-
-	if (!g)
-		return;
-	for (int i = 0; i < g->n; i++) {
-		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = xdp_program__fd(g->prog));
-		__u32 flags = g->mode[i] == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-
-		if (xdp_program__detach(g->prog, g->ifindex[i], g->mode[i], 0) == 0)
-			continue;
-		/* libxdp looks programs up by id, which takes CAP_SYS_ADMIN, dropped by now.
-		 * Attached alone (no dispatcher), the guard comes off by its fd with netlink,
-		 * and only if it is still the one attached. */
-		flags |= XDP_FLAGS_REPLACE;
-		if (bpf_xdp_detach(g->ifindex[i], flags, &o))
-			pr_warn("cannot detach the XDP guard from ifindex %d: %s", g->ifindex[i],
-				strerror(errno));
-	}
-	if (g->prog)
-		xdp_program__close(g->prog);
-	if (g->skel)
-		mcp_xdp__destroy(g->skel);
-	free(g);
-	r->xdp = NULL;
-	blocklist_attach_maps(r->blocks, -1, -1, mcp_now_ms());
 }

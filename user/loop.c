@@ -1,14 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The event loop's small pieces every module uses: the clock, leaving the epoll set, refusing.
- * Interface: loop.h. */
+/* The event loop's small pieces every module uses: the clock, listening, leaving the epoll set,
+ * refusing. Interface: loop.h. */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include "addr.h"
 #include "log.h"
 #include "loop.h"
+
+int loop_listen(int epfd, const struct mcp_addr *a, int type, struct handler *h,
+		handler_fn on_event, struct err *e)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
+	const char *udp = type == SOCK_DGRAM ? "/udp" : "";
+	int fd = mcp_addr_bind(a, type, true), err;
+
+	if (fd < 0)
+		return err_set(e, -fd, "cannot listen on %s%s: %s", a->text, udp, strerror(-fd));
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		err = err_set(e, errno, "cannot listen on %s%s: epoll_ctl: %s", a->text, udp,
+			      strerror(errno));
+		close(fd);
+		return err;
+	}
+	h->on_event = on_event;
+	h->fd = fd;
+	pr_info("listening on %s%s", a->text, udp);
+	return 0;
+}
 
 void loop_refuse(int fd, const void *answer, size_t len)
 {

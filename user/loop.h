@@ -11,9 +11,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "err.h"
 
 struct mcpd;
 struct handler;
+struct mcp_addr;
 
 /* What the event loop calls when a descriptor is ready: each handler carries its own. */
 typedef void (*handler_fn)(struct mcpd *r, struct handler *h, uint32_t events);
@@ -22,6 +24,11 @@ struct handler {
 	handler_fn on_event;
 	int fd;
 };
+
+/* A listener on a (type SOCK_STREAM or SOCK_DGRAM), non-blocking, in the epoll set with h,
+ * which calls on_event. 0, or -errno with "cannot listen on ADDR[/udp]: reason" in e. */
+int loop_listen(int epfd, const struct mcp_addr *a, int type, struct handler *h,
+		handler_fn on_event, struct err *e);
 
 /* fd leaves the epoll set before it is closed (a socket handed to another process over
  * SCM_RIGHTS stays open there, so close alone would leave it in the set). A failure other than

@@ -56,6 +56,7 @@ int main(int argc, char **argv)
 	};
 	struct mcp_config *cfg = calloc(1, sizeof(*cfg));
 	struct mcpd *r = calloc(1, sizeof(*r));
+	struct err e = { 0 };
 	const char *path = NULL;
 	int foreground = 0, check = 0, level = MCP_LOG_INFO, datapath = -1, c, rc = 1, takeover = 0;
 
@@ -158,16 +159,19 @@ int main(int argc, char **argv)
 	}
 	if (upgrade_helper_start())
 		return 1;
-	if (mcpd_init(r, cfg, cfg->datapath, takeover) == 0) {
+	if (mcpd_init(r, cfg, cfg->datapath, takeover, &e) == 0) {
 		sd_notify(0, "READY=1");
-		privileges_drop(r->dp.priv || r->xdp);
+		privileges_drop(r->paths[DATAPATH_SOCKMAP] || r->paths[DATAPATH_XDP]);
 		rc = mcpd_run(r) ? 1 : 0;
 		sd_notify(0, "STOPPING=1");
-	} else if (takeover) {
+	} else {
+		pr_err("cannot start: %s", e.msg);
 		/* Whatever came over still belongs to the old mcpd (or, if it has gone, is lost
 		 * with this process): freeing it would take its sockets out of the maps. */
-		fflush(stderr);
-		_exit(1);
+		if (takeover) {
+			fflush(stderr);
+			_exit(1);
+		}
 	}
 	if (r->handed_over) {
 		/* The new mcpd holds every socket; closing ours changes nothing, but freeing

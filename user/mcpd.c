@@ -2,6 +2,7 @@
 /* mcpd's event loop: listeners, signals, the timer, batched flushing, deferred frees. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,7 +27,6 @@
 #include "mcpd.h"
 #include "session_table.h"
 #include "pin_dir.h"
-#include "inline.h"
 #include "takeover.h"
 #include "upgrade.h"
 #include "err.h"
@@ -80,36 +80,20 @@ static void reap(struct mcpd *r)
 	udp_reap(r);
 }
 
-static int open_listener(struct mcpd *r, const struct mcp_addr *a)
+static int open_listener(struct mcpd *r, const struct mcp_addr *a, struct err *e)
 {
-	struct handler *h = &r->listeners[r->n_listeners];
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
-	int fd = mcp_addr_bind(a, SOCK_STREAM, true);
+	int err = loop_listen(r->epfd, a, SOCK_STREAM, &r->listeners[r->n_listeners], on_accept,
+			      e);
 
-	if (fd < 0) {
-		errno = -fd;
-		goto fail;
-	}
-	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
-		goto fail;
-	h->on_event = on_accept;
-	h->fd = fd;
-	r->n_listeners++;
-	pr_info("listening on %s", a->text);
-	return 0;
-fail:
-	pr_err("cannot listen on %s: %s", a->text, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
+	if (!err)
+		r->n_listeners++;
+	return err;
 }
 
-/* mcpd_init cannot go on: say why (every failure there is logged once, here or by the module
- * that failed). */
-static int cannot_start(const char *what, int code)
+/* mcpd_init cannot go on: what failed, and the system's reason. */
+static int cannot_start(struct err *e, const char *what, int code)
 {
-	pr_err("cannot start: %s: %s", what, strerror(code));
-	return -code;
+	return err_set(e, code, "%s: %s", what, strerror(code));
 }
 
 int mcpd_adopt_listener(struct mcpd *r, int fd)
@@ -352,11 +336,7 @@ int mcpd_reload(struct mcpd *r, char *msg, size_t len, struct err *e)
 		memcpy(next->xdp_ifaces, r->cfg.xdp_ifaces, sizeof(next->xdp_ifaces));
 		next->xdp_mode = r->cfg.xdp_mode;
 		r->cfg = *next;
-		if (r->dp.install && r->dp.priv)
-			dp_bpf_set_routes(r);
-		if (r->xdp)
-			xdp_guard_apply_config(r);
-		inline_apply_config(r);
+		datapath_apply_config(r);
 		snprintf(msg, len, "reloaded %s: %d pools%s%s", r->cfg.path, r->cfg.n_pools,
 			 fixed[0] ? "; unchanged until a restart: " : "", fixed[0] ? fixed + 2 : "");
 		pr_info("%s", msg);
@@ -417,43 +397,44 @@ static void on_tick(struct mcpd *r, struct handler *h, uint32_t events)
 	sessions_within_budget(r, now);
 	udp_tick(r, now);
 	ctl_tick(r, now);
-	xdp_guard_tick(r, now);
+	datapath_tick(r, now);
 	metrics_tick(r); /* libmicrohttpd's timeouts */
 	blocklist_expire(r->blocks, now);
 	anomaly_tick(r, now);
 	upgrade_poll();
 }
 
-int mcpd_init(struct mcpd *r, const struct mcp_config *cfg, int datapath, bool takeover)
+int mcpd_init(struct mcpd *r, const struct mcp_config *cfg, int datapath, bool takeover,
+	      struct err *e)
 {
 	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L },
 				  .it_value = { 0, TICK_MS * 1000000L } };
 	struct epoll_event ev = { .events = EPOLLIN };
-	struct err e = { 0 };
+	struct err sub = { 0 }; /* what failed in a step mcpd carries on without */
 	sigset_t mask;
+	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->cfg = *cfg;
 	r->taking_over = takeover;
 	r->pin_lock_fd = -1;
 	if (sodium_init() < 0)
-		return cannot_start("libsodium would not initialise", EIO);
+		return err_set(e, EIO, "libsodium would not initialise");
 	/* One descriptor kept in reserve: out of descriptors, accept-and-refuse uses it. */
 	r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0)
-		return cannot_start("epoll_create1", errno);
+		return cannot_start(e, "epoll_create1", errno);
 	r->auth = auth_new();
 	r->pools = pools_new();
 	r->sessions = session_table_new();
 	r->counters = counters_new();
 	r->blocks = blocklist_new();
 	if (udp_init(r) || !r->auth || !r->pools || !r->sessions || !r->counters || !r->blocks)
-		return cannot_start("the daemon's modules", ENOMEM);
-	if (auth_configure(r->auth, &r->cfg, &e)) {
-		pr_err("auth = %s: %s", mcp_auth_mode_name(r->cfg.auth), e.msg);
-		return -1;
-	}
+		return cannot_start(e, "the daemon's modules", ENOMEM);
+	if (auth_configure(r->auth, &r->cfg, &sub))
+		return err_set(e, sub.code, "auth = %s: %s", mcp_auth_mode_name(r->cfg.auth),
+			       sub.msg);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -466,49 +447,47 @@ int mcpd_init(struct mcpd *r, const struct mcp_config *cfg, int datapath, bool t
 	r->timer.on_event = on_tick;
 	r->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->sigfd.fd < 0 || r->timer.fd < 0 || timerfd_settime(r->timer.fd, 0, &its, NULL))
-		return cannot_start("the signal and timer descriptors", errno);
+		return cannot_start(e, "the signal and timer descriptors", errno);
 	ev.data.ptr = &r->sigfd;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->sigfd.fd, &ev))
-		return cannot_start("epoll_ctl (signals)", errno);
+		return cannot_start(e, "epoll_ctl (signals)", errno);
 	ev.data.ptr = &r->timer;
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timer.fd, &ev))
-		return cannot_start("epoll_ctl (timer)", errno);
+		return cannot_start(e, "epoll_ctl (timer)", errno);
 
 	/* A takeover that cannot reach the running mcpd fails before it touches the kernel (a
 	 * load would make pins in a pin root nobody uses). */
-	if (takeover && takeover_possible(r))
-		return -1;
-	dp_user_init(&r->dp);
+	if (takeover && (err = takeover_possible(r, e)))
+		return err;
 	/* auto: the inline path for local sessions, remote_datapath for the rest. */
 	if (datapath == MCP_DATAPATH_AUTO) {
-		if (inline_init(r, &e) == 0)
-			pr_info("inline path: local sessions between processes in %s",
-				inline_describe(r));
-		else
-			pr_warn("inline path unavailable: %s", e.msg);
+		if (inline_init(r, &sub) == 0) {
+			char where[PATH_MAX + 32];
+
+			datapath_describe(r, DATAPATH_INLINE, where, sizeof(where));
+			pr_info("inline path: local sessions between processes in %s", where);
+		} else {
+			pr_warn("inline path unavailable: %s", sub.msg);
+		}
 		datapath = cfg->remote_datapath == MCP_DATAPATH_BPF ? MCP_DATAPATH_AUTO
 								    : MCP_DATAPATH_USER;
 	}
 	if (datapath != MCP_DATAPATH_USER) {
-		if (dp_bpf_init(r, &e) == 0) {
+		if (dp_bpf_init(r, &sub) == 0) {
 			pr_info("data path: bpf (sockmap verdict, maps pinned under %s)",
 				r->cfg.pin_root);
 		} else if (datapath == MCP_DATAPATH_BPF) {
-			pr_err("data path bpf requested but unavailable: %s", e.msg);
-			return -1;
+			return err_set(e, sub.code, "data path bpf requested but unavailable: %s",
+				       sub.msg);
 		} else {
-			dp_user_init(&r->dp);
-			pr_warn("data path: user (bpf unavailable: %s)", e.msg);
+			pr_warn("data path: user (bpf unavailable: %s)", sub.msg);
 		}
 	} else {
-		pr_info("data path: user (%s)", r->inl ? "for remote sessions" : "as configured");
+		pr_info("data path: user (%s)",
+			r->paths[DATAPATH_INLINE] ? "for remote sessions" : "as configured");
 	}
-	/* auto says what it is (status, build_info, a takeover's check), whichever path the
-	 * remote sessions take. */
-	if (r->inl)
-		r->dp.name = "auto";
 	/* Permissions an earlier mcpd left for sessions long gone (a takeover's are alive). */
-	if (r->inl || r->dp.install) {
+	if (datapath_carries_sessions(r)) {
 		if (perm_map_open(r->cfg.pin_root))
 			pr_warn("%s/%s: %s: restricted identities stay on mcpd's path",
 				r->cfg.pin_root, MCP_MAP_PERMS, strerror(errno));
@@ -518,35 +497,27 @@ int mcpd_init(struct mcpd *r, const struct mcp_config *cfg, int datapath, bool t
 
 	if (!takeover) {
 		for (int i = 0; i < cfg->n_listen; i++)
-			if (open_listener(r, &r->cfg.listen[i]))
-				return -1;
+			if ((err = open_listener(r, &r->cfg.listen[i], e)))
+				return err;
 		for (int i = 0; i < cfg->n_listen; i++)
-			if (udp_open(r, &r->cfg.listen[i]))
-				return -1;
-	}
-	if (!takeover && xdp_guard_init(r, &e)) {
-		pr_err("%s", e.msg);
-		return -1;
-	}
-	if (takeover) {
+			if ((err = udp_open(r, &r->cfg.listen[i], e)))
+				return err;
+		if ((err = xdp_guard_init(r, e)) || (err = ctl_init(r, e)) ||
+		    (err = metrics_init(r, e)))
+			return err;
+	} else {
 		/* Listeners, control and metrics sockets, sessions and the blocklist: all from the
 		 * old mcpd. Only once it has let go does this one touch the kernel: the verdict,
 		 * the routes, the XDP guard. */
-		if (xdp_guard_check(r, &e)) {
-			pr_err("%s", e.msg);
-			return -1;
-		}
-		if (takeover_take(r))
-			return -1;
+		if ((err = xdp_guard_check(r, e)) || (err = takeover_take(r, e)))
+			return err;
 		/* The old mcpd is gone now: whatever fails from here, the sessions carry on. */
-		if (dp_bpf_took_over(r, &e))
-			pr_err("after the takeover: %s; the earlier verdict stays in place", e.msg);
-		if (xdp_guard_init(r, &e))
-			pr_err("after the takeover: %s; carrying on without the XDP guard", e.msg);
-	} else if (ctl_init(r) || metrics_init(r)) {
-		return -1;
+		if (dp_bpf_took_over(r, &sub))
+			pr_err("after the takeover: %s; the earlier verdict stays in place", sub.msg);
+		if (xdp_guard_init(r, &sub))
+			pr_err("after the takeover: %s; carrying on without the XDP guard", sub.msg);
 	}
-	return anomaly_init(r) ? cannot_start("anomaly detection", ENOMEM) : 0;
+	return anomaly_init(r) ? cannot_start(e, "anomaly detection", ENOMEM) : 0;
 }
 
 int mcpd_run(struct mcpd *r)
@@ -602,12 +573,9 @@ void mcpd_free(struct mcpd *r)
 	r->counters = NULL;
 	r->auth = NULL;
 	perm_map_close();
-	inline_free(r);
-	xdp_guard_free(r);
+	datapath_destroy_all(r);
 	blocklist_free(r->blocks);
 	r->blocks = NULL;
-	if (r->dp.destroy)
-		r->dp.destroy(r);
 	pin_dir_unlock(r);
 	close(r->timer.fd);
 	close(r->sigfd.fd);

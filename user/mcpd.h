@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * mcpd's core: the event loop (mcpd.c) and what it holds: listeners, signals, the timer, and
- * a pointer to each module. One thread, one epoll set; every socket is non-blocking.
+ * mcpd's core: the event loop (mcpd.c) and what it holds: listeners, signals, the timer, a
+ * pointer to each module and a slot per kernel data path. One thread, one epoll set; every
+ * socket is non-blocking.
  */
 #ifndef MCP_MCPD_H
 #define MCP_MCPD_H
@@ -17,7 +18,6 @@
 #include "session.h"
 #include "session_table.h"
 #include "udp.h"
-#include "xdp_guard.h"
 #include "mcp/xdp.h"
 
 struct anomaly_state;
@@ -30,8 +30,6 @@ struct mcpd {
 	struct handler listeners[MCP_MAX_LISTEN];
 	int n_listeners;
 	struct udp *udp; /* MCP over UDP (udp.c) */
-	struct xdp_guard *xdp; /* the XDP guard (dp_xdp.c), when attached */
-	struct inline_path *inl; /* the inline path (dp_inline.c), when loaded */
 	struct auth *auth; /* identities: keys, decisions, their counters (auth.c) */
 	int pin_lock_fd; /* holds /sys/fs/bpf/mcp (pin_dir.c), -1 when not */
 	struct blocklist *blocks; /* refused sources (blocklist.c) */
@@ -42,7 +40,8 @@ struct mcpd {
 	struct handler timer;
 	struct session_table *sessions; /* the sessions and their lists (session_table.c) */
 	struct pools *pools; /* backends' health, round robin (pools.c) */
-	struct datapath dp;
+	/* The kernel's paths (datapath.h: inline, sockmap, XDP), NULL when not loaded. */
+	struct datapath *paths[DATAPATH__COUNT];
 	bool stopping;
 	bool taking_over;  /* started with --takeover: adopt, do not create or clear */
 	bool handed_over;  /* gave everything to a new mcpd: exit without touching anything */
@@ -55,7 +54,10 @@ struct mcpd {
 };
 
 /* mcpd.c */
-int mcpd_init(struct mcpd *r, const struct mcp_config *cfg, int datapath, bool takeover);
+/* Everything mcpd needs before it serves (a takeover: everything the running mcpd hands
+ * over). 0, or -errno with the reason in e (the caller logs it). */
+int mcpd_init(struct mcpd *r, const struct mcp_config *cfg, int datapath, bool takeover,
+	      struct err *e);
 int mcpd_adopt_listener(struct mcpd *r, int fd);
 int mcpd_run(struct mcpd *r);
 void mcpd_free(struct mcpd *r);

@@ -179,28 +179,29 @@ static void metrics_accept(struct mcpd *r, struct handler *h, uint32_t events)
 	MHD_run(m->d);
 }
 
-static int start(struct mcpd *r, int listen_fd)
+static int start(struct mcpd *r, int listen_fd, struct err *e)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	const union MHD_DaemonInfo *info;
 	struct metrics *m;
+	int err;
 
 	if (!r->cfg.metrics.len)
 		return 0;
 	m = calloc(1, sizeof(*m));
 	if (!m) {
-		pr_err("cannot serve metrics on %s: out of memory", r->cfg.metrics.text);
 		if (listen_fd >= 0)
 			close(listen_fd);
-		return -1;
+		return err_set(e, ENOMEM, "cannot serve metrics on %s: out of memory",
+			       r->cfg.metrics.text);
 	}
 	m->listen.on_event = metrics_accept;
 	m->listen.fd = listen_fd >= 0 ? listen_fd : mcp_addr_bind(&r->cfg.metrics, SOCK_STREAM, true);
 	if (m->listen.fd < 0) {
-		pr_err("cannot serve metrics on %s: %s", r->cfg.metrics.text,
-		       strerror(-m->listen.fd));
+		err = err_set(e, -m->listen.fd, "cannot serve metrics on %s: %s",
+			      r->cfg.metrics.text, strerror(-m->listen.fd));
 		free(m);
-		return -1;
+		return err;
 	}
 	/* Slow or idle clients cannot keep a scraper out (Prometheus exporters do the same):
 	 * a cap per source address, a short idle timeout, room for many sources. */
@@ -211,8 +212,8 @@ static int start(struct mcpd *r, int listen_fd)
 				MHD_OPTION_END);
 	info = m->d ? MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {
-		pr_err("cannot serve metrics on %s: libmicrohttpd would not start",
-		       r->cfg.metrics.text);
+		err = err_set(e, EIO, "cannot serve metrics on %s: libmicrohttpd would not start",
+			      r->cfg.metrics.text);
 		goto fail;
 	}
 	m->h.on_event = metrics_run;
@@ -229,23 +230,24 @@ static int start(struct mcpd *r, int listen_fd)
 	pr_info("metrics on http://%s/metrics", r->cfg.metrics.text);
 	return 0;
 fail_epoll:
-	pr_err("cannot serve metrics on %s: %s", r->cfg.metrics.text, strerror(errno));
+	err = err_set(e, errno, "cannot serve metrics on %s: %s", r->cfg.metrics.text,
+		      strerror(errno));
 fail:
 	if (m->d)
 		MHD_stop_daemon(m->d);
 	close(m->listen.fd);
 	free(m);
-	return -1;
+	return err;
 }
 
-int metrics_init(struct mcpd *r)
+int metrics_init(struct mcpd *r, struct err *e)
 {
-	return start(r, -1);
+	return start(r, -1, e);
 }
 
-int metrics_adopt(struct mcpd *r, int fd)
+int metrics_adopt(struct mcpd *r, int fd, struct err *e)
 {
-	return start(r, fd);
+	return start(r, fd, e);
 }
 
 int metrics_listen_fd(struct mcpd *r)

@@ -12,7 +12,6 @@
 #include "mcpd.h"
 #include "auth.h"
 #include "perm_map.h"
-#include "inline.h"
 #include "session_int.h"
 #include "session_table.h"
 
@@ -34,8 +33,7 @@ int session_set_state(struct mcpd *r, struct session *s, int next)
 
 static void close_conn(struct mcpd *r, struct conn *c)
 {
-	if (c->installed && r->dp.forget)
-		r->dp.forget(r, c);
+	datapath_forget(r, c);
 	if (c->h.fd >= 0) {
 		loop_unwatch(r->epfd, c->h.fd);
 		close(c->h.fd);
@@ -148,9 +146,7 @@ void session_free(struct mcpd *r, struct session *s)
 	}
 	if (s->perms_in_kernel)
 		perm_map_del(r->cfg.pin_root, s->id);
-	if (r->dp.uninstall)
-		r->dp.uninstall(r, s);
-	inline_uninstall(r, s);
+	datapath_uninstall(r, s);
 	session_close_backends(r, s);
 	close_conn(r, &s->client);
 	s->client.s = NULL;
@@ -203,28 +199,25 @@ struct session *session_new(struct mcpd *r, int fd, const struct sockaddr_storag
 	return s;
 }
 
+void session_counters_add(struct session_counters *out, int slot, uint64_t frames,
+			  uint64_t bytes)
+{
+	if (slot == MCP_SLOT_CLIENT) {
+		out->frames_in += frames;
+		out->bytes_in += bytes;
+	} else {
+		out->frames_out += frames;
+		out->bytes_out += bytes;
+	}
+}
+
 void session_counters(struct mcpd *r, struct session *s, struct session_counters *out)
 {
-	uint64_t f, b;
-
 	out->frames_in = s->frames_in;
 	out->bytes_in = s->bytes_in;
 	out->frames_out = s->frames_out;
 	out->bytes_out = s->bytes_out;
-	/* What the inline path carried (the counts stay with a session that fell back). */
-	inline_counters(r, s, &out->frames_in, &out->bytes_in, &out->frames_out, &out->bytes_out);
-	if (!r->dp.priv)
-		return;
-	/* The kernel counts what each socket received: the client's is "in"... */
-	if (!dp_bpf_sock_counters(r, &s->client, &f, &b)) {
-		out->frames_in += f;
-		out->bytes_in += b;
-	}
-	/* ... and what the backends' sockets received is on its way "out". */
-	for (int slot = 1; slot <= MCP_MAX_POOLS; slot++)
-		if (s->backends[slot] && !dp_bpf_sock_counters(r, s->backends[slot], &f, &b)) {
-			out->frames_out += f;
-			out->bytes_out += b;
-		}
+	/* What the kernel carried (the inline path's counts stay with a session that fell back). */
+	datapath_counters(r, s, out);
 }
 

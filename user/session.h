@@ -111,6 +111,10 @@ struct session *session_new(struct mcpd *r, int fd, const struct sockaddr_storag
 struct session_counters {
 	uint64_t frames_in, bytes_in, frames_out, bytes_out;
 };
+/* What the socket of slot received, counted in: the client's is "in", a backend's is on its way
+ * "out". */
+void session_counters_add(struct session_counters *out, int slot, uint64_t frames,
+			  uint64_t bytes);
 void session_counters(struct mcpd *r, struct session *s, struct session_counters *out);
 /* The handler of every session socket (client and backends). */
 void session_on_event(struct mcpd *r, struct handler *h, uint32_t events);

@@ -16,7 +16,6 @@
 #include "mcpd.h"
 #include "auth.h"
 #include "perm_map.h"
-#include "inline.h"
 #include "session_int.h"
 
 static int connect_backend(struct mcpd *r, struct session *s, int slot)
@@ -41,7 +40,7 @@ static int connect_backend(struct mcpd *r, struct session *s, int slot)
 		}
 		if (r->cfg.tcp_nodelay)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		inline_own_connection(r, fd);
+		datapath_own_connection(r, fd);
 		if (connect(fd, (const struct sockaddr *)&a->ss, a->len) && errno != EINPROGRESS) {
 			if (errno == EADDRNOTAVAIL || errno == EAGAIN || errno == ENOBUFS ||
 			    errno == ENOMEM) {
@@ -122,7 +121,7 @@ static bool kernel_may_judge(struct mcpd *r, struct session *s)
 {
 	int err;
 
-	if (!s->restricted || (!r->inl && !r->dp.install))
+	if (!s->restricted || !datapath_carries_sessions(r))
 		return true;
 	err = perm_map_put(r->cfg.pin_root, s->id, &s->perms);
 	s->perms_in_kernel = !err;
@@ -144,12 +143,12 @@ void session_connected(struct mcpd *r, struct session *s)
 	s->client.dec.fr.version = s->version;
 	s->client.dec.fr.max_frame = s->max_frame;
 	if (kernel_may_judge(r, s)) {
-		if (inline_install(r, s))
-			pr_debug("session %u: inline", s->id);
-		else if (r->dp.install && r->dp.install(r, s))
+		int err = datapath_install(r, s);
+
+		if (!err)
+			pr_debug("session %u: on the %s path", s->id, session_path_name(s->path));
+		else if (err != -ENOENT)
 			pr_warn("session %u: fast path not installed; it stays on the user path", s->id);
-		else if (r->dp.install)
-			s->path = SESSION_PATH_KERNEL;
 	}
 	if (s->perms_in_kernel && s->path == SESSION_PATH_MCPD) { /* mcpd judges it alone */
 		perm_map_del(r->cfg.pin_root, s->id);

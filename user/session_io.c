@@ -106,8 +106,7 @@ static void read_conn(struct mcpd *r, struct conn *c)
 			continue; /* lingering: the client's last bytes are read and dropped */
 		if (c->peer == MCP_PEER_CLIENT)
 			s->last_active_ms = mcp_now_ms();
-		if (c->installed && r->dp.on_read)
-			r->dp.on_read(r, c, (size_t)n);
+		datapath_on_read(r, c, (size_t)n);
 		/* Bytes on an inline session's own sockets: the kernel handed it to mcpd (for
 		 * good), which carries it from here as on the user path. */
 		if (s->path == SESSION_PATH_INLINE) {
@@ -178,7 +177,7 @@ void session_flush(struct mcpd *r, struct conn *c)
 	while (c->out.len && !c->closed && c->h.fd >= 0) {
 		ssize_t n;
 
-		if (r->dp.can_write && c->installed && !r->dp.can_write(r, c)) {
+		if (!datapath_can_write(r, c)) {
 			r->pending_writes = true;
 			return;
 		}
@@ -206,13 +205,11 @@ void session_flush(struct mcpd *r, struct conn *c)
 
 	/* Everything queued for the client is out: shut down and linger. */
 	if (c == &s->client && s->state == S_CLOSED && !c->out.len) {
-		if (r->dp.uninstall)
-			r->dp.uninstall(r, s);
+		datapath_linger(r, s);
 		if (c->closed || c->h.fd < 0 || shutdown(c->h.fd, SHUT_WR)) {
 			session_free(r, s);
 			return;
 		}
 	}
-	if (r->dp.publish && c->installed)
-		r->dp.publish(r, c);
+	datapath_publish(r, c);
 }

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include "auth.h"
-#include "inline.h"
 #include "log.h"
 #include "pools.h"
 #include "mcpd.h"
@@ -195,7 +194,7 @@ int session_restore(struct mcpd *r, const Mcp__Ctl__TakeoverSession *m, const in
 		s->perms_in_kernel = m->perms_in_kernel;
 	}
 	s->client_ref = s->state == S_IDLE ? -1 : auth_client_ref(r->auth, s->client_id, s->auth);
-	if (m->inline_tuples.len && !r->inl) {
+	if (m->inline_tuples.len && !r->paths[DATAPATH_INLINE]) {
 		/* Its frames go on in the kernel; without the inline path this mcpd could not
 		 * see them, nor clear the session's entries when it ends. */
 		pr_err("takeover: session %u is on the inline path and this mcpd has none "

@@ -8,7 +8,6 @@
 #include <sys/epoll.h>
 #include "log.h"
 #include "mcpd.h"
-#include "inline.h"
 #include "session_int.h"
 
 #define BUDGET_SPARES (64u << 10) /* a session holding less is never ended for the budget */
@@ -27,17 +26,9 @@ static uint64_t session_held(const struct session *s)
 
 uint64_t session_last_active_ms(struct mcpd *r, struct session *s)
 {
-	uint64_t last = s->last_active_ms, in = inline_last_active_ms(r, s); /* 0: not inline */
+	uint64_t k = datapath_last_active_ms(r, s); /* 0: not on a kernel path */
 
-	if (in > last)
-		last = in;
-	if (r->dp.last_active_ms) {
-		uint64_t k = r->dp.last_active_ms(r, s);
-
-		if (k > last)
-			last = k;
-	}
-	return last;
+	return k > s->last_active_ms ? k : s->last_active_ms;
 }
 
 /* Its queued output goes (the peer was not taking it), then the session: with an ERROR if it
@@ -117,8 +108,8 @@ static void end_for_not_reading(struct mcpd *r, struct session *s, const struct 
 void session_tick(struct mcpd *r, struct session *s, uint64_t now)
 {
 
-	if (r->dp.tick && s->state == S_CONNECTED)
-		r->dp.tick(r, s);
+	if (s->state == S_CONNECTED)
+		datapath_session_tick(r, s);
 
 	/* However it dribbles, a connection gets handshake_timeout_ms to complete its HELLO. */
 	if (s->state == S_IDLE && now > s->created_ms + r->cfg.handshake_timeout_ms) {
@@ -163,8 +154,7 @@ void session_tick(struct mcpd *r, struct session *s, uint64_t now)
 			/* The kernel path does not hold a sender back: bytes pile up in the kernel's
 			 * queues for a peer that does not read (kernel-notes, note 21). Not
 			 * stall_timeout_ms later: now. */
-			if (r->dp.kernel_held &&
-			    r->dp.kernel_held(r, s, &stuck) > r->cfg.kernel_max_held) {
+			if (datapath_kernel_held(r, s, &stuck) > r->cfg.kernel_max_held) {
 				end_for_not_reading(r, s, stuck ? stuck : &s->client, LIMIT_KERNEL_HELD,
 						    "does not read: the kernel holds more than "
 						    "kernel_max_held for it");
@@ -174,17 +164,10 @@ void session_tick(struct mcpd *r, struct session *s, uint64_t now)
 		/* A slow sender: part of a frame, and the rest not coming in time. */
 		if (s->state == S_CONNECTED) {
 			uint64_t since = s->client.partial_since_ms;
+			uint64_t k = datapath_partial_since_ms(r, s); /* 0 when none */
 
-			if (r->dp.partial_since_ms) {
-				uint64_t k = r->dp.partial_since_ms(r, &s->client);
-
-				if (k && (!since || k < since))
-					since = k;
-			}
-			uint64_t in = inline_partial_since_ms(r, s); /* 0 when not inline */
-
-			if (in && (!since || in < since))
-				since = in;
+			if (k && (!since || k < since))
+				since = k;
 			if (session_backpressured(s) || !(s->client.events & EPOLLIN))
 				since = 0; /* we stopped reading: the sender is not the slow one */
 			if (since && now > since + r->cfg.partial_timeout_ms) {

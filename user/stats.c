@@ -7,7 +7,6 @@
 #include <string.h>
 #include "anomaly.h"
 #include "frame.h"
-#include "inline.h"
 #include "kstats.h"
 #include "pools.h"
 #include "mcpd.h"
@@ -33,7 +32,7 @@ void mcpd_collect(struct mcpd *r, metric_fn fn, void *ctx)
 {
 	static struct mcp_kstats k;
 
-	const struct label build[2] = { { "version", MCP_VERSION_STRING }, { "datapath", r->dp.name } };
+	const struct label build[2] = { { "version", MCP_VERSION_STRING }, { "datapath", datapath_mode(r) } };
 	fn(ctx, &m_build, build, 2, 1);
 	session_table_collect(r->sessions, fn, ctx);
 	counters_collect(r->counters, fn, ctx);
@@ -42,13 +41,14 @@ void mcpd_collect(struct mcpd *r, metric_fn fn, void *ctx)
 
 	memset(&k, 0, sizeof(k));
 	mcp_kstats_read(r->cfg.pin_root, &k);
-	mcp_kstats_collect(&k, r->dp.priv != NULL, r->xdp != NULL, fn, ctx);
-	if (r->inl)
+	mcp_kstats_collect(&k, r->paths[DATAPATH_SOCKMAP] != NULL, r->paths[DATAPATH_XDP] != NULL, fn,
+			   ctx);
+	if (r->paths[DATAPATH_INLINE])
 		fn(ctx, &m_path_frames, L1("path", "inline"), k.inl_frames.count);
-	if (r->dp.priv)
+	if (r->paths[DATAPATH_SOCKMAP])
 		fn(ctx, &m_path_frames, L1("path", "kernel"), k.dp_frames.count);
 	fn(ctx, &m_path_frames, L1("path", "mcpd"), r->sessions->frames_mcpd);
-	inline_collect(r, fn, ctx);
+	datapath_collect(r, fn, ctx);
 	udp_collect(r, fn, ctx);
 	blocklist_collect(r->blocks, fn, ctx);
 	anomaly_collect(r, fn, ctx);

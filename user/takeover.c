@@ -172,7 +172,7 @@ int takeover_give(struct mcpd *r, int sock)
 	/* The userspace blocklist (the guard's maps stay pinned; the new mcpd mirrors it again). */
 	if (blocklist_save(r->blocks, mcp_now_ms(), &t))
 		g.failed = true;
-	t.datapath = (char *)r->dp.name;
+	t.datapath = (char *)datapath_mode(r);
 	char *pools[MCP_MAX_POOLS];
 	for (int i = 0; i < r->cfg.n_pools; i++)
 		pools[i] = r->cfg.pools[i].name;
@@ -220,10 +220,9 @@ int takeover_give(struct mcpd *r, int sock)
 /* ---- the new mcpd: take ------------------------------------------------------------------ */
 
 /* Sessions hold their backends by pool position: this config must keep those in use. */
-static bool pools_kept(struct mcpd *r, const Mcp__Ctl__Takeover *t)
+static bool pools_kept(struct mcpd *r, const Mcp__Ctl__Takeover *t, struct err *e)
 {
 	uint32_t in_use = 0;
-	struct err e;
 
 	for (size_t i = 0; i < t->n_sessions; i++)
 		for (size_t c = 0; c < t->sessions[i]->n_conns; c++)
@@ -232,44 +231,38 @@ static bool pools_kept(struct mcpd *r, const Mcp__Ctl__Takeover *t)
 	for (size_t i = 0; i < t->n_upstreams; i++)
 		if (t->upstreams[i]->pool < 32)
 			in_use |= 1u << t->upstreams[i]->pool;
-	if (mcp_config_pools_kept((const char *const *)t->pools, (int)t->n_pools, &r->cfg, in_use,
-				  &e) == 0)
-		return true;
-	pr_err("takeover: %s", e.msg);
-	return false;
+	return mcp_config_pools_kept((const char *const *)t->pools, (int)t->n_pools, &r->cfg,
+				     in_use, e) == 0;
 }
 
-int takeover_possible(struct mcpd *r)
+int takeover_possible(struct mcpd *r, struct err *e)
 {
 	int sock;
 
-	if (!r->cfg.control[0]) {
-		pr_err("takeover: the config has no control socket (control =) to reach the running "
-		       "mcpd through");
-		return -1;
-	}
+	if (!r->cfg.control[0])
+		return err_set(e, EINVAL, "takeover: the config has no control socket (control =) "
+					  "to reach the running mcpd through");
 	sock = mcp_unix_connect(r->cfg.control);
-	if (sock < 0) {
-		pr_err("takeover: cannot reach the running mcpd at %s: %s", r->cfg.control,
-		       strerror(-sock));
-		return -1;
-	}
+	if (sock < 0)
+		return err_set(e, -sock, "takeover: cannot reach the running mcpd at %s: %s",
+			       r->cfg.control, strerror(-sock));
 	close(sock);
 	return 0;
 }
 
-int takeover_take(struct mcpd *r)
+int takeover_take(struct mcpd *r, struct err *e)
 {
 	Mcp__Ctl__Request q = MCP__CTL__REQUEST__INIT;
 	Mcp__Ctl__Takeover *t = NULL;
 	uint8_t *buf = NULL, ack = 'K';
 	int sock, *fds = NULL, rc = -1, next = 0;
+	struct err why = { 0 }; /* what broke the hand-over off, when it says */
 	size_t len;
 
 	sock = mcp_unix_connect(r->cfg.control);
 	if (sock < 0) {
-		pr_err("takeover: cannot reach the running mcpd at %s: %s", r->cfg.control,
-		       strerror(-sock));
+		rc = err_set(e, -sock, "takeover: cannot reach the running mcpd at %s: %s",
+			     r->cfg.control, strerror(-sock));
 		goto out;
 	}
 	q.command = MCP__CTL__COMMAND__COMMAND_TAKEOVER;
@@ -289,12 +282,12 @@ int takeover_take(struct mcpd *r)
 	fds = calloc(t->n_fds ? t->n_fds : 1, sizeof(int));
 	if (!fds || recv_fds(sock, fds, (int)t->n_fds))
 		goto broken;
-	if (!pools_kept(r, t))
+	if (!pools_kept(r, t, &why))
 		goto broken;
 	/* (An mcpd from before this field says nothing: take it at its word.) */
-	if (t->datapath[0] && strcmp(t->datapath, r->dp.name)) {
-		pr_err("takeover: the running mcpd uses the %s data path, this one %s", t->datapath,
-		       r->dp.name);
+	if (t->datapath[0] && strcmp(t->datapath, datapath_mode(r))) {
+		err_set(&why, EINVAL, "the running mcpd uses the %s data path, this one %s",
+			t->datapath, datapath_mode(r));
 		goto broken;
 	}
 
@@ -304,9 +297,9 @@ int takeover_take(struct mcpd *r)
 	for (uint32_t i = 0; i < t->n_udp; i++)
 		if (udp_adopt(r, fds[next++], i))
 			goto broken;
-	if (t->ctl && ctl_adopt(r, fds[next++]))
+	if (t->ctl && ctl_adopt(r, fds[next++], &why))
 		goto broken;
-	if (t->metrics && metrics_adopt(r, fds[next++]))
+	if (t->metrics && metrics_adopt(r, fds[next++], &why))
 		goto broken;
 	for (size_t i = 0; i < t->n_sessions; i++)
 		if (session_restore(r, t->sessions[i], fds, (int)t->n_fds))
@@ -322,7 +315,9 @@ int takeover_take(struct mcpd *r)
 	rc = 0;
 	goto out;
 broken:
-	pr_err("takeover: the hand-over broke off; the running mcpd keeps everything");
+	rc = err_set(e, why.code ? why.code : EPROTO,
+		     "takeover: %s; the hand-over broke off, the running mcpd keeps everything",
+		     why.code ? why.msg : "the old mcpd's answer was cut short or not understood");
 out:
 	if (t)
 		mcp__ctl__takeover__free_unpacked(t, NULL);

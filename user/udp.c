@@ -81,29 +81,16 @@ static void count(struct mcpd *r, uint32_t reason, size_t bytes)
 	r->udp->stats[reason].bytes += bytes;
 }
 
-int udp_open(struct mcpd *r, const struct mcp_addr *a)
+int udp_open(struct mcpd *r, const struct mcp_addr *a, struct err *e)
 {
 	struct udp_listener *l = &r->udp->listeners[r->udp->n_listeners];
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->h };
-	int fd = mcp_addr_bind(a, SOCK_DGRAM, true);
+	int err = loop_listen(r->epfd, a, SOCK_DGRAM, &l->h, udp_on_event, e);
 
-	if (fd < 0) {
-		errno = -fd;
-		goto fail;
-	}
-	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
-		goto fail;
-	l->h.on_event = udp_on_event;
-	l->h.fd = fd;
+	if (err)
+		return err;
 	l->addr = a;
 	r->udp->n_listeners++;
-	pr_info("listening on %s/udp", a->text);
 	return 0;
-fail:
-	pr_err("cannot listen on %s/udp: %s", a->text, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
 }
 
 int udp_adopt(struct mcpd *r, int fd, uint32_t index)

@@ -18,7 +18,8 @@ struct mcp_addr;
 
 int udp_init(struct mcpd *r);
 void udp_free(struct mcpd *r);
-int udp_open(struct mcpd *r, const struct mcp_addr *a);
+/* Listen on a (UDP, beside the TCP listener). 0, or -errno with the reason in e. */
+int udp_open(struct mcpd *r, const struct mcp_addr *a, struct err *e);
 /* Serve every listener now (after a burst of other events). */
 void udp_serve(struct mcpd *r);
 /* Idle relays go. */
