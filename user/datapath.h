@@ -41,7 +41,9 @@ struct datapath {
 	void (*describe)(struct mcpd *r, char *out, size_t len); /* for status */
 	void (*destroy)(struct mcpd *r);			 /* empties the slot */
 
-	/* A session's sockets. */
+	/* A session's sockets. The hooks of one socket (forget, can_write, on_read, publish) are
+	 * called only for one in a path's maps (conn.installed): the user path's reads and
+	 * writes ask nothing. */
 	/* Before mcpd connects fd to a backend. */
 	void (*own_connection)(struct mcpd *r, int fd);
 	/* 0: s is on this path now (the hook set s->path); -ENOENT: s is not for it (the next

@@ -33,7 +33,8 @@ int session_set_state(struct mcpd *r, struct session *s, int next)
 
 static void close_conn(struct mcpd *r, struct conn *c)
 {
-	datapath_forget(r, c);
+	if (c->installed)
+		datapath_forget(r, c);
 	if (c->h.fd >= 0) {
 		loop_unwatch(r->epfd, c->h.fd);
 		close(c->h.fd);

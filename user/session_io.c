@@ -106,7 +106,8 @@ static void read_conn(struct mcpd *r, struct conn *c)
 			continue; /* lingering: the client's last bytes are read and dropped */
 		if (c->peer == MCP_PEER_CLIENT)
 			s->last_active_ms = mcp_now_ms();
-		datapath_on_read(r, c, (size_t)n);
+		if (c->installed)
+			datapath_on_read(r, c, (size_t)n);
 		/* Bytes on an inline session's own sockets: the kernel handed it to mcpd (for
 		 * good), which carries it from here as on the user path. */
 		if (s->path == SESSION_PATH_INLINE) {
@@ -177,7 +178,7 @@ void session_flush(struct mcpd *r, struct conn *c)
 	while (c->out.len && !c->closed && c->h.fd >= 0) {
 		ssize_t n;
 
-		if (!datapath_can_write(r, c)) {
+		if (c->installed && !datapath_can_write(r, c)) {
 			r->pending_writes = true;
 			return;
 		}
@@ -211,5 +212,6 @@ void session_flush(struct mcpd *r, struct conn *c)
 			return;
 		}
 	}
-	datapath_publish(r, c);
+	if (c->installed)
+		datapath_publish(r, c);
 }
