@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -112,12 +113,35 @@ static pid_t start_mcpd(void)
 	return h_spawn("mcpd-xdp.log", argv);
 }
 
+/* A run killed before its teardown leaves its namespace, and with it a veth in this one that
+ * holds the router's address too: replies would leave by the wrong interface. Its namespace
+ * goes (its veth pair with it) when the process that made it is gone. */
+static void remove_stale_runs(void)
+{
+	DIR *d = opendir("/run/netns");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		int pid;
+		char end;
+
+		if (sscanf(de->d_name, "mcpx%d%c", &pid, &end) != 1 || pid <= 0 || pid == getpid() ||
+		    kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		print_message("removing %s, left by an e2e_xdp run that is gone\n", de->d_name);
+		sh("ip netns del %s; ip link del mcpr%d 2>/dev/null", de->d_name, pid % 100000);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* The namespaces, the veth pair and the backend serve the run; each test has its own mcpd. */
 static int setup(void **state)
 {
 	char addr[32];
 	(void)state;
 
+	remove_stale_runs();
 	snprintf(ns, sizeof(ns), "mcpx%d", getpid());
 	snprintf(rif, sizeof(rif), "mcpr%d", getpid() % 100000);
 	snprintf(cif, sizeof(cif), "mcpc%d", getpid() % 100000);
