@@ -197,8 +197,6 @@ static int bpf_can_write(struct mcpd *r, struct conn *c)
 	struct mcp_sock_key key = { .session = c->s->id, .slot = (uint32_t)c->slot };
 	uint64_t queued, redir = 0;
 
-	if (!c->installed)
-		return 1;
 	if (queued_bytes(c->h.fd, &queued))
 		return 1; /* the socket is failing: the write will say so */
 	bpf_map_lookup_elem(d->redir, &key, &redir);
@@ -210,8 +208,6 @@ static void bpf_on_read(struct mcpd *r, struct conn *c, size_t n)
 	struct bpf_dp *d = dp_of(r);
 	struct mcp_sock_state st;
 
-	if (!c->installed)
-		return;
 	c->read_total += n;
 	if (bpf_map_lookup_elem(d->state, &c->cookie, &st))
 		return;
@@ -232,7 +228,7 @@ static void bpf_publish(struct mcpd *r, struct conn *c)
 	struct session *s = c->s;
 	uint64_t done;
 
-	if (!c->installed || !s || !session_flushed(s))
+	if (!s || !session_flushed(s))
 		return;
 	/* Every conn of the session is flushed: publish each one's progress. */
 	for (int slot = 0; slot <= MCP_MAX_POOLS; slot++) {
